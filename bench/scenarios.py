@@ -1,0 +1,116 @@
+"""The requests every app must answer identically, with the answer each one must give.
+
+``SCENARIOS`` are timed; ``CHECKS`` are only verified, to catch an app that is fast because it
+skips part of the contract (query decoding, int conversion, the 404 path).
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from bench.apps.common import HELLO, ROUTE_COUNT
+
+TEXT_PLAIN = "text/plain"
+APPLICATION_JSON = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    path: str
+    description: str
+    query: str = ""
+    method: str = "GET"
+    status: int = 200
+    media_type: str = APPLICATION_JSON
+    # Expected body: decoded JSON for JSON responses, exact text for text responses.
+    expected: Any = None
+
+    @property
+    def target(self) -> str:
+        return f"{self.path}?{self.query}" if self.query else self.path
+
+
+NOT_FOUND = {"detail": "Not Found"}
+LAST_ROUTE = ROUTE_COUNT - 1
+
+SCENARIOS: list[Scenario] = [
+    Scenario(
+        "plaintext",
+        "/plaintext",
+        "static route, fixed text body: the framework's fixed cost",
+        media_type=TEXT_PLAIN,
+        expected=HELLO,
+    ),
+    Scenario("json", "/json", "static route, dict encoded to JSON", expected={"message": HELLO}),
+    Scenario(
+        "item",
+        "/items/42",
+        "int path parameter plus query string parsing",
+        query="q=abc",
+        expected={"item_id": 42, "q": "abc"},
+    ),
+    Scenario(
+        "not_found",
+        "/no-such-page",
+        "unknown path: a full routing miss and the JSON 404",
+        status=404,
+        expected=NOT_FOUND,
+    ),
+    Scenario(
+        "route_first",
+        "/r0/1",
+        f"first of {ROUTE_COUNT} parametrised routes",
+        expected={"route": 0, "x": 1},
+    ),
+    Scenario(
+        "route_last",
+        f"/r{LAST_ROUTE}/1",
+        f"last of {ROUTE_COUNT} parametrised routes: how routing cost grows",
+        expected={"route": LAST_ROUTE, "x": 1},
+    ),
+]
+
+CHECKS: list[Scenario] = [
+    Scenario("item_no_query", "/items/42", "q is optional", expected={"item_id": 42, "q": None}),
+    Scenario(
+        "item_quoted_query",
+        "/items/7",
+        "query values are percent-decoded; other keys ignored",
+        query="page=2&q=hello%20world",
+        expected={"item_id": 7, "q": "hello world"},
+    ),
+    Scenario(
+        "item_not_int",
+        "/items/abc",
+        "a non-integer id does not match",
+        status=404,
+        expected=NOT_FOUND,
+    ),
+    Scenario(
+        "route_middle", "/r500/7", "a middle route converts x", expected={"route": 500, "x": 7}
+    ),
+    Scenario(
+        "route_past_end",
+        f"/r{ROUTE_COUNT}/1",
+        "no route past the last one",
+        status=404,
+        expected=NOT_FOUND,
+    ),
+    Scenario(
+        "route_not_int", "/r0/x", "a non-integer x does not match", status=404, expected=NOT_FOUND
+    ),
+]
+
+TIMED_NAMES = [scenario.name for scenario in SCENARIOS]
+
+
+def select_scenarios(text: str | None) -> list[Scenario]:
+    """Turn "json,item" into the matching timed scenarios, keeping table order; None means all."""
+    if not text:
+        return list(SCENARIOS)
+    wanted = {name.strip() for name in text.split(",") if name.strip()}
+    unknown = wanted - set(TIMED_NAMES)
+    if unknown:
+        known = ", ".join(TIMED_NAMES)
+        raise ValueError(f"unknown scenario(s): {', '.join(sorted(unknown))} (known: {known})")
+    return [scenario for scenario in SCENARIOS if scenario.name in wanted]

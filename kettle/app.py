@@ -1,0 +1,297 @@
+"""The application: settings, registration, lifespan and the compile step."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from kettle.concurrency import ThreadPool
+from kettle.datastructures import State
+from kettle.dispatch import (
+    Compiled,
+    Endpoint,
+    compile_http_endpoint,
+    compile_websocket_endpoint,
+    make_dispatch,
+)
+from kettle.errorhandlers import ExceptionHandler, ExceptionHandlers
+from kettle.exceptions import ConfigurationError
+from kettle.lifespan import Hook, Lifespan, as_lifespan, run_lifespan, serve_lifespan
+from kettle.limits import Limits
+from kettle.middleware import Middleware, ServerErrorMiddleware
+from kettle.requests import HTTPConnection, Request
+from kettle.routing.converters import DEFAULT_CONVERTERS, Converter
+from kettle.routing.matcher import Matcher
+from kettle.routing.patterns import PathPattern, PatternError, parse_pattern
+from kettle.routing.routes import Route, Router
+from kettle.signature import compile_plan, describe
+from kettle.types import ASGIApp, Receive, Scope, Send
+from kettle.websockets import WebSocket
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class NoMatchFound(LookupError):
+    """``url_path_for`` was given an unknown route name or parameters that do not fit."""
+
+
+class Kettle(Router):
+    """A kettle application: declare routes, then serve it with any ASGI server.
+
+    Args:
+        import_name: the module defining the app (pass ``__name__``); templates and static
+            files are looked up beside it.
+        debug: show tracebacks in error pages (never enable in production).
+        lifespan: an async context manager factory ``lifespan(app)`` (or an async generator
+            function) wrapping the app's life; a dict it yields becomes ``request.state``.
+        on_startup, on_shutdown: plain or async callables run at startup and shutdown.
+        limits: input limits for every route (see :class:`~kettle.Limits`).
+        thread_pool_size: threads available to plain ``def`` handlers.
+        redirect_slashes: answer ``/items`` with a 308 to ``/items/`` (or the reverse) when
+            only the other form is routed.
+        middleware: ``Middleware(cls, **options)`` entries, outermost first.
+        exception_handlers: ``{status or exception class: handler}``.
+
+    Example:
+        >>> from kettle import Kettle
+        >>> app = Kettle(__name__)
+        >>> @app.get("/items/{item_id:int}")
+        ... async def item(item_id: int) -> dict[str, int]:
+        ...     return {"item_id": item_id}
+    """
+
+    def __init__(
+        self,
+        import_name: str = "__main__",
+        *,
+        debug: bool = False,
+        lifespan: Lifespan | Callable[..., Any] | None = None,
+        on_startup: Sequence[Hook] | None = None,
+        on_shutdown: Sequence[Hook] | None = None,
+        limits: Limits | None = None,
+        thread_pool_size: int = 40,
+        redirect_slashes: bool = True,
+        root_path: str | None = None,
+        middleware: Sequence[Middleware] | None = None,
+        exception_handlers: Mapping[int | type[BaseException], ExceptionHandler] | None = None,
+        title: str = "kettle",
+        version: str = "0.1.0",
+        description: str = "",
+    ) -> None:
+        super().__init__()
+        self.import_name = import_name
+        self.debug = debug
+        self.limits = limits or Limits()
+        self.thread_pool = ThreadPool(thread_pool_size)
+        self.redirect_slashes = redirect_slashes
+        self.root_path = root_path or _module_dir(import_name)
+        self.title = title
+        self.version = version
+        self.description = description
+        self.state = State()
+        self.user_middleware: list[Middleware] = list(middleware or ())
+        self.exception_handlers: dict[int | type[BaseException], ExceptionHandler] = dict(
+            exception_handlers or {}
+        )
+        self.converters: dict[str, type[Converter]] = dict(DEFAULT_CONVERTERS)
+        self.on_startup_hooks: list[Hook] = list(on_startup or ())
+        self.on_shutdown_hooks: list[Hook] = list(on_shutdown or ())
+        self._lifespan = as_lifespan(lifespan) if lifespan is not None else None
+        self._stack: ASGIApp | None = None
+        self._names: dict[str, list[PathPattern]] = {}
+        self._routes: list[Route] = []
+        self._listeners.append(self._invalidate)
+
+    # -- ASGI entry point ------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = self
+        stack = self._stack
+        if stack is None:
+            stack = self.compile()
+        await stack(scope, receive, send)
+
+    # -- declaring ---------------------------------------------------------------------------
+
+    def _invalidate(self) -> None:
+        self._stack = None
+
+    def add_middleware(self, cls: Callable[..., ASGIApp], *args: Any, **options: Any) -> None:
+        """Wrap the app in ASGI middleware ``cls(app, *args, **options)``.
+
+        The middleware added last runs first (it is the outermost layer).
+        """
+        self.user_middleware.insert(0, Middleware(cls, *args, **options))
+        self._invalidate()
+
+    def exception_handler(self, key: int | type[BaseException]) -> Callable[[F], F]:
+        """Register the decorated function to answer an exception class or status code.
+
+        The handler takes ``(request, exc)`` or just ``(exc)`` and returns a response or
+        anything a route handler may return.
+
+        Example:
+            >>> from kettle import Kettle, JSONResponse
+            >>> app = Kettle(__name__)
+            >>> @app.exception_handler(KeyError)
+            ... async def missing(request, exc):
+            ...     return JSONResponse({"detail": f"missing {exc}"}, status_code=404)
+        """
+
+        def decorator(func: F) -> F:
+            self.add_exception_handler(key, func)
+            return func
+
+        return decorator
+
+    errorhandler = exception_handler
+
+    def add_exception_handler(
+        self, key: int | type[BaseException], handler: ExceptionHandler
+    ) -> None:
+        """Register ``handler`` for an exception class or a status code."""
+        self.exception_handlers[key] = handler
+        self._invalidate()
+
+    def on_startup(self, func: F) -> F:
+        """Run the decorated (async) function when the app starts."""
+        self.on_startup_hooks.append(func)
+        return func
+
+    def on_shutdown(self, func: F) -> F:
+        """Run the decorated (async) function when the app shuts down."""
+        self.on_shutdown_hooks.append(func)
+        return func
+
+    def on_event(self, event: str) -> Callable[[F], F]:
+        """``@app.on_event("startup")`` / ``("shutdown")``, as in FastAPI and Starlette."""
+        if event not in ("startup", "shutdown"):
+            raise ValueError(f"unknown event {event!r}: use 'startup' or 'shutdown'")
+        return self.on_startup if event == "startup" else self.on_shutdown
+
+    def register_converter(self, name: str, converter: type[Converter]) -> None:
+        """Make ``{param:name}`` / ``<name:param>`` available in route paths."""
+        self.converters[name] = converter
+        self._invalidate()
+
+    def lifespan_context(self) -> contextlib.AbstractAsyncContextManager[Mapping[str, Any] | None]:
+        """The app's whole life: startup hooks, the lifespan context, shutdown hooks."""
+        return run_lifespan(self, self._lifespan, self.on_startup_hooks, self.on_shutdown_hooks)
+
+    # -- compiling ----------------------------------------------------------------------------
+
+    def compile(self) -> ASGIApp:
+        """Build the matcher, one plan per handler and the middleware stack.
+
+        Runs at startup (or on the first request) and again if routes change afterwards.
+
+        Raises:
+            ConfigurationError: a route or handler is declared in a way that cannot be served.
+        """
+        routes = list(self.iter_routes())
+        pool = self.thread_pool
+        errors = ExceptionHandlers(self.exception_handlers, pool)
+        matcher: Matcher[Endpoint] = Matcher()
+        compiled = Compiled(matcher, errors, pool, self.limits, self.redirect_slashes)
+        names: dict[str, list[PathPattern]] = {}
+        owners: dict[str, Callable[..., Any]] = {}
+        for route in routes:
+            pattern = self._pattern(route)
+            owner = owners.setdefault(route.name, route.endpoint)
+            if owner is not route.endpoint:
+                raise ConfigurationError(
+                    f"route name {route.name!r} is used by both {describe(owner)} and "
+                    f"{describe(route.endpoint)}; pass name=... to tell them apart"
+                )
+            names.setdefault(route.name, []).append(pattern)
+            limits = self.limits.merged(route.limits)
+            if route.is_websocket:
+                plan = compile_plan(
+                    route.endpoint, list(pattern.params), (WebSocket, HTTPConnection)
+                )
+                endpoint = compile_websocket_endpoint(route, plan, limits)
+            else:
+                plan = compile_plan(route.endpoint, list(pattern.params), (Request, HTTPConnection))
+                endpoint = compile_http_endpoint(route, plan, limits, compiled)
+            for method in sorted(route.methods):
+                if not matcher.add(pattern, method, endpoint):
+                    raise ConfigurationError(
+                        f"{describe(route.endpoint)}: {method} {route.path} is already routed"
+                    )
+            if "GET" in route.methods and "HEAD" not in route.methods:
+                matcher.add(pattern, "HEAD", endpoint)  # implicit HEAD; an explicit one wins
+        dispatch = make_dispatch(compiled)
+        self_ = self
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "lifespan":
+                await serve_lifespan(self_, scope, receive, send)
+            else:
+                await dispatch(scope, receive, send)
+
+        stack: ASGIApp = app
+        if self.user_middleware:
+            for entry in reversed(self.user_middleware):
+                stack = entry.build(stack)
+            stack = ServerErrorMiddleware(stack, errors)
+        self._names = names
+        self._routes = routes
+        self._stack = stack
+        return stack
+
+    def _pattern(self, route: Route) -> PathPattern:
+        try:
+            return parse_pattern(route.path, self.converters)
+        except PatternError as exc:
+            raise ConfigurationError(f"{describe(route.endpoint)}: {exc}") from None
+
+    @property
+    def compiled_routes(self) -> list[Route]:
+        """The flattened route table (prefixes joined, names qualified), compiling if needed."""
+        if self._stack is None:
+            self.compile()
+        return list(self._routes)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> str:
+        """The path of route ``name`` with ``path_params`` filled in.
+
+        Raises:
+            NoMatchFound: no route has that name, or none takes exactly these parameters.
+
+        Example:
+            >>> from kettle import Kettle
+            >>> app = Kettle(__name__)
+            >>> @app.get("/users/{user_id:int}", name="user")
+            ... async def user(user_id: int) -> dict[str, int]:
+            ...     return {"id": user_id}
+            >>> app.url_path_for("user", user_id=3)
+            '/users/3'
+        """
+        if self._stack is None:
+            self.compile()
+        for pattern in self._names.get(name, ()):
+            if set(pattern.params) == set(path_params):
+                try:
+                    return pattern.format(path_params)
+                except (KeyError, ValueError, TypeError):
+                    continue
+        raise NoMatchFound(f"no route named {name!r} takes parameters {sorted(path_params)}")
+
+    # -- running ------------------------------------------------------------------------------
+
+    def run(self, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
+        """Serve the app with uvicorn (for development; use ``kettle run`` in production)."""
+        import uvicorn
+
+        uvicorn.run(self, host=host, port=port, **options)
+
+
+def _module_dir(import_name: str) -> str:
+    module = sys.modules.get(import_name)
+    file = getattr(module, "__file__", None)
+    if file:
+        return str(Path(file).resolve().parent)
+    return str(Path.cwd())

@@ -1,0 +1,380 @@
+"""Small containers for request and response data: headers, query strings, URLs, state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, NamedTuple, TypeVar, overload
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
+
+from kettle.types import RawHeaders
+
+_T = TypeVar("_T")
+
+
+class Address(NamedTuple):
+    """A peer address, as the server reported it."""
+
+    host: str
+    port: int
+
+
+class MultiDict(Mapping[str, _T]):
+    """An immutable mapping where a key may have several values.
+
+    Item access returns the *first* value (the one a browser or ``curl`` sent first);
+    :meth:`getlist` returns all of them in order.
+
+    Example:
+        >>> d = MultiDict([("tag", "a"), ("tag", "b")])
+        >>> d["tag"], d.getlist("tag")
+        ('a', ['a', 'b'])
+    """
+
+    __slots__ = ("_dict", "_list")
+
+    def __init__(self, items: Iterable[tuple[str, _T]] | Mapping[str, _T] = ()) -> None:
+        pairs = list(items.items()) if isinstance(items, Mapping) else list(items)
+        self._list: list[tuple[str, _T]] = pairs
+        first: dict[str, _T] = {}
+        for key, value in pairs:
+            first.setdefault(key, value)
+        self._dict = first
+
+    def __getitem__(self, key: str) -> _T:
+        return self._dict[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dict)
+
+    def __len__(self) -> int:
+        return len(self._dict)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._dict
+
+    def getlist(self, key: str) -> list[_T]:
+        """Every value sent for ``key``, in order (an empty list when absent)."""
+        return [v for k, v in self._list if k == key]
+
+    def multi_items(self) -> list[tuple[str, _T]]:
+        """All ``(key, value)`` pairs, repeated keys included, in order."""
+        return list(self._list)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, MultiDict):
+            return sorted(self._list) == sorted(other._list)
+        return NotImplemented
+
+    def __hash__(self) -> int:  # pragma: no cover - mappings are unhashable
+        raise TypeError("unhashable type")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._list!r})"
+
+
+class QueryParams(MultiDict[str]):
+    """The parsed query string of a request.
+
+    Example:
+        >>> q = QueryParams("a=1&a=2&b=")
+        >>> q["a"], q.getlist("a"), q["b"]
+        ('1', ['1', '2'], '')
+    """
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        query: str | bytes | Iterable[tuple[str, str]] | Mapping[str, str] = "",
+        *,
+        max_fields: int | None = None,
+    ) -> None:
+        if isinstance(query, bytes):
+            query = query.decode("latin-1")
+        if isinstance(query, str):
+            # parse_qsl raises ValueError past max_num_fields; callers turn it into a 400.
+            super().__init__(parse_qsl(query, keep_blank_values=True, max_num_fields=max_fields))
+        else:
+            super().__init__(query)
+
+    def __str__(self) -> str:
+        return urlencode(self._list)
+
+
+class Headers(Mapping[str, str]):
+    """Case-insensitive, multi-valued, read-only HTTP headers.
+
+    Built from the raw ``(name, value)`` byte pairs of an ASGI scope; decoding happens
+    once, on first access.
+
+    Example:
+        >>> h = Headers(raw=[(b"accept", b"text/html"), (b"x-tag", b"a"), (b"x-tag", b"b")])
+        >>> h["Accept"], h.getlist("X-Tag")
+        ('text/html', ['a', 'b'])
+    """
+
+    __slots__ = ("_dict", "_raw")
+
+    def __init__(
+        self,
+        headers: Mapping[str, str] | None = None,
+        *,
+        raw: RawHeaders | None = None,
+    ) -> None:
+        if raw is None:
+            raw = [
+                (k.lower().encode("latin-1"), v.encode("latin-1"))
+                for k, v in (headers or {}).items()
+            ]
+        self._raw = raw
+        self._dict: dict[str, str] | None = None
+
+    @property
+    def raw(self) -> RawHeaders:
+        """The underlying ``(name, value)`` byte pairs."""
+        return self._raw
+
+    def _first(self) -> dict[str, str]:
+        d = self._dict
+        if d is None:
+            d = {}
+            for k, v in self._raw:
+                key = k.decode("latin-1").lower()
+                if key not in d:
+                    d[key] = v.decode("latin-1")
+            self._dict = d
+        return d
+
+    def __getitem__(self, key: str) -> str:
+        return self._first()[key.lower()]
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self._first().get(key.lower(), default)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._first()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._first())
+
+    def __len__(self) -> int:
+        return len(self._first())
+
+    def getlist(self, key: str) -> list[str]:
+        """Every value of header ``key``, in the order received."""
+        name = key.lower().encode("latin-1")
+        return [v.decode("latin-1") for k, v in self._raw if k.lower() == name]
+
+    def items(self) -> list[tuple[str, str]]:  # type: ignore[override]
+        """All headers as ``(name, value)`` pairs, repeats included."""
+        return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self._raw]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Headers):
+            return sorted(self._raw) == sorted(other._raw)
+        return NotImplemented
+
+    def __hash__(self) -> int:  # pragma: no cover - mappings are unhashable
+        raise TypeError("unhashable type")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.items()!r})"
+
+
+class MutableHeaders(Headers):
+    """Response headers that can be changed; edits write through to the raw list.
+
+    Example:
+        >>> h = MutableHeaders()
+        >>> h["X-Frame-Options"] = "DENY"
+        >>> h.append("Set-Cookie", "a=1")
+        >>> h.raw
+        [(b'x-frame-options', b'DENY'), (b'set-cookie', b'a=1')]
+    """
+
+    __slots__ = ()
+
+    def __setitem__(self, key: str, value: str) -> None:
+        name = _encode_header(key.lower())
+        raw_value = _encode_header(value)
+        found = False
+        kept: RawHeaders = []
+        for k, v in self._raw:
+            if k == name:
+                if not found:
+                    kept.append((name, raw_value))
+                    found = True
+            else:
+                kept.append((k, v))
+        if not found:
+            kept.append((name, raw_value))
+        self._raw[:] = kept
+        self._dict = None
+
+    def __delitem__(self, key: str) -> None:
+        name = key.lower().encode("latin-1")
+        self._raw[:] = [(k, v) for k, v in self._raw if k != name]
+        self._dict = None
+
+    def append(self, key: str, value: str) -> None:
+        """Add a header without replacing existing ones (``Set-Cookie``, ``Vary``...)."""
+        self._raw.append((_encode_header(key.lower()), _encode_header(value)))
+        self._dict = None
+
+    def setdefault(self, key: str, value: str) -> str:
+        """Set ``key`` unless present; return its value."""
+        if key in self:
+            return self[key]
+        self.append(key, value)
+        return value
+
+    def update(self, other: Mapping[str, str]) -> None:
+        """Set each header of ``other``, replacing existing values."""
+        for k, v in other.items():
+            self[k] = v
+
+    def add_vary(self, field: str) -> None:
+        """Add ``field`` to the ``Vary`` header unless already listed."""
+        current = self.get("vary")
+        if current is None:
+            self.append("vary", field)
+            return
+        fields = [f.strip().lower() for f in current.split(",")]
+        if field.lower() not in fields and "*" not in fields:
+            self["vary"] = f"{current}, {field}"
+
+
+def _encode_header(text: str) -> bytes:
+    # A CR or LF inside a header would let a value smuggle in headers of its own.
+    if "\r" in text or "\n" in text or "\0" in text:
+        raise ValueError(f"invalid character in header: {text!r}")
+    return text.encode("latin-1")
+
+
+class URL:
+    """A parsed URL with convenient accessors.
+
+    Example:
+        >>> url = URL("https://example.com:8443/a/b?x=1#top")
+        >>> url.scheme, url.hostname, url.port, url.path, url.query
+        ('https', 'example.com', 8443, '/a/b', 'x=1')
+        >>> str(url.replace(path="/c", query=""))
+        'https://example.com:8443/c#top'
+    """
+
+    __slots__ = ("_parts", "_url")
+
+    def __init__(self, url: str = "") -> None:
+        self._url = url
+        self._parts: SplitResult | None = None
+
+    @property
+    def components(self) -> SplitResult:
+        if self._parts is None:
+            self._parts = urlsplit(self._url)
+        return self._parts
+
+    @property
+    def scheme(self) -> str:
+        return self.components.scheme
+
+    @property
+    def netloc(self) -> str:
+        return self.components.netloc
+
+    @property
+    def path(self) -> str:
+        return self.components.path
+
+    @property
+    def query(self) -> str:
+        return self.components.query
+
+    @property
+    def fragment(self) -> str:
+        return self.components.fragment
+
+    @property
+    def hostname(self) -> str | None:
+        return self.components.hostname
+
+    @property
+    def port(self) -> int | None:
+        return self.components.port
+
+    @property
+    def is_secure(self) -> bool:
+        return self.scheme in ("https", "wss")
+
+    def replace(self, **kwargs: Any) -> URL:
+        """A copy with some of ``scheme``, ``netloc``, ``path``, ``query``, ``fragment`` changed."""
+        return URL(self.components._replace(**kwargs).geturl())
+
+    def include_query_params(self, **params: Any) -> URL:
+        """A copy with these query parameters set (replacing existing ones of the same name)."""
+        q = [(k, v) for k, v in parse_qsl(self.query, keep_blank_values=True) if k not in params]
+        q.extend((k, str(v)) for k, v in params.items())
+        return self.replace(query=urlencode(q))
+
+    def __str__(self) -> str:
+        return self._url
+
+    def __repr__(self) -> str:
+        return f"URL({self._url!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, URL | str):
+            return str(self) == str(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._url)
+
+
+class State:
+    """An attribute bag: ``app.state.db = ...``, ``request.state.user = ...``.
+
+    Example:
+        >>> s = State()
+        >>> s.counter = 1
+        >>> s.counter
+        1
+    """
+
+    def __init__(self, values: dict[str, Any] | None = None) -> None:
+        object.__setattr__(self, "_state", values if values is not None else {})
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self._state[key] = value
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._state[key]
+        except KeyError:
+            raise AttributeError(
+                f"{type(self).__name__!r} object has no attribute {key!r}"
+            ) from None
+
+    def __delattr__(self, key: str) -> None:
+        try:
+            del self._state[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._state
+
+    def __repr__(self) -> str:
+        return f"State({self._state!r})"
+
+
+@overload
+def first_header(raw: RawHeaders, name: bytes) -> bytes | None: ...
+@overload
+def first_header(raw: RawHeaders, name: bytes, default: bytes) -> bytes: ...
+def first_header(raw: RawHeaders, name: bytes, default: bytes | None = None) -> bytes | None:
+    """The first raw value of header ``name`` (lower-case bytes), without building a mapping."""
+    for k, v in raw:
+        if k == name:
+            return v
+    return default

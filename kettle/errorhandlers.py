@@ -1,0 +1,137 @@
+"""Turning exceptions raised while handling a request into responses.
+
+Handlers are registered by status code or by exception class. The table is compiled once;
+looking up a handler walks the exception's MRO (cached per exception type), so a handler
+for ``LookupError`` also catches ``KeyError``. Status-code handlers apply to
+``HTTPException`` instances with that status, and to unhandled errors for 500.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from kettle.concurrency import ThreadPool
+from kettle.exceptions import ConfigurationError, HTTPException, RequestValidationError
+from kettle.requests import ClientDisconnect, Request
+from kettle.responses import JSONResponse, Response, to_response
+from kettle.signature import describe, is_async_callable
+
+logger = logging.getLogger("kettle.error")
+
+ExceptionHandler = Callable[..., Any]
+_Compiled = Callable[[Request, BaseException], Awaitable[Response]]
+
+
+async def http_exception_handler(request: Request, exc: HTTPException) -> Response:
+    """The default: ``{"detail": ...}`` as JSON with the exception's status and headers."""
+    if exc.status_code in (204, 304) or exc.status_code < 200:
+        return Response(None, exc.status_code, exc.headers)
+    return JSONResponse({"detail": exc.detail}, exc.status_code, exc.headers)
+
+
+async def validation_exception_handler(request: Request, exc: RequestValidationError) -> Response:
+    """The default for 422s: ``{"detail": [error, ...]}``, the shape FastAPI clients parse."""
+    return JSONResponse({"detail": exc.errors()}, 422)
+
+
+async def server_error_handler(request: Request, exc: BaseException) -> Response:
+    """The default for unhandled errors: a bare 500 that reveals nothing."""
+    return JSONResponse({"detail": "Internal Server Error"}, 500)
+
+
+class ExceptionHandlers:
+    """The compiled lookup table from exceptions to response-producing handlers."""
+
+    def __init__(
+        self,
+        handlers: Mapping[int | type[BaseException], ExceptionHandler],
+        pool: ThreadPool,
+        debug_handler: _Compiled | None = None,
+    ) -> None:
+        self._pool = pool
+        self._by_status: dict[int, _Compiled] = {}
+        self._by_class: dict[type[BaseException], _Compiled] = {
+            RequestValidationError: validation_exception_handler,  # type: ignore[dict-item]
+            HTTPException: http_exception_handler,  # type: ignore[dict-item]
+        }
+        for key, handler in handlers.items():
+            compiled = self._adapt(handler)
+            if isinstance(key, int):
+                self._by_status[key] = compiled
+            elif isinstance(key, type) and issubclass(key, BaseException):
+                self._by_class[key] = compiled
+            else:
+                raise ConfigurationError(
+                    f"error handler {describe(handler)} is registered for {key!r}: "
+                    "use a status code or an exception class"
+                )
+        self._server_error = self._by_status.get(500) or self._by_class.get(Exception)
+        self._debug_handler = debug_handler
+        self._cache: dict[type[BaseException], _Compiled | None] = {}
+
+    def _adapt(self, handler: ExceptionHandler) -> _Compiled:
+        """Accept FastAPI-style ``(request, exc)`` and Flask-style ``(exc)`` handlers."""
+        try:
+            params = [
+                p
+                for p in inspect.signature(handler).parameters.values()
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+            ]
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(f"cannot read error handler {describe(handler)}") from exc
+        if len(params) not in (1, 2):
+            raise ConfigurationError(
+                f"error handler {describe(handler)} must take (exc) or (request, exc)"
+            )
+        takes_request = len(params) == 2
+        is_async = is_async_callable(handler)
+        pool = self._pool
+
+        async def run(request: Request, exc: BaseException) -> Response:
+            args = (request, exc) if takes_request else (exc,)
+            result = await handler(*args) if is_async else await pool.run(handler, *args)
+            status = exc.status_code if isinstance(exc, HTTPException) else 500
+            return to_response(result, status)
+
+        return run
+
+    def _lookup(self, exc: BaseException) -> _Compiled | None:
+        kind = type(exc)
+        try:
+            return self._cache[kind]
+        except KeyError:
+            pass
+        found = None
+        for klass in kind.__mro__:
+            if klass in self._by_class:
+                found = self._by_class[klass]
+                break
+        if len(self._cache) < 1024:  # bounded: exception types are few, but stay safe
+            self._cache[kind] = found
+        return found
+
+    async def response_for(self, request: Request, exc: BaseException) -> Response:
+        """The response for ``exc``; unhandled errors are logged with their traceback."""
+        if isinstance(exc, HTTPException):
+            handler = self._by_status.get(exc.status_code) or self._lookup(exc)
+            assert handler is not None  # HTTPException always has the default handler
+            return await handler(request, exc)
+        handler = self._lookup(exc)
+        if handler is not None:
+            return await handler(request, exc)
+        if isinstance(exc, ClientDisconnect):
+            return Response(None, 400)
+        logger.error(
+            "Unhandled %s in %s %s", type(exc).__name__, request.method, request.path, exc_info=exc
+        )
+        if self._debug_handler is not None:
+            return await self._debug_handler(request, exc)
+        handler = self._server_error or server_error_handler
+        try:
+            return await handler(request, exc)
+        except Exception:
+            logger.exception("The 500 error handler itself failed")
+            return await server_error_handler(request, exc)

@@ -1,0 +1,7 @@
+"""Serving files (placeholder)."""
+
+from kettle.responses import Response
+
+
+class FileResponse(Response):
+    """A file from disk."""

@@ -1,0 +1,75 @@
+"""The ASGI lifespan protocol: startup and shutdown hooks, and a lifespan context."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from kettle.types import Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from kettle.app import Kettle
+
+logger = logging.getLogger("kettle.error")
+
+Hook = Callable[[], Any]
+Lifespan = Callable[["Kettle"], contextlib.AbstractAsyncContextManager[Mapping[str, Any] | None]]
+
+
+def as_lifespan(func: Any) -> Lifespan:
+    """Accept an ``@asynccontextmanager`` factory or a bare async generator function."""
+    if inspect.isasyncgenfunction(func):
+        return contextlib.asynccontextmanager(func)
+    return func  # type: ignore[no-any-return]
+
+
+async def _call(hook: Hook) -> None:
+    result = hook()
+    if isinstance(result, Awaitable):
+        await result
+
+
+@contextlib.asynccontextmanager
+async def run_lifespan(
+    app: Kettle,
+    lifespan: Lifespan | None,
+    on_startup: Sequence[Hook],
+    on_shutdown: Sequence[Hook],
+) -> AsyncIterator[Mapping[str, Any] | None]:
+    """Startup hooks, then the lifespan context; on exit the reverse."""
+    for hook in on_startup:
+        await _call(hook)
+    try:
+        if lifespan is None:
+            yield None
+        else:
+            async with lifespan(app) as state:
+                yield state
+    finally:
+        for hook in on_shutdown:
+            await _call(hook)
+
+
+async def serve_lifespan(app: Kettle, scope: Scope, receive: Receive, send: Send) -> None:
+    """Answer the server's lifespan messages around ``app.lifespan_context``."""
+    started = False
+    await receive()  # lifespan.startup
+    try:
+        app.compile()
+        async with app.lifespan_context() as state:
+            if state:
+                if "state" not in scope:
+                    raise RuntimeError("The server does not support lifespan state")
+                scope["state"].update(state)
+            await send({"type": "lifespan.startup.complete"})
+            started = True
+            await receive()  # lifespan.shutdown
+    except BaseException as exc:
+        logger.exception("Application %s failed", "shutdown" if started else "startup")
+        kind = "lifespan.shutdown.failed" if started else "lifespan.startup.failed"
+        await send({"type": kind, "message": f"{type(exc).__name__}: {exc}"})
+        raise
+    await send({"type": "lifespan.shutdown.complete"})

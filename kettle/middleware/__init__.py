@@ -1,0 +1,6 @@
+"""ASGI middleware: how it is declared, and the ones kettle ships."""
+
+from kettle.middleware.base import Middleware
+from kettle.middleware.errors import ServerErrorMiddleware
+
+__all__ = ["Middleware", "ServerErrorMiddleware"]

@@ -1,0 +1,48 @@
+"""The outermost safety net: an exception escaping middleware still gets a clean 500."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from kettle.requests import Request
+from kettle.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from kettle.errorhandlers import ExceptionHandlers
+
+logger = logging.getLogger("kettle.error")
+
+
+class ServerErrorMiddleware:
+    """Answer 500 (through the app's error handlers) when an exception escapes the stack.
+
+    Only installed when the app has user middleware: without it, the dispatcher already
+    turns every handler error into a response. If the response had started, the error is
+    logged and re-raised so the server drops the connection instead of sending a torn body.
+    """
+
+    def __init__(self, app: ASGIApp, errors: ExceptionHandlers) -> None:
+        self.app = app
+        self.errors = errors
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                logger.exception("Error after the response started")
+                raise
+            response = await self.errors.response_for(Request(scope, receive), exc)
+            await response(scope, receive, send)

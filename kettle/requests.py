@@ -1,0 +1,329 @@
+"""The incoming request: lazy, parsed on first access, cached."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import orjson
+
+from kettle.cookies import parse_cookie_header
+from kettle.datastructures import URL, Address, Headers, QueryParams, State, first_header
+from kettle.exceptions import HTTPException
+from kettle.limits import Limits
+from kettle.mediatypes import is_json, parse_options_header
+from kettle.types import Receive, Scope
+
+if TYPE_CHECKING:
+    from kettle.app import Kettle
+    from kettle.forms import FormData
+
+_DEFAULT_LIMITS = Limits()
+# A Host header is a hostname or IP literal with an optional port; anything else is ignored
+# when building URLs, so a forged header cannot inject a path, userinfo or scheme.
+_HOST_RE = re.compile(r"(?:[A-Za-z0-9\-._~]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+
+class ClientDisconnect(Exception):
+    """The client went away before the request body was read."""
+
+
+class HTTPConnection:
+    """What HTTP requests and WebSocket connections have in common: the scope's data."""
+
+    __slots__ = ("_cookies", "_headers", "_query", "_state", "_url", "limits", "scope")
+
+    def __init__(self, scope: Scope, limits: Limits | None = None) -> None:
+        self.scope = scope
+        self.limits = limits or _DEFAULT_LIMITS
+        self._headers: Headers | None = None
+        self._query: QueryParams | None = None
+        self._cookies: dict[str, str] | None = None
+        self._url: URL | None = None
+        self._state: State | None = None
+
+    @property
+    def app(self) -> Kettle:
+        """The application serving this request."""
+        return self.scope["app"]  # type: ignore[no-any-return]
+
+    @property
+    def path(self) -> str:
+        """The decoded request path, without the query string."""
+        return self.scope["path"]  # type: ignore[no-any-return]
+
+    @property
+    def root_path(self) -> str:
+        """The prefix the app is mounted under (from the server or a proxy)."""
+        return self.scope.get("root_path", "")  # type: ignore[no-any-return]
+
+    @property
+    def path_params(self) -> dict[str, Any]:
+        """Values captured from the path, after their converters ran."""
+        return self.scope.get("path_params", {})  # type: ignore[no-any-return]
+
+    @property
+    def headers(self) -> Headers:
+        """Request headers: case-insensitive, ``getlist`` for repeated ones."""
+        if self._headers is None:
+            self._headers = Headers(raw=self.scope["headers"])
+        return self._headers
+
+    @property
+    def query_params(self) -> QueryParams:
+        """The query string, parsed; ``getlist`` for repeated keys."""
+        if self._query is None:
+            try:
+                self._query = QueryParams(
+                    self.scope.get("query_string", b""), max_fields=self.limits.max_query_params
+                )
+            except ValueError:
+                raise HTTPException(400, "Too many query parameters") from None
+        return self._query
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """Cookies sent by the client (first of duplicate names wins)."""
+        if self._cookies is None:
+            raw = first_header(self.scope["headers"], b"cookie")
+            self._cookies = (
+                parse_cookie_header(raw.decode("latin-1"), self.limits.max_cookies) if raw else {}
+            )
+        return self._cookies
+
+    @property
+    def client(self) -> Address | None:
+        """The peer's ``(host, port)``, or ``None`` when the server did not say."""
+        client = self.scope.get("client")
+        return Address(*client) if client else None
+
+    @property
+    def url(self) -> URL:
+        """The full URL, built from the scheme, a validated ``Host``, the path and query."""
+        if self._url is None:
+            scope = self.scope
+            query = scope.get("query_string", b"")
+            url = f"{self.base_url_str()}{_quote_path(scope['path'][len(self.root_path) :])}"
+            if query:
+                url += "?" + query.decode("latin-1")
+            self._url = URL(url)
+        return self._url
+
+    @property
+    def base_url(self) -> URL:
+        """The URL of the app's root (scheme, host and ``root_path``), ending in ``/``."""
+        return URL(self.base_url_str() + "/")
+
+    def base_url_str(self) -> str:
+        scope = self.scope
+        scheme = scope.get("scheme", "http")
+        return f"{scheme}://{self.host}{_quote_path(self.root_path)}"
+
+    @property
+    def host(self) -> str:
+        """``Host`` when well-formed, else the server's own address."""
+        raw = first_header(self.scope["headers"], b"host")
+        if raw is not None:
+            host = raw.decode("latin-1")
+            if _HOST_RE.fullmatch(host):
+                return host
+        server = self.scope.get("server")
+        if server:
+            host, port = server[0], server[1]
+            if port is None or _DEFAULT_PORTS.get(self.scope.get("scheme", "http")) == port:
+                return str(host)
+            return f"{host}:{port}"
+        return "localhost"
+
+    @property
+    def is_secure(self) -> bool:
+        """True when the connection is HTTPS or WSS."""
+        return self.scope.get("scheme") in ("https", "wss")
+
+    @property
+    def state(self) -> State:
+        """Per-request attributes (seeded from the lifespan's state, when it yields one)."""
+        if self._state is None:
+            shared = self.scope.get("state")
+            self._state = State(dict(shared) if shared else {})
+        return self._state
+
+    def url_for(self, name: str, /, **path_params: Any) -> URL:
+        """The absolute URL of the route ``name``."""
+        return URL(self.base_url_str() + self.app.url_path_for(name, **path_params))
+
+
+class Request(HTTPConnection):
+    """An HTTP request. Handlers receive it by annotating a parameter with ``Request``.
+
+    Everything is parsed on first access and cached; the body can be read once as a
+    stream, or as a whole any number of times.
+
+    Example:
+        >>> from kettle import Kettle, Request
+        >>> app = Kettle(__name__)
+        >>> @app.post("/echo")
+        ... async def echo(request: Request) -> dict[str, object]:
+        ...     return {"method": request.method, "json": await request.json()}
+    """
+
+    __slots__ = ("_body", "_form", "_json", "_receive", "_stream_consumed")
+
+    def __init__(self, scope: Scope, receive: Receive | None = None, limits: Limits | None = None):
+        super().__init__(scope, limits)
+        self._receive = receive or _no_body
+        self._body: bytes | None = None
+        self._json: Any = _UNSET
+        self._form: FormData | None = None
+        self._stream_consumed = False
+
+    @property
+    def method(self) -> str:
+        """``GET``, ``POST``..."""
+        return self.scope["method"]  # type: ignore[no-any-return]
+
+    @property
+    def receive(self) -> Receive:
+        return self._receive
+
+    @property
+    def content_type(self) -> tuple[str, dict[str, str]]:
+        """The media type (lower-case) and its parameters."""
+        return parse_options_header(self.headers.get("content-type"))
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        """Yield the body in chunks as they arrive, enforcing the size and time limits.
+
+        Raises:
+            HTTPException: 413 past ``max_body_size``, 408 when a chunk takes longer than
+                ``body_timeout``, 400 on a malformed ``Content-Length``.
+            ClientDisconnect: the client went away mid-body.
+        """
+        if self._body is not None:
+            yield self._body
+            return
+        if self._stream_consumed:
+            raise RuntimeError("The request body was already consumed as a stream")
+        self._stream_consumed = True
+        limit = self.limits.max_body_size
+        declared = first_header(self.scope["headers"], b"content-length")
+        if declared is not None:
+            if not declared.isdigit() or len(declared) > 18:
+                raise HTTPException(400, "Invalid Content-Length header")
+            if int(declared) > limit:
+                raise HTTPException(413, f"Request body exceeds {limit} bytes")
+        timeout = self.limits.body_timeout
+        receive = self._receive
+        received = 0
+        while True:
+            if timeout is None:
+                message = await receive()
+            else:
+                message = await _receive_within(receive, timeout)
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect()
+            chunk: bytes = message.get("body", b"")
+            if chunk:
+                received += len(chunk)
+                if received > limit:
+                    raise HTTPException(413, f"Request body exceeds {limit} bytes")
+                yield chunk
+            if not message.get("more_body", False):
+                return
+
+    async def body(self) -> bytes:
+        """The whole body as bytes (read once, then cached)."""
+        if self._body is None:
+            chunks = [chunk async for chunk in self.stream()]
+            self._body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return self._body
+
+    async def json(self, *, force: bool = False) -> Any:
+        """The body parsed as JSON.
+
+        The request must declare a JSON content type (``application/json`` or
+        ``application/*+json``) unless ``force=True``: a page on another origin can send
+        ``text/plain`` without a CORS preflight, so accepting it would invite CSRF.
+
+        Raises:
+            HTTPException: 415 for another content type, 400 for malformed JSON.
+        """
+        if self._json is _UNSET:
+            if not force and not is_json(self.content_type[0]):
+                raise HTTPException(415, "Expected a JSON body (Content-Type: application/json)")
+            body = await self.body()
+            try:
+                self._json = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                raise HTTPException(400, f"Malformed JSON body: {exc}") from None
+        return self._json
+
+    async def form(self) -> FormData:
+        """The body parsed as a form (urlencoded or multipart), within the form limits.
+
+        Uploaded files are :class:`~kettle.forms.UploadFile` objects, spooled to disk
+        past ``spool_max_size``; they are closed when the response has been sent.
+        """
+        if self._form is None:
+            from kettle.forms import parse_form
+
+            self._form = await parse_form(self)
+        return self._form
+
+    async def close(self) -> None:
+        """Release resources held by the request (uploaded files)."""
+        if self._form is not None:
+            await self._form.close()
+
+    async def is_disconnected(self) -> bool:
+        """Whether the client has gone away, checked without waiting.
+
+        Only meaningful once the body has been read: a body message arriving here is
+        not buffered.
+        """
+        import anyio
+
+        with anyio.CancelScope() as scope:
+            scope.cancel()
+            message = await self._receive()
+            return message.get("type") == "http.disconnect"
+        return False
+
+
+class _Unset:
+    pass
+
+
+_UNSET: Any = _Unset()
+
+
+async def _no_body() -> dict[str, Any]:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def _receive_within(receive: Receive, timeout: float) -> Any:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # pragma: no cover - another event loop (trio)
+        import anyio
+
+        try:
+            with anyio.fail_after(timeout):
+                return await receive()
+        except TimeoutError:
+            raise HTTPException(408, "Request body timed out") from None
+    # PERF: asyncio.timeout is one call_later; an anyio cancel scope costs several times
+    # more, and this runs for every request body.
+    try:
+        async with asyncio.timeout(timeout):
+            return await receive()
+    except TimeoutError:
+        raise HTTPException(408, "Request body timed out") from None
+
+
+def _quote_path(path: str) -> str:
+    return quote(path, safe="/:@!$&'()*+,;=-._~")

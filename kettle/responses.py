@@ -1,0 +1,375 @@
+"""Response classes, and the rules that turn a handler's return value into one."""
+
+from __future__ import annotations
+
+import dataclasses
+import decimal
+import enum
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
+from datetime import datetime
+from pathlib import PurePath
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+
+from kettle.concurrency import ThreadPool
+from kettle.cookies import SameSite, render_set_cookie
+from kettle.datastructures import MutableHeaders
+from kettle.types import RawHeaders, Receive, Scope, Send
+
+Background = Callable[[], Awaitable[None]]
+
+# Statuses that must not carry a body (RFC 9110 6.4.1).
+_NO_BODY = frozenset({204, 304})
+_POOL = ThreadPool()
+
+
+class Response:
+    """A complete HTTP response with a bytes body.
+
+    Example:
+        >>> from kettle import Response
+        >>> r = Response("pong", media_type="text/plain", headers={"X-Pong": "1"})
+        >>> r.status_code, r.body, r.headers["content-type"]
+        (200, b'pong', 'text/plain; charset=utf-8')
+    """
+
+    media_type: str | None = None
+    charset: str = "utf-8"
+
+    def __init__(
+        self,
+        content: Any = None,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: Background | None = None,
+    ) -> None:
+        self.status_code = status_code
+        if media_type is not None:
+            self.media_type = media_type
+        self.background = background
+        self.body = self.render(content)
+        self.raw_headers: RawHeaders = self._initial_headers(headers)
+        self._headers: MutableHeaders | None = None
+        self._auto_secure: list[bytes] | None = None
+
+    def render(self, content: Any) -> bytes:
+        """Turn ``content`` into the body bytes; subclasses override this."""
+        if content is None:
+            return b""
+        if isinstance(content, bytes):
+            return content
+        if isinstance(content, bytearray | memoryview):
+            return bytes(content)
+        return str(content).encode(self.charset)
+
+    def _initial_headers(self, headers: Mapping[str, str] | None) -> RawHeaders:
+        raw: RawHeaders = []
+        has_length = has_type = False
+        if headers:
+            for key, value in headers.items():
+                name = key.lower()
+                has_length = has_length or name == "content-length"
+                has_type = has_type or name == "content-type"
+                raw.append((_header_bytes(name), _header_bytes(value)))
+        if not has_length and self.status_code not in _NO_BODY and self.status_code >= 200:
+            raw.append((b"content-length", b"%d" % len(self.body)))
+        media_type = self.media_type
+        if media_type is not None and not has_type:
+            if media_type.startswith("text/") and "charset=" not in media_type:
+                media_type = f"{media_type}; charset={self.charset}"
+            raw.append((b"content-type", media_type.encode("latin-1")))
+        return raw
+
+    @property
+    def headers(self) -> MutableHeaders:
+        """The response headers; changes write through to what is sent."""
+        if self._headers is None:
+            self._headers = MutableHeaders(raw=self.raw_headers)
+        return self._headers
+
+    def set_cookie(
+        self,
+        key: str,
+        value: str = "",
+        max_age: int | None = None,
+        expires: datetime | int | None = None,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool | None = None,
+        httponly: bool = True,
+        samesite: SameSite | None = "lax",
+        partitioned: bool = False,
+    ) -> None:
+        """Add a ``Set-Cookie`` header, with safe defaults.
+
+        Cookies are ``HttpOnly`` and ``SameSite=Lax`` unless told otherwise, and
+        ``secure=None`` (the default) adds ``Secure`` whenever the request came over HTTPS.
+        """
+        value_str = render_set_cookie(
+            key,
+            value,
+            max_age=max_age,
+            expires=expires,
+            path=path,
+            domain=domain,
+            secure=bool(secure),
+            httponly=httponly,
+            samesite=samesite,
+            partitioned=partitioned,
+        )
+        encoded = value_str.encode("latin-1")
+        self.raw_headers.append((b"set-cookie", encoded))
+        self._headers = None
+        if secure is None and "; Secure" not in value_str:
+            if self._auto_secure is None:
+                self._auto_secure = []
+            self._auto_secure.append(encoded)
+
+    def delete_cookie(
+        self,
+        key: str,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool | None = None,
+        httponly: bool = True,
+        samesite: SameSite | None = "lax",
+    ) -> None:
+        """Expire cookie ``key`` on the client (path and domain must match how it was set)."""
+        self.set_cookie(
+            key,
+            "",
+            max_age=0,
+            expires=0,
+            path=path,
+            domain=domain,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
+        )
+
+    def _finalize_headers(self, scope: Scope) -> RawHeaders:
+        raw = self.raw_headers
+        if self._auto_secure is not None and scope.get("scheme") in ("https", "wss"):
+            auto = self._auto_secure
+            raw = [
+                (k, v + b"; Secure") if k == b"set-cookie" and v in auto else (k, v) for k, v in raw
+            ]
+        return raw
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": self.status_code,
+                "headers": self._finalize_headers(scope),
+            }
+        )
+        body = b"" if scope.get("method") == "HEAD" or self.status_code in _NO_BODY else self.body
+        await send({"type": "http.response.body", "body": body})
+        if self.background is not None:
+            await self.background()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.status_code}>"
+
+
+class HTMLResponse(Response):
+    """An HTML page (``text/html; charset=utf-8``)."""
+
+    media_type = "text/html"
+
+
+class PlainTextResponse(Response):
+    """Plain text (``text/plain; charset=utf-8``)."""
+
+    media_type = "text/plain"
+
+
+def json_default(value: Any) -> Any:
+    """Encode what orjson does not know natively: models, decimals, sets, paths."""
+    dump = getattr(value, "model_dump", None)
+    if dump is not None:  # pydantic models
+        return dump(mode="json")
+    if isinstance(value, decimal.Decimal):
+        return float(value) if value.is_finite() else None
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def dumps(value: Any) -> bytes:
+    """Serialize to JSON bytes with orjson (non-string dict keys allowed)."""
+    try:
+        return orjson.dumps(value, default=json_default)
+    except orjson.JSONEncodeError as exc:
+        # PERF: OPT_NON_STR_KEYS slows every call; only dicts with int/enum keys need it.
+        if "str" not in str(exc):
+            raise
+        return orjson.dumps(value, default=json_default, option=orjson.OPT_NON_STR_KEYS)
+
+
+class JSONResponse(Response):
+    """JSON encoded with orjson: datetimes, UUIDs, dataclasses, enums and models encode.
+
+    Example:
+        >>> from kettle import JSONResponse
+        >>> JSONResponse({"ok": True}, status_code=201).body
+        b'{"ok":true}'
+    """
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return dumps(content)
+
+
+class RedirectResponse(Response):
+    """Redirect to ``url`` (307 by default: the method and body are kept).
+
+    Example:
+        >>> from kettle import RedirectResponse
+        >>> RedirectResponse("/login", status_code=303).headers["location"]
+        '/login'
+    """
+
+    def __init__(
+        self,
+        url: str,
+        status_code: int = 307,
+        headers: Mapping[str, str] | None = None,
+        background: Background | None = None,
+    ) -> None:
+        super().__init__(b"", status_code, headers, background=background)
+        self.headers["location"] = quote(str(url), safe=":/%#?=@[]!$&'()*+,;~")
+
+
+class StreamingResponse(Response):
+    """A body produced piece by piece from an (async) iterable of ``str`` or ``bytes``.
+
+    A plain iterator runs in the thread pool, so blocking reads do not stall the loop.
+
+    Example:
+        >>> from kettle import StreamingResponse
+        >>> async def numbers():
+        ...     for i in range(3):
+        ...         yield f"{i}\\n"
+        >>> response = StreamingResponse(numbers(), media_type="text/plain")
+    """
+
+    def __init__(
+        self,
+        content: AsyncIterable[str | bytes] | Iterable[str | bytes],
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: Background | None = None,
+    ) -> None:
+        self.content = content
+        self.status_code = status_code
+        if media_type is not None:
+            self.media_type = media_type
+        self.background = background
+        self.body = b""
+        self._headers = None
+        self._auto_secure = None
+        self.raw_headers = []
+        self._streaming_headers(headers)
+
+    def _streaming_headers(self, headers: Mapping[str, str] | None) -> None:
+        if headers:
+            for key, value in headers.items():
+                self.raw_headers.append((_header_bytes(key.lower()), _header_bytes(value)))
+        if self.media_type is not None and "content-type" not in self.headers:
+            media_type = self.media_type
+            if media_type.startswith("text/") and "charset=" not in media_type:
+                media_type = f"{media_type}; charset={self.charset}"
+            self.headers["content-type"] = media_type
+
+    async def _chunks(self) -> AsyncIterable[str | bytes]:
+        content = self.content
+        if isinstance(content, AsyncIterable):
+            async for chunk in content:
+                yield chunk
+        else:
+            async for chunk in _POOL.iterate(content):
+                yield chunk
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": self.status_code,
+                "headers": self._finalize_headers(scope),
+            }
+        )
+        if scope.get("method") != "HEAD":
+            charset = self.charset
+            async for chunk in self._chunks():
+                data = chunk if isinstance(chunk, bytes) else chunk.encode(charset)
+                await send({"type": "http.response.body", "body": data, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+        if self.background is not None:
+            await self.background()
+
+
+def _header_bytes(text: str) -> bytes:
+    if "\r" in text or "\n" in text or "\0" in text:
+        raise ValueError(f"invalid character in header: {text!r}")
+    return text.encode("latin-1")
+
+
+def to_response(value: Any, status_code: int = 200) -> Response:
+    """Turn a handler's return value into a :class:`Response`.
+
+    * a ``Response`` passes through;
+    * ``dict``/``list`` (and anything orjson encodes) → JSON;
+    * ``str`` and ``bytes`` → HTML, as in Flask;
+    * ``(body, status)``, ``(body, headers)`` and ``(body, status, headers)`` tuples.
+
+    Example:
+        >>> to_response(("created", 201, {"X-Id": "7"})).status_code
+        201
+    """
+    if isinstance(value, Response):
+        return value
+    headers: Mapping[str, str] | None = None
+    if type(value) is tuple:
+        if len(value) == 3:
+            value, status_code, headers = value
+        elif len(value) == 2:
+            value, extra = value
+            if isinstance(extra, int):
+                status_code = extra
+            else:
+                headers = extra
+        else:
+            raise TypeError(
+                "A returned tuple must be (body, status), (body, headers) "
+                "or (body, status, headers)"
+            )
+        if headers is not None and not isinstance(headers, Mapping):
+            headers = dict(headers)
+        if isinstance(value, Response):
+            value.status_code = status_code
+            if headers:
+                value.headers.update(headers)
+            return value
+    if isinstance(value, str):
+        return HTMLResponse(value, status_code, headers)
+    if isinstance(value, bytes | bytearray | memoryview):
+        # Flask sends returned bytes as HTML too; binary APIs return a Response with a type.
+        return HTMLResponse(value, status_code, headers)
+    if status_code in _NO_BODY:
+        return Response(None, status_code, headers)
+    return JSONResponse(value, status_code, headers)

@@ -1,0 +1,311 @@
+"""Route declarations and the ``Router`` that groups them.
+
+Declaring is plain data: nothing here inspects handlers or builds matchers. The app
+flattens its routers (prefixes joined, names qualified, options inherited) and compiles
+the result at startup.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+from kettle.limits import Limits
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
+WEBSOCKET = "WEBSOCKET"
+
+
+@dataclasses.dataclass(slots=True)
+class Route:
+    """One declared route: a path template, the methods it answers and its handler."""
+
+    path: str
+    endpoint: Callable[..., Any]
+    methods: frozenset[str]
+    name: str
+    status_code: int | None = None
+    limits: Limits | Mapping[str, Any] | None = None
+    sync_to_thread: bool = True
+    include_in_schema: bool = True
+    tags: tuple[str, ...] = ()
+    summary: str | None = None
+    description: str | None = None
+    deprecated: bool = False
+    operation_id: str | None = None
+    responses: Mapping[int | str, Any] | None = None
+    response_model: Any = dataclasses.field(default=None)
+    response_class: type | None = None
+    dependencies: tuple[Any, ...] = ()
+    options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    #: Blueprint-style name qualifier ("auth" for "auth.login"); "" at the top level.
+    blueprint: str = ""
+
+    @property
+    def is_websocket(self) -> bool:
+        return WEBSOCKET in self.methods
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Include:
+    router: Router
+    prefix: str
+    tags: tuple[str, ...]
+    dependencies: tuple[Any, ...]
+    include_in_schema: bool
+
+
+def join_paths(prefix: str, path: str) -> str:
+    """``/api`` + ``/items`` → ``/api/items``; an empty path is the prefix itself."""
+    if not prefix:
+        return path or "/"
+    return prefix.rstrip("/") + path if path else prefix
+
+
+class Router:
+    """A group of routes under a common prefix, nestable and includable.
+
+    A router holds declarations only; ``app.include_router(router, prefix=...)`` makes
+    them live. Routes added to a router after it was included are picked up too.
+
+    Example:
+        >>> from kettle import Kettle, Router
+        >>> users = Router(prefix="/users", tags=["users"])
+        >>> @users.get("/{user_id:int}")
+        ... async def get_user(user_id: int) -> dict[str, int]:
+        ...     return {"id": user_id}
+        >>> app = Kettle(__name__)
+        >>> app.include_router(users, prefix="/api")
+        >>> app.url_path_for("get_user", user_id=7)
+        '/api/users/7'
+    """
+
+    def __init__(
+        self,
+        prefix: str = "",
+        *,
+        name: str | None = None,
+        tags: Sequence[str] | None = None,
+        dependencies: Sequence[Any] | None = None,
+        include_in_schema: bool = True,
+        limits: Limits | Mapping[str, Any] | None = None,
+    ) -> None:
+        if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
+            raise ValueError(
+                f"a router prefix must start with '/' and not end with '/': {prefix!r}"
+            )
+        self.prefix = prefix
+        self.name = name
+        self.tags = tuple(tags or ())
+        self.dependencies = tuple(dependencies or ())
+        self.include_in_schema = include_in_schema
+        self.limits = limits
+        self.routes: list[Route] = []
+        self._includes: list[_Include] = []
+        self._listeners: list[Callable[[], None]] = []
+
+    # -- change tracking: an app recompiles when any router under it changed -------------
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+    # -- declaring ------------------------------------------------------------------------
+
+    def add_route(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        methods: Iterable[str] | None = None,
+        name: str | None = None,
+        **options: Any,
+    ) -> Route:
+        """Register ``endpoint`` for ``path``; ``methods`` defaults to ``["GET"]``."""
+        wanted = frozenset(m.upper() for m in (methods or ("GET",)))
+        unknown = wanted - set(HTTP_METHODS) - {WEBSOCKET}
+        if unknown:
+            raise ValueError(f"unknown HTTP method(s) {sorted(unknown)} for {path!r}")
+        route_fields = {f.name for f in dataclasses.fields(Route)}
+        known = {k: v for k, v in options.items() if k in route_fields}
+        extra = {k: v for k, v in options.items() if k not in route_fields}
+        for key in ("tags", "dependencies"):
+            if key in known:
+                known[key] = tuple(known[key] or ())
+        route = Route(
+            path=path,
+            endpoint=endpoint,
+            methods=wanted,
+            name=name or getattr(endpoint, "__name__", "endpoint"),
+            options={**known.pop("options", {}), **extra},
+            **known,
+        )
+        self.routes.append(route)
+        self._changed()
+        return route
+
+    def route(
+        self, path: str, methods: Iterable[str] | None = None, **options: Any
+    ) -> Callable[[F], F]:
+        """Register the decorated function for ``path`` (Flask style; GET by default).
+
+        Example:
+            >>> from kettle import Router
+            >>> router = Router()
+            >>> @router.route("/items/<int:item_id>", methods=["GET", "POST"])
+            ... def item(item_id: int) -> dict[str, int]:
+            ...     return {"item_id": item_id}
+        """
+
+        def decorator(func: F) -> F:
+            self.add_route(path, func, methods, **options)
+            return func
+
+        return decorator
+
+    api_route = route
+
+    def _method(self, method: str) -> Callable[..., Callable[[F], F]]:
+        def register(path: str, **options: Any) -> Callable[[F], F]:
+            return self.route(path, [method], **options)
+
+        register.__name__ = method.lower()
+        register.__doc__ = f"Register the decorated function for ``{method} path``."
+        return register
+
+    def get(self, path: str, **options: Any) -> Callable[[F], F]:
+        """Register the decorated function for ``GET path`` (``HEAD`` is answered too)."""
+        return self.route(path, ["GET"], **options)
+
+    def post(self, path: str, **options: Any) -> Callable[[F], F]:
+        """Register the decorated function for ``POST path``."""
+        return self.route(path, ["POST"], **options)
+
+    def put(self, path: str, **options: Any) -> Callable[[F], F]:
+        """Register the decorated function for ``PUT path``."""
+        return self.route(path, ["PUT"], **options)
+
+    def patch(self, path: str, **options: Any) -> Callable[[F], F]:
+        """Register the decorated function for ``PATCH path``."""
+        return self.route(path, ["PATCH"], **options)
+
+    def delete(self, path: str, **options: Any) -> Callable[[F], F]:
+        """Register the decorated function for ``DELETE path``."""
+        return self.route(path, ["DELETE"], **options)
+
+    def options(self, path: str, **options: Any) -> Callable[[F], F]:
+        """Register the decorated function for ``OPTIONS path``."""
+        return self.route(path, ["OPTIONS"], **options)
+
+    def head(self, path: str, **options: Any) -> Callable[[F], F]:
+        """Register the decorated function for ``HEAD path``."""
+        return self.route(path, ["HEAD"], **options)
+
+    def trace(self, path: str, **options: Any) -> Callable[[F], F]:
+        """Register the decorated function for ``TRACE path``."""
+        return self.route(path, ["TRACE"], **options)
+
+    def add_websocket_route(
+        self, path: str, endpoint: Callable[..., Any], name: str | None = None, **options: Any
+    ) -> Route:
+        """Register a WebSocket handler for ``path``."""
+        return self.add_route(path, endpoint, [WEBSOCKET], name, include_in_schema=False, **options)
+
+    def websocket(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
+        """Register the decorated function as the WebSocket handler for ``path``.
+
+        Example:
+            >>> from kettle import Router, WebSocket
+            >>> router = Router()
+            >>> @router.websocket("/ws")
+            ... async def echo(ws: WebSocket) -> None:
+            ...     await ws.accept()
+            ...     await ws.send_text(await ws.receive_text())
+            ...     await ws.close()
+        """
+
+        def decorator(func: F) -> F:
+            self.add_websocket_route(path, func, name, **options)
+            return func
+
+        return decorator
+
+    def include_router(
+        self,
+        router: Router,
+        prefix: str = "",
+        *,
+        tags: Sequence[str] | None = None,
+        dependencies: Sequence[Any] | None = None,
+        include_in_schema: bool = True,
+    ) -> None:
+        """Serve ``router``'s routes under ``prefix`` (added to the router's own prefix)."""
+        if router is self:
+            raise ValueError("a router cannot include itself")
+        if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
+            raise ValueError(f"a prefix must start with '/' and not end with '/': {prefix!r}")
+        self._includes.append(
+            _Include(
+                router, prefix, tuple(tags or ()), tuple(dependencies or ()), include_in_schema
+            )
+        )
+        router._listeners.append(self._changed)
+        self._changed()
+
+    # -- flattening (used by the app's compile step) --------------------------------------
+
+    def iter_routes(
+        self,
+        prefix: str = "",
+        blueprint: str = "",
+        tags: tuple[str, ...] = (),
+        dependencies: tuple[Any, ...] = (),
+        include_in_schema: bool = True,
+        limits: Limits | Mapping[str, Any] | None = None,
+        _seen: frozenset[int] = frozenset(),
+    ) -> Iterator[Route]:
+        """Every route under this router, with prefixes joined and options inherited."""
+        if id(self) in _seen:
+            raise ValueError("routers include each other in a cycle")
+        seen = _seen | {id(self)}
+        base = join_paths(prefix, self.prefix) if self.prefix else prefix
+        qualifier = ".".join(p for p in (blueprint, self.name or "") if p)
+        tags = tags + self.tags
+        dependencies = dependencies + self.dependencies
+        include_in_schema = include_in_schema and self.include_in_schema
+        limits = _merge_limits(limits, self.limits)
+        for route in self.routes:
+            yield dataclasses.replace(
+                route,
+                path=join_paths(base, route.path),
+                name=f"{qualifier}.{route.name}" if qualifier else route.name,
+                blueprint=qualifier,
+                tags=tuple(dict.fromkeys(tags + route.tags)),
+                dependencies=dependencies + route.dependencies,
+                include_in_schema=include_in_schema and route.include_in_schema,
+                limits=_merge_limits(limits, route.limits),
+            )
+        for inc in self._includes:
+            yield from inc.router.iter_routes(
+                join_paths(base, inc.prefix) if inc.prefix else base,
+                qualifier,
+                tags + inc.tags,
+                dependencies + inc.dependencies,
+                include_in_schema and inc.include_in_schema,
+                limits,
+                seen,
+            )
+
+
+def _merge_limits(
+    outer: Limits | Mapping[str, Any] | None, inner: Limits | Mapping[str, Any] | None
+) -> Limits | Mapping[str, Any] | None:
+    if inner is None:
+        return outer
+    if outer is None or isinstance(inner, Limits):
+        return inner
+    if isinstance(outer, Limits):
+        return outer.replace(**inner)
+    return {**outer, **inner}

@@ -1,0 +1,447 @@
+"""Test clients that call the app in-process: no server, no sockets.
+
+``TestClient`` is synchronous (an httpx ``Client``): the app runs on an event loop in a
+helper thread. ``AsyncTestClient`` is an httpx ``AsyncClient`` for async tests. Both run
+the app's lifespan when used as context managers and keep cookies between requests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Awaitable, Callable, Generator, Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import unquote
+
+import anyio
+import anyio.from_thread
+import httpx
+import orjson
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from anyio.from_thread import BlockingPortal
+
+from kettle.exceptions import WebSocketDisconnect
+from kettle.types import ASGIApp, Message
+
+__all__ = ["AsyncTestClient", "TestClient", "WebSocketTestSession"]
+
+_ASGI = {"version": "3.0", "spec_version": "2.4"}
+_TIMEOUT = 30.0  # no test should wait longer than this for the app to answer
+
+
+def _build_scope(
+    request: httpx.Request, root_path: str, client: tuple[str, int], state: dict[str, Any]
+) -> dict[str, Any]:
+    url = request.url
+    scheme = url.scheme
+    default_port = {"http": 80, "https": 443, "ws": 80, "wss": 443}[scheme]
+    raw_path = url.raw_path.split(b"?", 1)[0]
+    headers = [(k.lower(), v) for k, v in request.headers.raw]
+    return {
+        "type": "http",
+        "asgi": _ASGI,
+        "http_version": "1.1",
+        "method": request.method,
+        "scheme": scheme,
+        "path": root_path + unquote(raw_path.decode("ascii")),
+        "raw_path": raw_path,
+        "query_string": url.query,
+        "root_path": root_path,
+        "headers": headers,
+        "client": client,
+        "server": (url.host, url.port or default_port),
+        "state": dict(state),
+        "extensions": {"http.response.debug": {}},
+    }
+
+
+async def _call_app(
+    app: ASGIApp, scope: dict[str, Any], body: bytes, raise_server_exceptions: bool
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Run one HTTP exchange and collect the response."""
+    sent_body = False
+    status: int | None = None
+    headers: list[tuple[bytes, bytes]] = []
+    chunks: list[bytes] = []
+    complete = False
+
+    async def receive() -> Message:
+        nonlocal sent_body
+        if not sent_body:
+            sent_body = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        # After the body, the only thing left to say is that the client is gone; wait
+        # until the response is complete so streaming handlers are not cut short.
+        while not complete:
+            await anyio.sleep(0.01)
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        nonlocal status, headers, complete
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            headers = list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                complete = True
+
+    try:
+        with anyio.fail_after(_TIMEOUT):
+            await app(scope, receive, send)
+    except BaseException:
+        if raise_server_exceptions or status is None:
+            raise
+    complete = True
+    if status is None:
+        raise RuntimeError("The app returned without sending a response")
+    return status, headers, b"".join(chunks)
+
+
+class _Lifespan:
+    """Drives the ASGI lifespan protocol for a test client."""
+
+    def __init__(self, app: ASGIApp, state: dict[str, Any]) -> None:
+        self.app = app
+        self.state = state
+
+    async def run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+        to_app: tuple[ObjectSendStream[Message], ObjectReceiveStream[Message]]
+        to_app = anyio.create_memory_object_stream[Message](math.inf)
+        from_app = anyio.create_memory_object_stream[Message](math.inf)
+        self._to_app, self._from_app = to_app[0], from_app[1]
+        scope = {"type": "lifespan", "asgi": _ASGI, "state": self.state}
+        task_status.started()
+        try:
+            await self.app(scope, to_app[1].receive, from_app[0].send)
+        except Exception as exc:
+            # Reported to whoever waits on startup/shutdown; the task itself ends cleanly.
+            await from_app[0].send({"type": "error", "exc": exc})
+
+    async def _expect(self, event: str) -> None:
+        with anyio.fail_after(_TIMEOUT):
+            await self._to_app.send({"type": f"lifespan.{event}"})
+            message = await self._from_app.receive()
+        if message["type"] == "error":
+            raise message["exc"]
+        if message["type"] != f"lifespan.{event}.complete":
+            raise RuntimeError(f"Lifespan {event} failed: {message.get('message', '')}")
+
+    async def startup(self) -> None:
+        await self._expect("startup")
+
+    async def shutdown(self) -> None:
+        await self._expect("shutdown")
+
+
+class _Transport(httpx.BaseTransport):
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        c = self.client
+        scope = _build_scope(request, c.root_path, c.client_address, c.lifespan_state)
+        body = request.read()
+        with c._portal() as portal:
+            status, headers, content = portal.call(
+                _call_app, c.app, scope, body, c.raise_server_exceptions
+            )
+        return httpx.Response(status, headers=headers, content=content, request=request)
+
+
+class TestClient(httpx.Client):
+    """A synchronous client for testing an app in-process.
+
+    Use it in a ``with`` block to run the app's lifespan (startup and shutdown hooks).
+
+    Example:
+        >>> from kettle import Kettle
+        >>> from kettle.testing import TestClient
+        >>> app = Kettle(__name__)
+        >>> @app.get("/ping")
+        ... async def ping() -> dict[str, bool]:
+        ...     return {"pong": True}
+        >>> with TestClient(app) as client:
+        ...     client.get("/ping").json()
+        {'pong': True}
+    """
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        base_url: str = "http://testserver",
+        *,
+        raise_server_exceptions: bool = True,
+        root_path: str = "",
+        cookies: httpx._types.CookieTypes | None = None,
+        headers: Mapping[str, str] | None = None,
+        follow_redirects: bool = True,
+        client: tuple[str, int] = ("testclient", 50000),
+    ) -> None:
+        self.app = app
+        self.raise_server_exceptions = raise_server_exceptions
+        self.root_path = root_path
+        self.client_address = client
+        self.lifespan_state: dict[str, Any] = {}
+        self._running_portal: BlockingPortal | None = None
+        self._exit_stack: contextlib.ExitStack | None = None
+        self._lifespan: _Lifespan | None = None
+        super().__init__(
+            base_url=base_url,
+            headers={"user-agent": "testclient", **(headers or {})},
+            transport=_Transport(self),
+            follow_redirects=follow_redirects,
+            cookies=cookies,
+        )
+
+    @contextlib.contextmanager
+    def _portal(self) -> Iterator[BlockingPortal]:
+        if self._running_portal is not None:
+            yield self._running_portal
+        else:
+            with anyio.from_thread.start_blocking_portal() as portal:
+                yield portal
+
+    def __enter__(self) -> TestClient:
+        stack = contextlib.ExitStack()
+        portal = stack.enter_context(anyio.from_thread.start_blocking_portal())
+        self._running_portal = portal
+        self._exit_stack = stack
+        lifespan = _Lifespan(self.app, self.lifespan_state)
+        try:
+            portal.start_task(lifespan.run)
+            portal.call(lifespan.startup)
+        except BaseException:
+            self._running_portal = None
+            stack.close()
+            raise
+        self._lifespan = lifespan
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        try:
+            if self._lifespan is not None and self._running_portal is not None:
+                self._running_portal.call(self._lifespan.shutdown)
+        finally:
+            self._lifespan = None
+            self._running_portal = None
+            if self._exit_stack is not None:
+                self._exit_stack.close()
+            self.close()
+
+    @contextlib.contextmanager
+    def websocket_connect(
+        self,
+        url: str,
+        subprotocols: Sequence[str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Generator[WebSocketTestSession, None, None]:
+        """Open a WebSocket to ``url``; raises ``WebSocketDisconnect`` if the app refuses it.
+
+        Example:
+            >>> from kettle import Kettle, WebSocket
+            >>> from kettle.testing import TestClient
+            >>> app = Kettle(__name__)
+            >>> @app.websocket("/ws")
+            ... async def ws(ws: WebSocket) -> None:
+            ...     await ws.accept()
+            ...     await ws.send_text("hi " + await ws.receive_text())
+            >>> with TestClient(app).websocket_connect("/ws") as session:
+            ...     session.send_text("there")
+            ...     session.receive_text()
+            'hi there'
+        """
+        request = self.build_request("GET", url, headers=headers)
+        scope = _build_scope(request, self.root_path, self.client_address, self.lifespan_state)
+        scope.update(
+            type="websocket",
+            scheme={"http": "ws", "https": "wss"}.get(scope["scheme"], scope["scheme"]),
+            subprotocols=list(subprotocols or ()),
+        )
+        for key in ("method", "http_version"):
+            scope.pop(key, None)
+        with self._portal() as portal:
+            session = WebSocketTestSession(self.app, scope, portal)
+            with session:
+                yield session
+
+
+class WebSocketTestSession:
+    """The test side of a WebSocket: send and receive from synchronous test code."""
+
+    __test__ = False
+
+    def __init__(self, app: ASGIApp, scope: dict[str, Any], portal: BlockingPortal) -> None:
+        self.app = app
+        self.scope = scope
+        self.portal = portal
+        self.accepted_subprotocol: str | None = None
+        self.extra_headers: list[tuple[bytes, bytes]] = []
+
+    async def _setup(self) -> None:
+        self._to_app_send, self._to_app_recv = anyio.create_memory_object_stream[Message](math.inf)
+        self._from_app_send, self._from_app_recv = anyio.create_memory_object_stream[Message](
+            math.inf
+        )
+
+    async def _run(self) -> None:
+        try:
+            await self.app(self.scope, self._to_app_recv.receive, self._from_app_send.send)
+        except BaseException as exc:
+            await self._from_app_send.send({"type": "error", "exc": exc})
+        else:
+            await self._from_app_send.send({"type": "app.finished"})
+
+    def __enter__(self) -> WebSocketTestSession:
+        self.portal.call(self._setup)
+        self._task = self.portal.start_task_soon(self._run)
+        self.send({"type": "websocket.connect"})
+        message = self.receive()
+        if message["type"] == "websocket.close":
+            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+        if message["type"] != "websocket.accept":
+            raise RuntimeError(f"Expected websocket.accept, got {message['type']!r}")
+        self.accepted_subprotocol = message.get("subprotocol")
+        self.extra_headers = list(message.get("headers") or [])
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        try:
+            self.close(1000)
+        finally:
+            try:
+                self._task.result(timeout=_TIMEOUT)
+            except Exception:
+                pass
+
+    def _call(self, func: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        async def bounded() -> Any:
+            with anyio.fail_after(_TIMEOUT):
+                return await func(*args)
+
+        return self.portal.call(bounded)
+
+    def send(self, message: Message) -> None:
+        self._call(self._to_app_send.send, message)
+
+    def send_text(self, data: str) -> None:
+        self.send({"type": "websocket.receive", "text": data})
+
+    def send_bytes(self, data: bytes) -> None:
+        self.send({"type": "websocket.receive", "bytes": data})
+
+    def send_json(self, data: Any, mode: str = "text") -> None:
+        encoded = orjson.dumps(data)
+        if mode == "binary":
+            self.send_bytes(encoded)
+        else:
+            self.send_text(encoded.decode())
+
+    def close(self, code: int = 1000, reason: str | None = None) -> None:
+        self.send({"type": "websocket.disconnect", "code": code, "reason": reason or ""})
+
+    def receive(self) -> Message:
+        """The next message the app sent; raises the app's exception if it crashed."""
+        message: Message = self._call(self._from_app_recv.receive)
+        if message["type"] == "error":
+            raise message["exc"]
+        return message
+
+    def _receive_data(self) -> Message:
+        message = self.receive()
+        if message["type"] == "websocket.close":
+            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+        if message["type"] == "app.finished":
+            raise WebSocketDisconnect(1006, "The app finished without closing")
+        return message
+
+    def receive_text(self) -> str:
+        return str(self._receive_data()["text"])
+
+    def receive_bytes(self) -> bytes:
+        return bytes(self._receive_data()["bytes"])
+
+    def receive_json(self, mode: str = "text") -> Any:
+        message = self._receive_data()
+        return orjson.loads(message["text"] if mode == "text" else message["bytes"])
+
+
+class _AsyncTransport(httpx.AsyncBaseTransport):
+    def __init__(self, client: AsyncTestClient) -> None:
+        self.client = client
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        c = self.client
+        scope = _build_scope(request, c.root_path, c.client_address, c.lifespan_state)
+        body = await request.aread()
+        status, headers, content = await _call_app(c.app, scope, body, c.raise_server_exceptions)
+        return httpx.Response(status, headers=headers, content=content, request=request)
+
+
+class AsyncTestClient(httpx.AsyncClient):
+    """An async client for testing an app in-process; ``async with`` runs the lifespan.
+
+    Example:
+        >>> import anyio
+        >>> from kettle import Kettle
+        >>> from kettle.testing import AsyncTestClient
+        >>> app = Kettle(__name__)
+        >>> @app.get("/ping")
+        ... async def ping() -> str:
+        ...     return "pong"
+        >>> async def main() -> str:
+        ...     async with AsyncTestClient(app) as client:
+        ...         return (await client.get("/ping")).text
+        >>> anyio.run(main)
+        'pong'
+    """
+
+    __test__ = False
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        base_url: str = "http://testserver",
+        *,
+        raise_server_exceptions: bool = True,
+        root_path: str = "",
+        cookies: httpx._types.CookieTypes | None = None,
+        headers: Mapping[str, str] | None = None,
+        follow_redirects: bool = True,
+        client: tuple[str, int] = ("testclient", 50000),
+    ) -> None:
+        self.app = app
+        self.raise_server_exceptions = raise_server_exceptions
+        self.root_path = root_path
+        self.client_address = client
+        self.lifespan_state: dict[str, Any] = {}
+        self._task_group: anyio.abc.TaskGroup | None = None
+        self._lifespan: _Lifespan | None = None
+        super().__init__(
+            base_url=base_url,
+            headers={"user-agent": "testclient", **(headers or {})},
+            transport=_AsyncTransport(self),
+            follow_redirects=follow_redirects,
+            cookies=cookies,
+        )
+
+    async def __aenter__(self) -> AsyncTestClient:
+        await super().__aenter__()
+        self._task_group = anyio.create_task_group()
+        await self._task_group.__aenter__()
+        lifespan = _Lifespan(self.app, self.lifespan_state)
+        await self._task_group.start(lifespan.run)
+        await lifespan.startup()
+        self._lifespan = lifespan
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        try:
+            if self._lifespan is not None:
+                await self._lifespan.shutdown()
+        finally:
+            if self._task_group is not None:
+                await self._task_group.__aexit__(None, None, None)
+            await super().__aexit__(*exc_info)
