@@ -63,6 +63,8 @@ class Kettle(Router):
         ...     return {"item_id": item_id}
     """
 
+    limits: Limits  # app-wide: always a full Limits (a Router's may be partial)
+
     def __init__(
         self,
         import_name: str = "__main__",

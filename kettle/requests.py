@@ -305,21 +305,21 @@ async def _no_body() -> dict[str, Any]:
     return {"type": "http.request", "body": b"", "more_body": False}
 
 
-async def _receive_within(receive: Receive, timeout: float) -> Any:
+async def _receive_within(receive: Receive, seconds: float) -> Any:
     try:
         asyncio.get_running_loop()
     except RuntimeError:  # pragma: no cover - another event loop (trio)
         import anyio
 
         try:
-            with anyio.fail_after(timeout):
+            with anyio.fail_after(seconds):
                 return await receive()
         except TimeoutError:
             raise HTTPException(408, "Request body timed out") from None
     # PERF: asyncio.timeout is one call_later; an anyio cancel scope costs several times
     # more, and this runs for every request body.
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(seconds):
             return await receive()
     except TimeoutError:
         raise HTTPException(408, "Request body timed out") from None

@@ -343,7 +343,7 @@ def to_response(value: Any, status_code: int = 200) -> Response:
     """
     if isinstance(value, Response):
         return value
-    headers: Mapping[str, str] | None = None
+    headers: Any = None
     if type(value) is tuple:
         if len(value) == 3:
             value, status_code, headers = value

@@ -63,7 +63,7 @@ async def _call_app(
     status: int | None = None
     headers: list[tuple[bytes, bytes]] = []
     chunks: list[bytes] = []
-    complete = False
+    complete = anyio.Event()
 
     async def receive() -> Message:
         nonlocal sent_body
@@ -72,19 +72,18 @@ async def _call_app(
             return {"type": "http.request", "body": body, "more_body": False}
         # After the body, the only thing left to say is that the client is gone; wait
         # until the response is complete so streaming handlers are not cut short.
-        while not complete:
-            await anyio.sleep(0.01)
+        await complete.wait()
         return {"type": "http.disconnect"}
 
     async def send(message: Message) -> None:
-        nonlocal status, headers, complete
+        nonlocal status, headers
         if message["type"] == "http.response.start":
             status = message["status"]
             headers = list(message.get("headers", []))
         elif message["type"] == "http.response.body":
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
-                complete = True
+                complete.set()
 
     try:
         with anyio.fail_after(_TIMEOUT):
@@ -92,7 +91,7 @@ async def _call_app(
     except BaseException:
         if raise_server_exceptions or status is None:
             raise
-    complete = True
+    complete.set()
     if status is None:
         raise RuntimeError("The app returned without sending a response")
     return status, headers, b"".join(chunks)
@@ -311,10 +310,9 @@ class WebSocketTestSession:
         try:
             self.close(1000)
         finally:
-            try:
+            # The app's own error, if any, was already raised by receive().
+            with contextlib.suppress(Exception):
                 self._task.result(timeout=_TIMEOUT)
-            except Exception:
-                pass
 
     def _call(self, func: Callable[..., Awaitable[Any]], *args: Any) -> Any:
         async def bounded() -> Any:

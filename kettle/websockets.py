@@ -183,7 +183,7 @@ class WebSocket(HTTPConnection):
         await self.send({"type": "websocket.send", "bytes": data})
 
     async def send_json(self, data: Any, mode: str = "text") -> None:
-        """Send ``data`` as JSON (orjson), in a text frame or with ``mode="binary"`` a binary one."""
+        """Send ``data`` as JSON: a text frame, or a binary one with ``mode="binary"``."""
         encoded = orjson.dumps(data)
         if mode == "binary":
             await self.send_bytes(encoded)

@@ -20,7 +20,8 @@ class Middleware:
         ...     async def __call__(self, scope, receive, send):
         ...         async def send_with_header(message):
         ...             if message["type"] == "http.response.start":
-        ...                 message["headers"] = [*message["headers"], (b"x-kettle", self.value.encode())]
+        ...                 extra = (b"x-kettle", self.value.encode())
+        ...                 message["headers"] = [*message["headers"], extra]
         ...             await send(message)
         ...         await self.app(scope, receive, send_with_header)
         >>> app = Kettle(__name__, middleware=[Middleware(AddHeader, value="1")])

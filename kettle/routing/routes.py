@@ -138,7 +138,7 @@ class Router:
             path=path,
             endpoint=endpoint,
             methods=wanted,
-            name=name or getattr(endpoint, "__name__", "endpoint"),
+            name=str(name or getattr(endpoint, "__name__", "endpoint")),
             options={**known.pop("options", {}), **extra},
             **known,
         )
