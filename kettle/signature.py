@@ -92,15 +92,19 @@ def compile_plan(
         hints = typing.get_type_hints(func, include_extras=False)
     except (TypeError, ValueError, NameError) as exc:
         raise ConfigurationError(f"cannot read the signature of {describe(func)}: {exc}") from exc
+    parameters = signature.parameters.values()
+    accepts_kwargs = any(p.kind is p.VAR_KEYWORD for p in parameters)
+    unbound = [p for p in path_params if p not in signature.parameters and not accepts_kwargs]
+    if unbound:
+        raise ConfigurationError(
+            f"{describe(func)}: the path declares {', '.join(map(repr, unbound))} "
+            "but the handler has no parameter of that name"
+        )
     extractors: list[tuple[str, Extractor]] = []
     needs_connection = False
-    accepts_kwargs = False
     names: list[str] = []
-    for param in signature.parameters.values():
-        if param.kind is param.VAR_KEYWORD:
-            accepts_kwargs = True
-            continue
-        if param.kind is param.VAR_POSITIONAL:
+    for param in parameters:
+        if param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
             continue
         names.append(param.name)
         annotation = hints.get(param.name, param.annotation)
@@ -119,12 +123,6 @@ def compile_plan(
     if accepts_kwargs:
         # Flask-style views declared as def view(**kwargs) receive every path value.
         extractors.extend((p, _path_value(p)) for p in path_params if p not in names)
-    unbound = [p for p in path_params if p not in names and not accepts_kwargs]
-    if unbound:
-        raise ConfigurationError(
-            f"{describe(func)}: the path declares {', '.join(map(repr, unbound))} "
-            "but the handler has no parameter of that name"
-        )
     path_only = (
         not needs_connection
         and len(extractors) == len(path_params)

@@ -111,26 +111,39 @@ class _Lifespan:
         self._to_app, self._from_app = to_app[0], from_app[1]
         scope = {"type": "lifespan", "asgi": _ASGI, "state": self.state}
         task_status.started()
-        try:
-            await self.app(scope, to_app[1].receive, from_app[0].send)
-        except Exception as exc:
-            # Reported to whoever waits on startup/shutdown; the task itself ends cleanly.
-            await from_app[0].send({"type": "error", "exc": exc})
+        # The ends this task uses are closed here; the client closes its own two.
+        async with to_app[1], from_app[0]:
+            try:
+                await self.app(scope, to_app[1].receive, from_app[0].send)
+            except Exception as exc:
+                # Reported to whoever waits on startup/shutdown; the task ends cleanly.
+                await from_app[0].send({"type": "error", "exc": exc})
 
     async def _expect(self, event: str) -> None:
         with anyio.fail_after(_TIMEOUT):
             await self._to_app.send({"type": f"lifespan.{event}"})
             message = await self._from_app.receive()
+        if message["type"] == f"lifespan.{event}.failed":
+            # The app re-raises after reporting failure: surface that exception itself.
+            with anyio.move_on_after(1):
+                message = await self._from_app.receive()
+            if message["type"] != "error":
+                raise RuntimeError(f"Lifespan {event} failed: {message.get('message', '')}")
         if message["type"] == "error":
             raise message["exc"]
-        if message["type"] != f"lifespan.{event}.complete":
-            raise RuntimeError(f"Lifespan {event} failed: {message.get('message', '')}")
 
     async def startup(self) -> None:
         await self._expect("startup")
 
     async def shutdown(self) -> None:
-        await self._expect("shutdown")
+        try:
+            await self._expect("shutdown")
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._to_app.aclose()
+        await self._from_app.aclose()
 
 
 class _Transport(httpx.BaseTransport):
@@ -213,6 +226,7 @@ class TestClient(httpx.Client):
             portal.start_task(lifespan.run)
             portal.call(lifespan.startup)
         except BaseException:
+            portal.call(lifespan.aclose)
             self._running_portal = None
             stack.close()
             raise
@@ -313,6 +327,16 @@ class WebSocketTestSession:
             # The app's own error, if any, was already raised by receive().
             with contextlib.suppress(Exception):
                 self._task.result(timeout=_TIMEOUT)
+            self.portal.call(self._aclose)
+
+    async def _aclose(self) -> None:
+        for stream in (
+            self._to_app_send,
+            self._to_app_recv,
+            self._from_app_send,
+            self._from_app_recv,
+        ):
+            await stream.aclose()
 
     def _call(self, func: Callable[..., Awaitable[Any]], *args: Any) -> Any:
         async def bounded() -> Any:
@@ -431,7 +455,13 @@ class AsyncTestClient(httpx.AsyncClient):
         await self._task_group.__aenter__()
         lifespan = _Lifespan(self.app, self.lifespan_state)
         await self._task_group.start(lifespan.run)
-        await lifespan.startup()
+        try:
+            await lifespan.startup()
+        except BaseException:
+            await lifespan.aclose()
+            await self._task_group.__aexit__(None, None, None)
+            await super().__aexit__(None, None, None)
+            raise
         self._lifespan = lifespan
         return self
 

@@ -242,8 +242,8 @@ class Router:
         include_in_schema: bool = True,
     ) -> None:
         """Serve ``router``'s routes under ``prefix`` (added to the router's own prefix)."""
-        if router is self:
-            raise ValueError("a router cannot include itself")
+        if router is self or router._reaches(self):
+            raise ValueError("including this router would make a cycle")
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise ValueError(f"a prefix must start with '/' and not end with '/': {prefix!r}")
         self._includes.append(
@@ -253,6 +253,9 @@ class Router:
         )
         router._listeners.append(self._changed)
         self._changed()
+
+    def _reaches(self, target: Router) -> bool:
+        return any(inc.router is target or inc.router._reaches(target) for inc in self._includes)
 
     # -- flattening (used by the app's compile step) --------------------------------------
 
@@ -264,12 +267,8 @@ class Router:
         dependencies: tuple[Any, ...] = (),
         include_in_schema: bool = True,
         limits: Limits | Mapping[str, Any] | None = None,
-        _seen: frozenset[int] = frozenset(),
     ) -> Iterator[Route]:
         """Every route under this router, with prefixes joined and options inherited."""
-        if id(self) in _seen:
-            raise ValueError("routers include each other in a cycle")
-        seen = _seen | {id(self)}
         base = join_paths(prefix, self.prefix) if self.prefix else prefix
         qualifier = ".".join(p for p in (blueprint, self.name or "") if p)
         tags = tags + self.tags
@@ -295,7 +294,6 @@ class Router:
                 dependencies + inc.dependencies,
                 include_in_schema and inc.include_in_schema,
                 limits,
-                seen,
             )
 
 

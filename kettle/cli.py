@@ -1,0 +1,492 @@
+"""The ``kettle`` command line: ``kettle run`` and ``kettle routes``.
+
+Every command finds the app the same way, through :func:`load_app`. An app is named by
+an *app spec*:
+
+- ``module:attr`` (``attr`` may be dotted: ``pkg.web:api.app``);
+- ``module`` alone, which finds an ``app`` or ``application`` attribute, or the one
+  :class:`~kettle.Kettle` instance the module defines;
+- a file path instead of a module (``examples/hello/app.py:app``, ``src/pkg/web.py``).
+
+With ``--factory`` the spec names a callable (``module:create_app``) that returns the app.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import inspect
+import ipaddress
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kettle.app import Kettle
+from kettle.exceptions import ConfigurationError
+from kettle.routing.routes import Route
+
+__all__ = ["AppLoadError", "AppSpec", "cli", "load_app", "main", "resolve_spec"]
+
+#: Attributes tried, in order, when a spec names only a module.
+APP_NAMES = ("app", "application")
+#: Callables tried, in order, when a spec names only a module and ``--factory`` is given.
+FACTORY_NAMES = ("create_app", "make_app")
+LOOPBACK_NAMES = ("localhost",)
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+class AppLoadError(click.ClickException):
+    """The app spec could not be turned into an app: a one-line message, exit status 2."""
+
+    exit_code = 2
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AppSpec:
+    """A parsed app spec.
+
+    Attributes:
+        text: the spec as the user wrote it (used in messages).
+        module: the dotted module name to import.
+        attr: the (possibly dotted) attribute, or ``None`` to search the module.
+        app_dir: a directory to put first on ``sys.path`` (set for file-path specs).
+        file: the file the module must be loaded from (set for file-path specs).
+    """
+
+    text: str
+    module: str
+    attr: str | None
+    app_dir: str | None = None
+    file: Path | None = None
+
+
+def resolve_spec(text: str) -> AppSpec:
+    """Parse ``module:attr``, ``module``, ``path/to/file.py:attr`` or ``path/to/dir``.
+
+    A file path is turned into a module name the way Python would import it: the
+    directory holding the top-most package (``__init__.py``) becomes ``app_dir``.
+
+    Raises:
+        AppLoadError: the spec is empty or names a file that does not exist.
+
+    Example:
+        >>> resolve_spec("web:api.app")
+        AppSpec(text='web:api.app', module='web', attr='api.app', app_dir=None, file=None)
+    """
+    target, sep, attr = text.rpartition(":")
+    if not sep or not attr or any(c in attr for c in "/\\"):
+        # No attribute, or the colon belongs to a path (a Windows drive letter).
+        target, attr = text, ""
+    if not target:
+        raise AppLoadError(f"invalid app spec {text!r}: expected 'module:attr'")
+    if target.endswith(".py") or "/" in target or os.sep in target:
+        module, app_dir, file = _module_from_path(text, Path(target))
+        return AppSpec(text, module, attr or None, app_dir, file)
+    return AppSpec(text, target, attr or None)
+
+
+def _module_from_path(text: str, path: Path) -> tuple[str, str, Path]:
+    """The module name, the directory to import it from and the file it must come from."""
+    path = path.resolve()
+    if not path.exists():
+        raise AppLoadError(f"could not load {text!r}: no such file or directory: {path}")
+    if path.is_dir():
+        path = path / "__init__.py"
+        if not path.is_file():
+            raise AppLoadError(f"could not load {text!r}: {path.parent} is not a Python package")
+    elif path.suffix != ".py":
+        raise AppLoadError(f"could not load {text!r}: {path} is not a Python file")
+    if path.stem == "__init__":
+        directory, parts = path.parent.parent, [path.parent.name]
+    else:
+        directory, parts = path.parent, [path.stem]
+    # Walk up through enclosing packages so relative imports inside the app keep working.
+    while (directory / "__init__.py").is_file():
+        parts.insert(0, directory.name)
+        directory = directory.parent
+    return ".".join(parts), str(directory), path
+
+
+def _put_on_path(directory: str) -> None:
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+
+
+def _import(spec: AppSpec) -> Any:
+    """Import the spec's module, turning import failures into one-line errors."""
+    _put_on_path(os.getcwd())
+    if spec.app_dir is not None:
+        _put_on_path(spec.app_dir)
+    try:
+        module = importlib.import_module(spec.module)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and _is_parent_or_self(exc.name, spec.module):
+            raise AppLoadError(
+                f"could not import {spec.text!r}: no module named {exc.name!r} "
+                "(searched the current directory and sys.path)"
+            ) from None
+        raise AppLoadError(_error_inside(spec, exc)) from None
+    except (ImportError, SyntaxError) as exc:
+        raise AppLoadError(_error_inside(spec, exc)) from None
+    loaded = getattr(module, "__file__", None)
+    if spec.file is not None and (loaded is None or Path(loaded).resolve() != spec.file):
+        # e.g. a file called http.py: the standard library's module is already imported.
+        raise AppLoadError(
+            f"could not load {spec.text!r}: the module name {spec.module!r} is already taken "
+            f"by {loaded or 'a built-in module'}; rename the file"
+        )
+    return module
+
+
+def _is_parent_or_self(name: str, module: str) -> bool:
+    return module == name or module.startswith(name + ".")
+
+
+def _error_inside(spec: AppSpec, exc: BaseException) -> str:
+    """``importing 'x' failed: <message> (file, line N)`` for an error in the user's code."""
+    where = ""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        where = f" ({exc.filename}, line {exc.lineno})"
+    else:
+        skip = {__file__, importlib.__file__}
+        frames = [
+            frame
+            for frame in traceback.extract_tb(exc.__traceback__)
+            if not frame.filename.startswith("<frozen ") and frame.filename not in skip
+        ]
+        if frames:
+            where = f" ({frames[-1].filename}, line {frames[-1].lineno})"
+    return f"importing {spec.text!r} failed: {type(exc).__name__}: {exc}{where}"
+
+
+def _find_attr(spec: AppSpec, module: Any, factory: bool) -> str:
+    """The attribute to use when the spec names only a module."""
+    for name in FACTORY_NAMES if factory else APP_NAMES:
+        if hasattr(module, name):
+            return name
+    if factory:
+        raise AppLoadError(
+            f"could not find an app factory in {spec.module!r}: "
+            f"name one with '{spec.module}:function' (tried {', '.join(FACTORY_NAMES)})"
+        )
+    apps = _kettle_names(module)
+    if len(apps) == 1:
+        return apps[0]
+    if apps:
+        raise AppLoadError(
+            f"{spec.module!r} defines several apps ({', '.join(apps)}): "
+            f"pick one with '{spec.module}:{apps[0]}'"
+        )
+    raise AppLoadError(
+        f"could not find a Kettle app in {spec.module!r}: "
+        f"name it with '{spec.module}:attr' (tried {', '.join(APP_NAMES)})"
+    )
+
+
+def _kettle_names(module: Any) -> list[str]:
+    return [name for name, value in vars(module).items() if isinstance(value, Kettle)]
+
+
+def _spec_and_attr(text: str, factory: bool) -> tuple[AppSpec, str, Any]:
+    spec = resolve_spec(text)
+    module = _import(spec)
+    attr = spec.attr or _find_attr(spec, module, factory)
+    obj = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            found = _kettle_names(module)
+            hint = f" (Kettle apps in it: {', '.join(found)})" if found else ""
+            raise AppLoadError(
+                f"could not load {text!r}: module {spec.module!r} has no attribute {attr!r}{hint}"
+            ) from None
+    return spec, attr, obj
+
+
+def load_app(spec: str, *, factory: bool = False) -> Kettle:
+    """Import the app named by ``spec`` (``module:attr``, ``module`` or ``file.py:attr``).
+
+    Every command loads its app through this function. The current directory is put on
+    ``sys.path`` first, as ``python -m`` would.
+
+    Args:
+        spec: the app spec (see the module docstring).
+        factory: ``spec`` names a callable taking no arguments that returns the app.
+
+    Raises:
+        AppLoadError: the module or attribute is missing, the module failed to import, or
+            the object is not a Kettle app (exit status 2, no traceback).
+
+    Example:
+        >>> app = load_app("examples/hello/app.py:app")  # doctest: +SKIP
+    """
+    return _load(spec, factory)[2]
+
+
+def _load(text: str, factory: bool) -> tuple[AppSpec, str, Kettle]:
+    spec, attr, obj = _spec_and_attr(text, factory)
+    if factory:
+        if not callable(obj):
+            raise AppLoadError(f"{text!r} is not callable, so it cannot be an app factory")
+        try:
+            inspect.signature(obj).bind()
+        except TypeError:
+            raise AppLoadError(
+                f"the app factory {text!r} must be callable without arguments"
+            ) from None
+        except ValueError:  # no signature available (some builtins): just try the call
+            pass
+        obj = obj()
+    if not isinstance(obj, Kettle):
+        what = "the app factory returned" if factory else "found"
+        hint = " (is it an app factory? pass --factory)" if inspect.isfunction(obj) else ""
+        raise AppLoadError(
+            f"{text!r} is not a Kettle app: {what} {type(obj).__name__}{hint}; "
+            "serve other ASGI apps with an ASGI server directly"
+        )
+    return spec, attr, obj
+
+
+# -- the command group ------------------------------------------------------------------
+
+
+@dataclasses.dataclass(slots=True)
+class ScriptInfo:
+    """What the group collected for its commands (stored as ``ctx.obj``)."""
+
+    app_spec: str | None = None
+
+    def spec_for(self, positional: str | None) -> str:
+        """The app spec: the command's argument, else ``--app``/``KETTLE_APP``, else ``app``."""
+        spec = positional or self.app_spec
+        if spec:
+            return spec
+        if Path("app.py").is_file() or Path("app", "__init__.py").is_file():
+            return "app"
+        raise click.UsageError(
+            "no app given: pass APP (for example 'app:app'), use --app or set KETTLE_APP"
+        )
+
+    def load_app(self, positional: str | None = None, factory: bool = False) -> Kettle:
+        return load_app(self.spec_for(positional), factory=factory)
+
+
+class KettleGroup(click.Group):
+    """The ``kettle`` group: the built-in commands, then commands the app adds.
+
+    Hook for app commands: when a command name is not built in and an app was named
+    (``--app`` or ``KETTLE_APP``), the app's ``cli`` attribute is consulted if it is a
+    click group, so ``@app.cli.command()`` functions run as ``kettle --app app:app NAME``.
+    """
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        group = self.app_commands(ctx)
+        return group.get_command(ctx, cmd_name) if group is not None else None
+
+    def app_commands(self, ctx: click.Context) -> click.Group | None:
+        """The app's own command group, or ``None`` when no app is named or it has none."""
+        info = ctx.find_object(ScriptInfo)
+        if info is None or not info.app_spec:
+            return None
+        group = getattr(info.load_app(), "cli", None)
+        return group if isinstance(group, click.Group) else None
+
+
+@click.group(name="kettle", cls=KettleGroup)
+@click.option(
+    "--app",
+    "app_spec",
+    envvar="KETTLE_APP",
+    metavar="MODULE:ATTR",
+    help="The app to use: module:attr, module or path/to/file.py:attr. [env: KETTLE_APP]",
+)
+@click.version_option(package_name="kettle", prog_name="kettle")
+@click.pass_context
+def cli(ctx: click.Context, app_spec: str | None) -> None:
+    """kettle: run and inspect kettle apps."""
+    ctx.obj = ScriptInfo(app_spec=app_spec)
+
+
+APP_ARGUMENT = click.argument("app_arg", metavar="[APP]", required=False)
+
+
+# -- kettle run ---------------------------------------------------------------------------
+
+
+def _is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@cli.command()
+@APP_ARGUMENT
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--reload", is_flag=True, help="Restart when Python files change (development).")
+@click.option(
+    "--reload-dir",
+    "reload_dirs",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="Directory to watch with --reload (repeatable). [default: current directory]",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Number of worker processes.",
+)
+@click.option("--log-level", type=click.Choice(LOG_LEVELS), help="[default: info]")
+@click.option("--root-path", default="", help="ASGI root_path when mounted below a proxy prefix.")
+@click.option(
+    "--proxy-headers/--no-proxy-headers",
+    default=True,
+    show_default=True,
+    help="Trust X-Forwarded-For/-Proto from the addresses in --forwarded-allow-ips.",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    default="127.0.0.1",
+    show_default=True,
+    help="Comma-separated addresses or networks whose proxy headers are trusted ('*' = all).",
+)
+@click.option("--factory", is_flag=True, help="APP is a callable returning the app.")
+@click.pass_obj
+def run(
+    info: ScriptInfo,
+    app_arg: str | None,
+    host: str,
+    port: int,
+    reload: bool,
+    reload_dirs: tuple[str, ...],
+    workers: int,
+    log_level: str | None,
+    root_path: str,
+    proxy_headers: bool,
+    forwarded_allow_ips: str,
+    factory: bool,
+) -> None:
+    """Serve APP with uvicorn.
+
+    APP is module:attr, module or path/to/file.py:attr (default: --app, KETTLE_APP or
+    app.py in the current directory).
+    """
+    if reload and workers > 1:
+        raise click.UsageError("--reload runs a single process: it cannot be used with --workers")
+    text = info.spec_for(app_arg)
+    spec, attr, app = _load(text, factory)
+    if app.debug and not _is_loopback(host):
+        raise click.UsageError(
+            f"the app is in debug mode, which shows tracebacks: it only binds to loopback "
+            f"addresses, not {host!r}"
+        )
+    try:
+        app.compile()  # report declaration mistakes now rather than at the first request
+    except ConfigurationError as exc:
+        raise click.ClickException(f"the app cannot be served: {exc}") from None
+
+    import uvicorn
+
+    target: Any = app
+    if reload or workers > 1:
+        # Each process imports the app itself, so uvicorn needs an import string.
+        target = f"{spec.module}:{attr}"
+    uvicorn.run(
+        target,
+        host=host,
+        port=port,
+        reload=reload,
+        reload_dirs=list(reload_dirs) or None,
+        workers=workers,
+        log_level=log_level,
+        root_path=root_path,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
+        factory=factory and not isinstance(target, Kettle),
+        app_dir=spec.app_dir or os.getcwd(),
+        loop="auto",
+        http="auto",
+        lifespan="on",
+    )
+
+
+# -- kettle routes ------------------------------------------------------------------------
+
+ROUTE_COLUMNS = ("Path", "Methods", "Name", "Handler")
+
+
+def _handler_name(endpoint: Callable[..., Any]) -> str:
+    target = inspect.unwrap(endpoint)
+    module = getattr(target, "__module__", None)
+    qualname = getattr(target, "__qualname__", None) or type(target).__qualname__
+    return f"{module}.{qualname}" if module else qualname
+
+
+def _route_row(route: Route) -> tuple[str, str, str, str]:
+    return (
+        route.path,
+        ",".join(sorted(route.methods)),
+        route.name,
+        _handler_name(route.endpoint),
+    )
+
+
+def format_table(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Rows as lines of left-aligned columns separated by two spaces."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
+@cli.command()
+@APP_ARGUMENT
+@click.option(
+    "--sort",
+    "sort_by",
+    type=click.Choice(["path", "name", "methods"]),
+    default="path",
+    show_default=True,
+    help="Column to sort the table by.",
+)
+@click.option("--factory", is_flag=True, help="APP is a callable returning the app.")
+@click.pass_obj
+def routes(info: ScriptInfo, app_arg: str | None, sort_by: str, factory: bool) -> None:
+    """Show APP's routes: path, methods, name and handler.
+
+    WebSocket routes show WEBSOCKET as their method; the HEAD answered for every GET
+    route is not listed.
+    """
+    app = info.load_app(app_arg, factory)
+    try:
+        table = [_route_row(route) for route in app.compiled_routes]
+    except ConfigurationError as exc:
+        raise click.ClickException(f"the app's routes do not compile: {exc}") from None
+    if not table:
+        click.echo("No routes.")
+        return
+    column = {"path": 0, "methods": 1, "name": 2}[sort_by]
+    table.sort(key=lambda row: (row[column], row[0], row[1]))
+    rule = tuple("-" * len(title) for title in ROUTE_COLUMNS)
+    for line in format_table([ROUTE_COLUMNS, rule, *table]):
+        click.echo(line)
+
+
+def main(args: Sequence[str] | None = None) -> None:
+    """The ``kettle`` console script."""
+    cli.main(args=list(args) if args is not None else None)

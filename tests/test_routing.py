@@ -1,0 +1,486 @@
+"""Routing: path syntax, converters, 404/405, HEAD/OPTIONS, trailing slashes, names, routers."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from kettle import ConfigurationError, Converter, Kettle, NoMatchFound, Request, Router
+from kettle.testing import TestClient
+
+
+def make_app() -> Kettle:
+    app = Kettle(__name__)
+
+    @app.get("/")
+    async def index() -> str:
+        return "home"
+
+    @app.get("/items/{item_id:int}")
+    async def item_int(item_id: int) -> dict[str, Any]:
+        return {"kind": "int", "value": item_id}
+
+    @app.get("/items/{slug}")
+    async def item_str(slug: str) -> dict[str, Any]:
+        return {"kind": "str", "value": slug}
+
+    @app.get("/items/me")
+    async def item_me() -> dict[str, Any]:
+        return {"kind": "static"}
+
+    @app.get("/prices/<float:price>")
+    async def price(price: float) -> dict[str, Any]:
+        return {"value": price}
+
+    @app.get("/ids/{ident:uuid}")
+    async def ident(ident: uuid.UUID) -> dict[str, Any]:
+        return {"value": str(ident), "type": type(ident).__name__}
+
+    @app.get("/files/{rest:path}")
+    async def files(rest: str) -> dict[str, Any]:
+        return {"value": rest}
+
+    @app.get("/flask/<name>/<int:n>")
+    def flask_style(name: str, n: int) -> dict[str, Any]:
+        return {"name": name, "n": n}
+
+    @app.get("/docs/{stem}.{ext}")
+    async def doc(stem: str, ext: str) -> dict[str, Any]:
+        return {"stem": stem, "ext": ext}
+
+    @app.route("/multi", methods=["GET", "POST"])
+    async def multi(request: Request) -> dict[str, Any]:
+        return {"method": request.method}
+
+    @app.put("/multi")
+    async def multi_put() -> dict[str, Any]:
+        return {"method": "PUT!"}
+
+    @app.get("/slash/")
+    async def slash() -> str:
+        return "slash"
+
+    @app.post("/noslash")
+    async def noslash() -> str:
+        return "noslash"
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    return TestClient(make_app(), follow_redirects=False)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/items/42", {"kind": "int", "value": 42}),
+        ("/items/abc", {"kind": "str", "value": "abc"}),
+        ("/items/me", {"kind": "static"}),
+        ("/items/-1", {"kind": "str", "value": "-1"}),
+        ("/items/%D9%A3", {"kind": "str", "value": "٣"}),  # non-ASCII digit is not an int
+        ("/items/" + "9" * 30, {"kind": "str", "value": "9" * 30}),  # too long for int
+        ("/prices/2.5", {"value": 2.5}),
+        ("/prices/3", {"value": 3.0}),
+        (
+            "/ids/12345678-1234-5678-1234-567812345678",
+            {"value": "12345678-1234-5678-1234-567812345678", "type": "UUID"},
+        ),
+        ("/files/a/b/c.txt", {"value": "a/b/c.txt"}),
+        ("/flask/bob/7", {"name": "bob", "n": 7}),
+        ("/docs/readme.md", {"stem": "readme", "ext": "md"}),
+    ],
+)
+def test_match_and_convert(client: TestClient, path: str, expected: dict[str, Any]) -> None:
+    response = client.get(path)
+    assert response.status_code == 200, response.text
+    assert response.json() == expected
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/prices/nan",
+        "/prices/inf",
+        "/prices/1e400",
+        "/ids/not-a-uuid",
+        "/files",
+        "/flask/bob/x",
+        "/nope",
+        "/items/1/extra",
+        "/docs/readme",
+    ],
+)
+def test_unmatched_is_404(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not Found"}
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "body"),
+    [
+        ("GET", 200, {"method": "GET"}),
+        ("POST", 200, {"method": "POST"}),
+        ("PUT", 200, {"method": "PUT!"}),
+    ],
+)
+def test_methods_on_one_path(client: TestClient, method: str, status: int, body: Any) -> None:
+    response = client.request(method, "/multi")
+    assert (response.status_code, response.json()) == (status, body)
+
+
+def test_405_lists_allowed_methods(client: TestClient) -> None:
+    response = client.delete("/multi")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD, POST, PUT"
+    assert response.json() == {"detail": "Method Not Allowed"}
+
+
+def test_head_is_automatic_for_get_and_has_no_body(client: TestClient) -> None:
+    get = client.get("/items/5")
+    head = client.head("/items/5")
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == get.headers["content-length"]
+
+
+def test_options_is_automatic(client: TestClient) -> None:
+    response = client.options("/multi")
+    assert response.status_code == 200
+    assert response.headers["allow"] == "GET, HEAD, OPTIONS, POST, PUT"
+
+
+class TestTrailingSlash:
+    @pytest.mark.parametrize(
+        ("path", "location"),
+        [
+            ("/slash", "/slash/"),
+            ("/slash?x=1&y=%2F", "/slash/?x=1&y=%2F"),
+            ("/items/5/", "/items/5"),
+        ],
+    )
+    def test_redirects_with_308_and_a_relative_location(
+        self, client: TestClient, path: str, location: str
+    ) -> None:
+        response = client.get(path)
+        assert response.status_code == 308
+        # Path-absolute: the browser keeps its scheme and host (no http downgrade).
+        assert response.headers["location"] == location
+
+    def test_redirect_keeps_method_for_post(self, client: TestClient) -> None:
+        response = client.post("/noslash/")
+        assert response.status_code == 308
+        assert response.headers["location"] == "/noslash"
+
+    def test_redirect_includes_root_path(self) -> None:
+        client = TestClient(make_app(), root_path="/mounted", follow_redirects=False)
+        response = client.get("/slash")
+        assert response.headers["location"] == "/mounted/slash/"
+
+    @pytest.mark.parametrize("path", ["//evil.com", "//evil.com/", "/\\evil.com", "/\\evil.com/"])
+    def test_never_an_open_redirect(self, path: str) -> None:
+        app = Kettle(__name__)
+
+        @app.get("/{rest:path}")
+        async def catch_all(rest: str) -> str:
+            return rest
+
+        @app.get("/{a}/")
+        async def dir_(a: str) -> str:
+            return a
+
+        raw = TestClient(app, follow_redirects=False)
+        response = raw.get("http://testserver" + path.replace("\\", "%5C"))
+        location = response.headers.get("location", "")
+        assert not location.startswith(("//", "/\\")), location
+
+    def test_can_be_disabled(self) -> None:
+        app = Kettle(__name__, redirect_slashes=False)
+
+        @app.get("/a/")
+        async def a() -> str:
+            return "a"
+
+        assert TestClient(app, follow_redirects=False).get("/a").status_code == 404
+
+
+class TestHostilePaths:
+    @pytest.mark.parametrize(
+        "raw_path",
+        [
+            "/files/..%2F..%2Fetc%2Fpasswd",
+            "/files/%2e%2e/%2e%2e/etc/passwd",
+            "/files/..%5c..%5cwindows",
+            "/files/c%3a%5cwindows",
+            "/files/%00",
+            "/files/CON.txt",
+            "/files/" + "a/" * 2000,
+        ],
+    )
+    def test_path_values_are_data_not_filesystem_paths(
+        self, client: TestClient, raw_path: str
+    ) -> None:
+        # The router matches on the decoded path; what a handler does with the value is
+        # its business (static files are checked separately). It must never 500.
+        response = client.get(raw_path)
+        assert response.status_code == 200
+
+    @pytest.mark.parametrize("path", ["*", "http://evil.com/items/1", "", "items/1"])
+    def test_request_target_not_starting_with_slash_is_400(self, path: str) -> None:
+        app = make_app()
+        messages: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            messages.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": path, "headers": [], "query_string": b""}
+        import anyio
+
+        anyio.run(app, scope, receive, send)
+        assert messages[0]["status"] == 400
+
+
+def test_static_route_falls_through_to_parametrized_for_other_methods() -> None:
+    app = Kettle(__name__)
+
+    @app.post("/users/me")
+    async def me() -> str:
+        return "me"
+
+    @app.get("/users/{name}")
+    async def user(name: str) -> str:
+        return name
+
+    client = TestClient(app)
+    assert client.get("/users/me").text == "me"
+    assert client.post("/users/me").text == "me"
+    assert client.put("/users/me").headers["allow"] == "GET, HEAD, POST"
+
+
+def test_backtracking_between_converters() -> None:
+    app = Kettle(__name__)
+
+    @app.get("/a/{n:int}/x")
+    async def ax(n: int) -> str:
+        return f"int {n}"
+
+    @app.get("/a/{s}/y")
+    async def ay(s: str) -> str:
+        return f"str {s}"
+
+    client = TestClient(app)
+    assert client.get("/a/1/x").text == "int 1"
+    assert client.get("/a/1/y").text == "str 1"
+
+
+def test_thousand_routes_each_reachable() -> None:
+    app = Kettle(__name__)
+    for i in range(1000):
+
+        async def handler(x: int, i: int = i) -> dict[str, int]:
+            return {"route": i, "x": x}
+
+        app.add_route(f"/r{i}/{{x:int}}", handler, name=f"r{i}")
+    client = TestClient(app)
+    for i in (0, 1, 500, 999):
+        assert client.get(f"/r{i}/7").json() == {"route": i, "x": 7}
+
+
+class TestUrlPathFor:
+    def test_builds_paths_with_converters_and_quoting(self) -> None:
+        app = make_app()
+        assert app.url_path_for("item_int", item_id=3) == "/items/3"
+        assert app.url_path_for("item_str", slug="a b/c") == "/items/a%20b%2Fc"
+        assert app.url_path_for("files", rest="a/b c") == "/files/a/b%20c"
+        assert app.url_path_for("doc", stem="x", ext="md") == "/docs/x.md"
+        assert app.url_path_for("index") == "/"
+
+    @pytest.mark.parametrize(
+        ("name", "params"),
+        [("nope", {}), ("item_int", {}), ("item_int", {"item_id": 1, "extra": 2}), ("item_int", {"item_id": -1})],
+    )
+    def test_misfits_raise(self, name: str, params: dict[str, Any]) -> None:
+        with pytest.raises(NoMatchFound):
+            make_app().url_path_for(name, **params)
+
+    def test_request_url_for_is_absolute(self) -> None:
+        app = Kettle(__name__)
+
+        @app.get("/here")
+        async def here(request: Request) -> str:
+            return str(request.url_for("here"))
+
+        assert TestClient(app).get("/here").text == "http://testserver/here"
+
+
+class TestRouters:
+    def test_prefixes_nest_and_routes_added_after_include_are_seen(self) -> None:
+        app = Kettle(__name__)
+        api = Router(prefix="/api")
+        users = Router(prefix="/users")
+
+        @users.get("/{user_id:int}")
+        async def get_user(user_id: int) -> dict[str, int]:
+            return {"id": user_id}
+
+        api.include_router(users, prefix="/v1")
+        app.include_router(api)
+        client = TestClient(app)
+        assert client.get("/api/v1/users/3").json() == {"id": 3}
+
+        @users.get("/")
+        async def list_users() -> list[int]:
+            return [1, 2]
+
+        assert client.get("/api/v1/users/").json() == [1, 2]
+        assert app.url_path_for("get_user", user_id=9) == "/api/v1/users/9"
+
+    def test_named_routers_qualify_names(self) -> None:
+        app = Kettle(__name__)
+        auth = Router(prefix="/auth", name="auth")
+
+        @auth.get("/login")
+        async def login() -> str:
+            return "login"
+
+        app.include_router(auth)
+        assert app.url_path_for("auth.login") == "/auth/login"
+
+    @pytest.mark.parametrize("prefix", ["api", "/api/"])
+    def test_bad_prefix_rejected(self, prefix: str) -> None:
+        with pytest.raises(ValueError, match="prefix"):
+            Router(prefix=prefix)
+
+    def test_router_cycle_rejected(self) -> None:
+        a, b = Router(prefix="/a"), Router(prefix="/b")
+        a.include_router(b)
+        with pytest.raises(ValueError, match="cycle"):
+            b.include_router(a)
+        with pytest.raises(ValueError, match="cycle"):
+            a.include_router(a)
+
+
+class Hex(Converter):
+    python_type = int
+
+    def convert(self, value: str) -> int:
+        return int(value, 16)
+
+    def to_url(self, value: Any) -> str:
+        return format(value, "x")
+
+
+def test_custom_converter() -> None:
+    app = Kettle(__name__)
+    app.register_converter("hex", Hex)
+
+    @app.get("/color/{value:hex}")
+    async def color(value: int) -> int:
+        return value
+
+    client = TestClient(app)
+    assert client.get("/color/ff").json() == 255
+    assert client.get("/color/zz").status_code == 404
+    assert app.url_path_for("color", value=255) == "/color/ff"
+
+
+def _handler(x: int) -> None:  # pragma: no cover - never called
+    pass
+
+
+@pytest.mark.parametrize(
+    ("path", "match"),
+    [
+        ("/x/{x:nope}", "unknown converter 'nope'"),
+        ("/x/{x}/{x}", "appears twice"),
+        ("/x/{x:path}/y", "last segment"),
+        ("/x/{1x}", "invalid parameter name"),
+        ("x/{x}", "must start with '/'"),
+        ("/x/{x", "unbalanced"),
+        ("/x/{y}", "no parameter of that name"),
+    ],
+)
+def test_bad_declarations_fail_at_compile_naming_the_handler(path: str, match: str) -> None:
+    app = Kettle(__name__)
+    app.add_route(path, _handler)
+    with pytest.raises(ConfigurationError, match=match) as info:
+        app.compile()
+    assert "_handler" in str(info.value)
+
+
+def test_unbindable_parameter_is_a_configuration_error() -> None:
+    app = Kettle(__name__)
+
+    @app.get("/x")
+    async def needs(thing: str) -> str:  # pragma: no cover - never called
+        return thing
+
+    with pytest.raises(ConfigurationError, match="'thing'"):
+        TestClient(app).get("/x")
+
+
+def test_duplicate_route_names_rejected_but_same_function_allowed() -> None:
+    app = Kettle(__name__)
+
+    async def a() -> str:
+        return "a"
+
+    app.add_route("/a", a)
+    app.add_route("/a2", a)  # one view, two URLs: fine (as in Flask)
+    app.compile()
+
+    async def b() -> str:  # pragma: no cover - never called
+        return "b"
+
+    app.add_route("/b", b, name="a")
+    with pytest.raises(ConfigurationError, match="route name 'a'"):
+        app.compile()
+
+
+def test_same_path_and_method_twice_rejected() -> None:
+    app = Kettle(__name__)
+
+    @app.get("/x")
+    async def one() -> str:  # pragma: no cover - never called
+        return "1"
+
+    @app.get("/x", name="two")
+    async def two() -> str:  # pragma: no cover - never called
+        return "2"
+
+    with pytest.raises(ConfigurationError, match="already routed"):
+        app.compile()
+
+
+def test_unknown_method_rejected_at_declaration() -> None:
+    with pytest.raises(ValueError, match="unknown HTTP method"):
+        Kettle(__name__).add_route("/", _handler, methods=["FETCH"])
+
+
+def test_routes_added_after_first_request_are_served() -> None:
+    app = Kettle(__name__)
+    client = TestClient(app)
+    assert client.get("/late").status_code == 404
+
+    @app.get("/late")
+    async def late() -> str:
+        return "here"
+
+    assert client.get("/late").text == "here"
+
+
+def test_kwargs_handlers_receive_every_path_value() -> None:
+    app = Kettle(__name__)
+
+    @app.get("/<a>/<int:b>")
+    def view(**values: Any) -> dict[str, Any]:
+        return values
+
+    assert TestClient(app).get("/x/2").json() == {"a": "x", "b": 2}
