@@ -133,6 +133,13 @@ def _import(spec: AppSpec) -> Any:
         raise AppLoadError(_error_inside(spec, exc)) from None
     except (ImportError, SyntaxError) as exc:
         raise AppLoadError(_error_inside(spec, exc)) from None
+    except Exception as exc:
+        # A bug in the app's module: its traceback is what helps, minus our frames.
+        frames = "".join(traceback.format_list(_user_frames(exc)))
+        raise AppLoadError(
+            f"importing {spec.text!r} failed:\nTraceback (most recent call last):\n"
+            f"{frames}{type(exc).__name__}: {exc}"
+        ) from None
     loaded = getattr(module, "__file__", None)
     if spec.file is not None and (loaded is None or Path(loaded).resolve() != spec.file):
         # e.g. a file called http.py: the standard library's module is already imported.
@@ -149,19 +156,25 @@ def _is_parent_or_self(name: str, module: str) -> bool:
 
 def _error_inside(spec: AppSpec, exc: BaseException) -> str:
     """``importing 'x' failed: <message> (file, line N)`` for an error in the user's code."""
-    where = ""
-    if isinstance(exc, SyntaxError) and exc.filename:
+    where, message = "", str(exc)
+    if isinstance(exc, SyntaxError):
+        message = exc.msg
         where = f" ({exc.filename}, line {exc.lineno})"
     else:
-        skip = {__file__, importlib.__file__}
-        frames = [
-            frame
-            for frame in traceback.extract_tb(exc.__traceback__)
-            if not frame.filename.startswith("<frozen ") and frame.filename not in skip
-        ]
+        frames = _user_frames(exc)
         if frames:
             where = f" ({frames[-1].filename}, line {frames[-1].lineno})"
-    return f"importing {spec.text!r} failed: {type(exc).__name__}: {exc}{where}"
+    return f"importing {spec.text!r} failed: {type(exc).__name__}: {message}{where}"
+
+
+def _user_frames(exc: BaseException) -> list[traceback.FrameSummary]:
+    """The traceback of ``exc`` without the CLI's and the import system's frames."""
+    skip = {__file__, importlib.__file__}
+    return [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if not frame.filename.startswith("<frozen ") and frame.filename not in skip
+    ]
 
 
 def _find_attr(spec: AppSpec, module: Any, factory: bool) -> str:
@@ -196,16 +209,19 @@ def _spec_and_attr(text: str, factory: bool) -> tuple[AppSpec, str, Any]:
     spec = resolve_spec(text)
     module = _import(spec)
     attr = spec.attr or _find_attr(spec, module, factory)
-    obj = module
+    obj: Any = module
+    done: list[str] = []
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            found = _kettle_names(module)
+            owner = repr(f"{spec.module}:{'.'.join(done)}") if done else f"module {spec.module!r}"
+            found = [] if done else _kettle_names(module)
             hint = f" (Kettle apps in it: {', '.join(found)})" if found else ""
             raise AppLoadError(
-                f"could not load {text!r}: module {spec.module!r} has no attribute {attr!r}{hint}"
+                f"could not load {text!r}: {owner} has no attribute {part!r}{hint}"
             ) from None
+        done.append(part)
     return spec, attr, obj
 
 
@@ -334,7 +350,9 @@ def _is_loopback(host: str) -> bool:
 @cli.command()
 @APP_ARGUMENT
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to bind."
+)
 @click.option("--reload", is_flag=True, help="Restart when Python files change (development).")
 @click.option(
     "--reload-dir",

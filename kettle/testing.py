@@ -121,7 +121,9 @@ class _Lifespan:
 
     async def _expect(self, event: str) -> None:
         with anyio.fail_after(_TIMEOUT):
-            await self._to_app.send({"type": f"lifespan.{event}"})
+            # If the app already failed it stopped listening; its error is waiting for us.
+            with contextlib.suppress(anyio.BrokenResourceError):
+                await self._to_app.send({"type": f"lifespan.{event}"})
             message = await self._from_app.receive()
         if message["type"] == f"lifespan.{event}.failed":
             # The app re-raises after reporting failure: surface that exception itself.
@@ -158,7 +160,10 @@ class _Transport(httpx.BaseTransport):
             status, headers, content = portal.call(
                 _call_app, c.app, scope, body, c.raise_server_exceptions
             )
-        return httpx.Response(status, headers=headers, content=content, request=request)
+        # A stream, not content=: httpx would add a Content-Length the app never sent.
+        return httpx.Response(
+            status, headers=headers, stream=httpx.ByteStream(content), request=request
+        )
 
 
 class TestClient(httpx.Client):
@@ -399,7 +404,10 @@ class _AsyncTransport(httpx.AsyncBaseTransport):
         scope = _build_scope(request, c.root_path, c.client_address, c.lifespan_state)
         body = await request.aread()
         status, headers, content = await _call_app(c.app, scope, body, c.raise_server_exceptions)
-        return httpx.Response(status, headers=headers, content=content, request=request)
+        # A stream, not content=: httpx would add a Content-Length the app never sent.
+        return httpx.Response(
+            status, headers=headers, stream=httpx.ByteStream(content), request=request
+        )
 
 
 class AsyncTestClient(httpx.AsyncClient):

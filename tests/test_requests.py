@@ -61,7 +61,12 @@ def client() -> TestClient:
 def test_basic_properties(client: TestClient) -> None:
     response = client.get(
         "/inspect?tag=a&tag=b&empty=&x=%20y",
-        headers=[("Accept", "text/html"), ("X-Multi", "1"), ("X-Multi", "2"), ("Cookie", "session=abc")],
+        headers=[
+            ("Accept", "text/html"),
+            ("X-Multi", "1"),
+            ("X-Multi", "2"),
+            ("Cookie", "session=abc"),
+        ],
     )
     data = response.json()
     assert data["method"] == "GET"
@@ -267,7 +272,9 @@ class TestJSON:
         assert response.status_code == 415
 
     def test_force_accepts_any_type(self, client: TestClient) -> None:
-        response = client.post("/json-force", content=b"[1]", headers={"content-type": "text/plain"})
+        response = client.post(
+            "/json-force", content=b"[1]", headers={"content-type": "text/plain"}
+        )
         assert response.json() == {"got": [1]}
 
     @pytest.mark.parametrize(
@@ -281,8 +288,8 @@ class TestJSON:
 
 
 def test_lifespan_state_reaches_request_state() -> None:
-    from contextlib import asynccontextmanager
     from collections.abc import AsyncIterator
+    from contextlib import asynccontextmanager
 
     @asynccontextmanager
     async def lifespan(app: Kettle) -> AsyncIterator[dict[str, Any]]:
@@ -304,7 +311,9 @@ def test_lifespan_state_reaches_request_state() -> None:
         assert client.get("/leak").json() is False
 
 
-def _scope(method: str, path: str, headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
+def _scope(
+    method: str, path: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> dict[str, Any]:
     return {
         "type": "http",
         "asgi": {"version": "3.0"},

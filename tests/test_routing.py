@@ -304,7 +304,12 @@ class TestUrlPathFor:
 
     @pytest.mark.parametrize(
         ("name", "params"),
-        [("nope", {}), ("item_int", {}), ("item_int", {"item_id": 1, "extra": 2}), ("item_int", {"item_id": -1})],
+        [
+            ("nope", {}),
+            ("item_int", {}),
+            ("item_int", {"item_id": 1, "extra": 2}),
+            ("item_int", {"item_id": -1}),
+        ],
     )
     def test_misfits_raise(self, name: str, params: dict[str, Any]) -> None:
         with pytest.raises(NoMatchFound):
