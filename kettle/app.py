@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -225,16 +226,7 @@ class Kettle(Router):
                     )
             if "GET" in route.methods and "HEAD" not in route.methods:
                 matcher.add(pattern, "HEAD", endpoint)  # implicit HEAD; an explicit one wins
-        dispatch = make_dispatch(compiled)
-        self_ = self
-
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] == "lifespan":
-                await serve_lifespan(self_, scope, receive, send)
-            else:
-                await dispatch(scope, receive, send)
-
-        stack: ASGIApp = app
+        stack: ASGIApp = make_dispatch(compiled, functools.partial(serve_lifespan, self))
         if self.user_middleware:
             for entry in reversed(self.user_middleware):
                 stack = entry.build(stack)

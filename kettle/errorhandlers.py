@@ -98,6 +98,12 @@ class ExceptionHandlers:
 
         return run
 
+    def customized(self, status: int) -> bool:
+        """Whether an app handler could answer an ``HTTPException(status)``."""
+        return (
+            status in self._by_status or self._by_class[HTTPException] is not http_exception_handler  # type: ignore[comparison-overlap]
+        )
+
     def _lookup(self, exc: BaseException) -> _Compiled | None:
         kind = type(exc)
         try:

