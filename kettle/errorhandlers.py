@@ -101,7 +101,7 @@ class ExceptionHandlers:
     def customized(self, status: int) -> bool:
         """Whether an app handler could answer an ``HTTPException(status)``."""
         return (
-            status in self._by_status or self._by_class[HTTPException] is not http_exception_handler  # type: ignore[comparison-overlap]
+            status in self._by_status or self._by_class[HTTPException] is not http_exception_handler
         )
 
     def _lookup(self, exc: BaseException) -> _Compiled | None:
