@@ -315,12 +315,16 @@ class WebSocketTestSession:
     def __enter__(self) -> WebSocketTestSession:
         self.portal.call(self._setup)
         self._task = self.portal.start_task_soon(self._run)
-        self.send({"type": "websocket.connect"})
-        message = self.receive()
-        if message["type"] == "websocket.close":
-            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
-        if message["type"] != "websocket.accept":
-            raise RuntimeError(f"Expected websocket.accept, got {message['type']!r}")
+        try:
+            self.send({"type": "websocket.connect"})
+            message = self.receive()
+            if message["type"] == "websocket.close":
+                raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+            if message["type"] != "websocket.accept":
+                raise RuntimeError(f"Expected websocket.accept, got {message['type']!r}")
+        except BaseException:
+            self._finish()
+            raise
         self.accepted_subprotocol = message.get("subprotocol")
         self.extra_headers = list(message.get("headers") or [])
         return self
@@ -329,10 +333,13 @@ class WebSocketTestSession:
         try:
             self.close(1000)
         finally:
-            # The app's own error, if any, was already raised by receive().
-            with contextlib.suppress(Exception):
-                self._task.result(timeout=_TIMEOUT)
-            self.portal.call(self._aclose)
+            self._finish()
+
+    def _finish(self) -> None:
+        # The app's own error, if any, was already raised by receive().
+        with contextlib.suppress(Exception):
+            self._task.result(timeout=_TIMEOUT)
+        self.portal.call(self._aclose)
 
     async def _aclose(self) -> None:
         for stream in (

@@ -2,5 +2,6 @@
 
 from kettle.middleware.base import Middleware
 from kettle.middleware.errors import ServerErrorMiddleware
+from kettle.middleware.trustedhost import TrustedHostMiddleware
 
-__all__ = ["Middleware", "ServerErrorMiddleware"]
+__all__ = ["Middleware", "ServerErrorMiddleware", "TrustedHostMiddleware"]
