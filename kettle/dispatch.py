@@ -64,46 +64,47 @@ def compile_http_endpoint(route: Route, plan: Plan, limits: Limits, compiled: Co
         # PERF: handlers that take only path values never touch a Request object.
         request = Request(scope, receive, limits) if needs_request else None
         try:
-            # PERF: three call shapes cover nearly every handler; building a kwargs dict
-            # only when the handler needs more than its path values.
-            if no_args:
-                kwargs: dict[str, Any] = {}
-            elif path_only:
-                kwargs = params
-            else:
-                kwargs = {name: extract(request, params) for name, extract in extractors}
-            if is_async:
-                value = await func(**kwargs)
-            elif inline_sync:
-                value = func(**kwargs)
-            else:
-                value = await run_in_pool(func, **kwargs)
-            kind = type(value)
-            if kind is dict or kind is list:
-                # PERF: the common JSON return skips the Response object entirely.
-                body = dumps(value)
-                await send(
-                    {
-                        "type": _START,
-                        "status": status,
-                        "headers": [_JSON, (b"content-length", b"%d" % len(body))],
-                    }
-                )
-                await send({"type": _BODY, "body": b"" if scope["method"] == "HEAD" else body})
-                return
-            if value is None and none_is_empty:
-                response = Response(None, 204 if status == 200 else status)
-            elif isinstance(value, Response):
-                response = value
-            else:
-                response = to_response(value, status)
-        except Exception as exc:
-            if request is None:
-                request = Request(scope, receive, limits)
-            response = await errors.response_for(request, exc)
-        try:
+            try:
+                # PERF: three call shapes cover nearly every handler; building a kwargs
+                # dict only when the handler needs more than its path values.
+                if no_args:
+                    kwargs: dict[str, Any] = {}
+                elif path_only:
+                    kwargs = params
+                else:
+                    kwargs = {name: extract(request, params) for name, extract in extractors}
+                if is_async:
+                    value = await func(**kwargs)
+                elif inline_sync:
+                    value = func(**kwargs)
+                else:
+                    value = await run_in_pool(func, **kwargs)
+                kind = type(value)
+                if kind is dict or kind is list:
+                    # PERF: the common JSON return skips the Response object entirely.
+                    body = dumps(value)
+                    await send(
+                        {
+                            "type": _START,
+                            "status": status,
+                            "headers": [_JSON, (b"content-length", b"%d" % len(body))],
+                        }
+                    )
+                    await send({"type": _BODY, "body": b"" if scope["method"] == "HEAD" else body})
+                    return
+                if value is None and none_is_empty:
+                    response = Response(None, 204 if status == 200 else status)
+                elif isinstance(value, Response):
+                    response = value
+                else:
+                    response = to_response(value, status)
+            except Exception as exc:
+                if request is None:
+                    request = Request(scope, receive, limits)
+                response = await errors.response_for(request, exc)
             await response(scope, receive, send)
         finally:
+            # Uploaded files live until the response is sent, however it was produced.
             if request is not None and request._form is not None:
                 await request.close()
 

