@@ -41,7 +41,11 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
 class AppLoadError(click.ClickException):
-    """The app spec could not be turned into an app: a one-line message, exit status 2."""
+    """The app spec could not be turned into an app: a short message, exit status 2.
+
+    The message is one line, except when the app's module raised something other than an
+    import error: then it carries that traceback, without the CLI's own frames.
+    """
 
     exit_code = 2
 
@@ -79,10 +83,10 @@ def resolve_spec(text: str) -> AppSpec:
         AppSpec(text='web:api.app', module='web', attr='api.app', app_dir=None, file=None)
     """
     target, sep, attr = text.rpartition(":")
-    if not sep or not attr or any(c in attr for c in "/\\"):
+    if not sep or any(c in attr for c in "/\\"):
         # No attribute, or the colon belongs to a path (a Windows drive letter).
         target, attr = text, ""
-    if not target:
+    if not target or (sep and not attr):
         raise AppLoadError(f"invalid app spec {text!r}: expected 'module:attr'")
     if target.endswith(".py") or "/" in target or os.sep in target:
         module, app_dir, file = _module_from_path(text, Path(target))
@@ -118,7 +122,7 @@ def _put_on_path(directory: str) -> None:
 
 
 def _import(spec: AppSpec) -> Any:
-    """Import the spec's module, turning import failures into one-line errors."""
+    """Import the spec's module, turning import failures into :class:`AppLoadError`."""
     _put_on_path(os.getcwd())
     if spec.app_dir is not None:
         _put_on_path(spec.app_dir)
@@ -273,7 +277,7 @@ def _load(text: str, factory: bool) -> tuple[AppSpec, str, Kettle]:
 
 
 @dataclasses.dataclass(slots=True)
-class ScriptInfo:
+class CliState:
     """What the group collected for its commands (stored as ``ctx.obj``)."""
 
     app_spec: str | None = None
@@ -310,26 +314,33 @@ class KettleGroup(click.Group):
 
     def app_commands(self, ctx: click.Context) -> click.Group | None:
         """The app's own command group, or ``None`` when no app is named or it has none."""
-        info = ctx.find_object(ScriptInfo)
+        info = ctx.find_object(CliState)
         if info is None or not info.app_spec:
             return None
         group = getattr(info.load_app(), "cli", None)
         return group if isinstance(group, click.Group) else None
 
 
+def _store_app_spec(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    # Stored while the options are parsed, before the group resolves the command name:
+    # looking up an app command needs the spec already.
+    ctx.ensure_object(CliState).app_spec = value
+
+
 @click.group(name="kettle", cls=KettleGroup)
 @click.option(
     "--app",
-    "app_spec",
     envvar="KETTLE_APP",
+    callback=_store_app_spec,
+    expose_value=False,
     metavar="MODULE:ATTR",
     help="The app to use: module:attr, module or path/to/file.py:attr. [env: KETTLE_APP]",
 )
 @click.version_option(package_name="kettle", prog_name="kettle")
 @click.pass_context
-def cli(ctx: click.Context, app_spec: str | None) -> None:
+def cli(ctx: click.Context) -> None:
     """kettle: run and inspect kettle apps."""
-    ctx.obj = ScriptInfo(app_spec=app_spec)
+    ctx.ensure_object(CliState)
 
 
 APP_ARGUMENT = click.argument("app_arg", metavar="[APP]", required=False)
@@ -385,7 +396,7 @@ def _is_loopback(host: str) -> bool:
 @click.option("--factory", is_flag=True, help="APP is a callable returning the app.")
 @click.pass_obj
 def run(
-    info: ScriptInfo,
+    info: CliState,
     app_arg: str | None,
     host: str,
     port: int,
@@ -419,6 +430,8 @@ def run(
 
     import uvicorn
 
+    from kettle.server import MAX_HEAD_SIZE, http_protocol
+
     target: Any = app
     if reload or workers > 1:
         # Each process imports the app itself, so uvicorn needs an import string.
@@ -437,7 +450,9 @@ def run(
         factory=factory and not isinstance(target, Kettle),
         app_dir=spec.app_dir or os.getcwd(),
         loop="auto",
-        http="auto",
+        # uvicorn's httptools parser accepts request heads of any size; ours bounds them.
+        http=http_protocol(),
+        h11_max_incomplete_event_size=MAX_HEAD_SIZE,
         lifespan="on",
     )
 
@@ -484,7 +499,7 @@ def format_table(rows: Sequence[Sequence[str]]) -> list[str]:
 )
 @click.option("--factory", is_flag=True, help="APP is a callable returning the app.")
 @click.pass_obj
-def routes(info: ScriptInfo, app_arg: str | None, sort_by: str, factory: bool) -> None:
+def routes(info: CliState, app_arg: str | None, sort_by: str, factory: bool) -> None:
     """Show APP's routes: path, methods, name and handler.
 
     WebSocket routes show WEBSOCKET as their method; the HEAD answered for every GET
