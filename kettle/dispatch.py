@@ -15,13 +15,13 @@ from urllib.parse import quote
 
 from kettle.concurrency import ThreadPool
 from kettle.errorhandlers import ExceptionHandlers
-from kettle.exceptions import HTTPException, WebSocketDisconnect
+from kettle.exceptions import ConfigurationError, HTTPException, WebSocketDisconnect
 from kettle.limits import Limits
 from kettle.requests import Request
 from kettle.responses import JSONResponse, Response, dumps, to_response
 from kettle.routing.matcher import Matcher
 from kettle.routing.routes import WEBSOCKET, Route
-from kettle.signature import Plan
+from kettle.signature import Plan, describe
 from kettle.types import Receive, Scope, Send
 from kettle.websockets import WebSocket, WebSocketClose, WebSocketState
 
@@ -113,6 +113,8 @@ def compile_http_endpoint(route: Route, plan: Plan, limits: Limits, compiled: Co
 
 def compile_websocket_endpoint(route: Route, plan: Plan, limits: Limits) -> Endpoint:
     """The connection-time closure for one WebSocket route."""
+    if not plan.is_async:
+        raise ConfigurationError(f"{describe(plan.func)}: a WebSocket handler must be 'async def'")
     func = plan.func
     extractors = plan.extractors
 

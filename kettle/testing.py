@@ -29,6 +29,13 @@ _ASGI = {"version": "3.0", "spec_version": "2.4"}
 _TIMEOUT = 30.0  # no test should wait longer than this for the app to answer
 
 
+def _default_headers(headers: Mapping[str, str] | None) -> httpx.Headers:
+    # Updating an httpx.Headers replaces keys whatever their case ("User-Agent" too).
+    merged = httpx.Headers({"user-agent": "testclient"})
+    merged.update(headers or {})
+    return merged
+
+
 def _build_scope(
     request: httpx.Request, root_path: str, client: tuple[str, int], state: dict[str, Any]
 ) -> dict[str, Any]:
@@ -88,9 +95,11 @@ async def _call_app(
     try:
         with anyio.fail_after(_TIMEOUT):
             await app(scope, receive, send)
-    except BaseException:
-        if raise_server_exceptions or status is None:
+    except Exception:
+        if raise_server_exceptions:
             raise
+        if status is None:  # what a real server does when the app fails before answering
+            return 500, [(b"content-length", b"0")], b""
     complete.set()
     if status is None:
         raise RuntimeError("The app returned without sending a response")
@@ -207,7 +216,7 @@ class TestClient(httpx.Client):
         self._lifespan: _Lifespan | None = None
         super().__init__(
             base_url=base_url,
-            headers={"user-agent": "testclient", **(headers or {})},
+            headers=_default_headers(headers),
             transport=_Transport(self),
             follow_redirects=follow_redirects,
             cookies=cookies,
@@ -458,7 +467,7 @@ class AsyncTestClient(httpx.AsyncClient):
         self._lifespan: _Lifespan | None = None
         super().__init__(
             base_url=base_url,
-            headers={"user-agent": "testclient", **(headers or {})},
+            headers=_default_headers(headers),
             transport=_AsyncTransport(self),
             follow_redirects=follow_redirects,
             cookies=cookies,

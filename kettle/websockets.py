@@ -72,13 +72,26 @@ class WebSocket(HTTPConnection):
         elif kind == "websocket.disconnect":
             self.client_state = WebSocketState.DISCONNECTED
         elif kind == "websocket.receive":
-            size = len(message.get("bytes") or b"") + len(message.get("text") or "")
-            if size > self.limits.max_websocket_message_size:
+            limit = self.limits.max_websocket_message_size
+            text = message.get("text")
+            if text is not None:
+                # The limit is in bytes; a character is at most 4 bytes of UTF-8, so only
+                # a text near the limit needs encoding to be measured.
+                size = (
+                    len(text)
+                    if len(text) * 4 <= limit
+                    else len(text.encode("utf-8", "surrogatepass"))
+                )
+            else:
+                size = len(message.get("bytes") or b"")
+            if size > limit:
                 await self.close(1009, "Message too big")
                 raise WebSocketDisconnect(1009, "Message too big")
         return message
 
     async def _receive_data(self) -> Message:
+        if self.application_state is WebSocketState.DISCONNECTED:
+            raise RuntimeError("Cannot receive: the WebSocket is closed")
         if self.application_state is not WebSocketState.CONNECTED:
             raise RuntimeError('Call "accept" before receiving messages')
         message = await self.receive()
@@ -191,7 +204,12 @@ class WebSocket(HTTPConnection):
             await self.send_text(encoded.decode("utf-8"))
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
-        """Close the connection (before ``accept`` this rejects the handshake with 403)."""
-        if self.application_state is WebSocketState.DISCONNECTED:
+        """Close the connection (before ``accept`` this rejects the handshake with 403).
+
+        Does nothing once either side has closed; a reason longer than a close frame
+        allows (123 bytes of UTF-8) is cut to fit.
+        """
+        if WebSocketState.DISCONNECTED in (self.application_state, self.client_state):
             return
-        await self.send({"type": "websocket.close", "code": code, "reason": reason or ""})
+        fitted = (reason or "").encode("utf-8")[:123].decode("utf-8", "ignore")
+        await self.send({"type": "websocket.close", "code": code, "reason": fitted})
