@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from typing import Literal
 from urllib.parse import quote
 
@@ -71,6 +70,8 @@ def render_set_cookie(
     if expires is not None:
         if isinstance(expires, int):
             expires = datetime.fromtimestamp(expires, UTC)
+        from email.utils import format_datetime  # rarely needed: keep it off startup
+
         parts.append(f"Expires={format_datetime(expires.astimezone(UTC), usegmt=True)}")
     if domain:
         parts.append(f"Domain={_attr(domain)}")
