@@ -24,6 +24,7 @@ import contextlib
 import http.client
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -32,12 +33,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import IO, Any
 
 from bench.driver import Response, verify
 from bench.report import environment, format_ratio, format_table, ratio, write_json
 from bench.scenarios import SCENARIOS, Scenario
-from bench.targets import APP_MODULES, BASELINE, parse_app_names
+from bench.targets import APP_MODULES, BASELINE, load_app, parse_app_names
 
 # The only address this benchmark ever sends traffic to. Deliberately not configurable.
 HOST = "127.0.0.1"
@@ -197,12 +199,12 @@ def stop(server: subprocess.Popen[str]) -> None:
         server.wait(timeout=STOP_TIMEOUT_S)
 
 
-def is_import_failure(log_text: str) -> bool:
-    return "Error loading ASGI app" in log_text or "ImportError" in log_text
-
-
 def bench_app(name: str, duration: int, connections: int) -> AppRun:
     result = AppRun(name)
+    # Importing here first tells "kettle is not written yet" apart from "the server broke".
+    loaded = load_app(name)
+    if loaded.app is None:
+        return AppRun(name, error=loaded.error, unavailable=True)
     with serve(name) as (server, port, log):
         try:
             wait_until_ready(server, port, log)
@@ -218,7 +220,6 @@ def bench_app(name: str, duration: int, connections: int) -> AppRun:
             result.rss_idle_mib = read_rss_mib(server.pid)
         except (ServeError, OSError, subprocess.TimeoutExpired) as exc:
             result.error = str(exc)
-            result.unavailable = server.poll() is not None and is_import_failure(tail(log, 50))
     return result
 
 
@@ -277,6 +278,10 @@ def to_json(runs: list[AppRun], duration: int, connections: int) -> dict[str, An
     }
 
 
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    sys.exit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.http", description=__doc__)
     parser.add_argument("--duration", type=int, help="seconds per wrk run (default 5, quick 2)")
@@ -297,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("wrk") is None:
         print(WRK_HINT, file=sys.stderr)
         return 2
+    # Turn SIGTERM (e.g. from `timeout`) into SystemExit so the finally blocks stop the server.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     print(f"wrk -t1 -c{args.connections} -d{duration}s against {HOST}, one app at a time")
     runs = [bench_app(name, duration, args.connections) for name in names]
     print_results(runs)

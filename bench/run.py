@@ -94,18 +94,18 @@ class InProcessResults:
     harness_ns: float | None = None
 
 
-async def _harness_app(scope: Scope, receive: Receive, send: Send) -> None:
-    """Sends a fixed response: its time is the cost of the timing loop itself."""
-    await send(_HARNESS_START)
-    await send(_HARNESS_BODY)
-
-
 _HARNESS_START: Message = {
     "type": "http.response.start",
     "status": 200,
     "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"13")],
 }
 _HARNESS_BODY: Message = {"type": "http.response.body", "body": b"Hello, World!"}
+
+
+async def _harness_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """Sends a fixed response: its time is the cost of the timing loop itself."""
+    await send(_HARNESS_START)
+    await send(_HARNESS_BODY)
 
 
 async def _time_batch(app: ASGIApp, template: Scope, calls: int) -> int:

@@ -2,7 +2,8 @@
 
 Every measurement runs in a new interpreter whose only import before the clock starts is
 ``time``, so one framework never profits from modules another one already loaded. The first
-run per app is thrown away (it may write bytecode caches); the median of the rest is reported.
+run per app is thrown away (it writes bytecode caches, even where PYTHONDONTWRITEBYTECODE is set,
+so the repo's modules load like installed ones); the median of the rest is reported.
 
 Run from the repo root: ``python -m bench.startup [--runs N] [--apps raw,kettle]``
 (``python -m bench.run`` also runs it unless given ``--no-startup``).
@@ -20,6 +21,7 @@ if __package__ in (None, ""):
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -89,12 +91,23 @@ def child_finish(app: ASGIApp, imported_s: float, rss_kib: int | None) -> None:
     print(json.dumps(sample))
 
 
+def child_environment() -> dict[str, str]:
+    """The current environment, minus anything that stops bytecode caches being written.
+
+    Installed frameworks come with compiled bytecode; the repo's own modules (the bench apps,
+    kettle) only get it once an import writes it. With PYTHONDONTWRITEBYTECODE set, every run
+    would recompile them from source and bill kettle and raw for it.
+    """
+    return {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+
+
 def _run_child(module: str) -> Sample | StartupResult:
     """One fresh interpreter; a StartupResult (without name) describes a failure."""
     try:
         done = subprocess.run(
             [sys.executable, "-c", CHILD_CODE, module],
             cwd=REPO_ROOT,
+            env=child_environment(),
             capture_output=True,
             text=True,
             timeout=CHILD_TIMEOUT_S,

@@ -58,7 +58,7 @@ async def serve_lifespan(app: Kettle, scope: Scope, receive: Receive, send: Send
     started = False
     await receive()  # lifespan.startup
     try:
-        app.compile()
+        # The app compiled on its way here (Kettle.__call__), so mistakes already surfaced.
         async with app.lifespan_context() as state:
             if state:
                 if "state" not in scope:
