@@ -8,6 +8,8 @@ Example:
     ...     return {"message": "Hello, kettle!"}
 """
 
+from typing import TYPE_CHECKING, Any
+
 from kettle.app import Kettle, NoMatchFound
 from kettle.datastructures import URL, Headers, MutableHeaders, QueryParams, State
 from kettle.exceptions import (
@@ -17,8 +19,6 @@ from kettle.exceptions import (
     WebSocketDisconnect,
     abort,
 )
-from kettle.fileresponse import FileResponse
-from kettle.forms import FormData, UploadFile
 from kettle.limits import Limits
 from kettle.middleware import Middleware
 from kettle.requests import Request
@@ -32,6 +32,29 @@ from kettle.responses import (
 )
 from kettle.routing import Converter, Router
 from kettle.websockets import WebSocket
+
+if TYPE_CHECKING:
+    from kettle.fileresponse import FileResponse
+    from kettle.forms import FormData, UploadFile
+
+# Loaded on first use: the multipart parser, temp files and MIME tables cost startup time
+# and about 1 MiB per worker in apps that never parse a form or send a file.
+_LAZY = {
+    "FileResponse": "kettle.fileresponse",
+    "FormData": "kettle.forms",
+    "UploadFile": "kettle.forms",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kettle' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 __version__ = "0.1.0.dev0"
 
