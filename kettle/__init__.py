@@ -11,6 +11,7 @@ Example:
 from typing import TYPE_CHECKING, Any
 
 from kettle.app import Kettle, NoMatchFound
+from kettle.background import BackgroundTasks
 from kettle.datastructures import URL, Headers, MutableHeaders, QueryParams, State
 from kettle.exceptions import (
     ConfigurationError,
@@ -21,6 +22,18 @@ from kettle.exceptions import (
 )
 from kettle.limits import Limits
 from kettle.middleware import Middleware
+from kettle.params import (
+    Body,
+    Cookie,
+    Depends,
+    File,
+    Form,
+    Header,
+    Path,
+    Query,
+    Security,
+    SecurityScopes,
+)
 from kettle.requests import Request
 from kettle.responses import (
     HTMLResponse,
@@ -56,16 +69,24 @@ def __getattr__(name: str) -> Any:
     globals()[name] = value
     return value
 
+
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "URL",
+    "BackgroundTasks",
+    "Body",
     "ConfigurationError",
     "Converter",
+    "Cookie",
+    "Depends",
+    "File",
     "FileResponse",
+    "Form",
     "FormData",
     "HTMLResponse",
     "HTTPException",
+    "Header",
     "Headers",
     "JSONResponse",
     "Kettle",
@@ -73,13 +94,17 @@ __all__ = [
     "Middleware",
     "MutableHeaders",
     "NoMatchFound",
+    "Path",
     "PlainTextResponse",
+    "Query",
     "QueryParams",
     "RedirectResponse",
     "Request",
     "RequestValidationError",
     "Response",
     "Router",
+    "Security",
+    "SecurityScopes",
     "State",
     "StreamingResponse",
     "UploadFile",

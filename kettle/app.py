@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from kettle.binding import AppScope, RoutePlan
 from kettle.concurrency import ThreadPool
 from kettle.datastructures import State
 from kettle.dispatch import (
@@ -20,17 +21,18 @@ from kettle.dispatch import (
 )
 from kettle.errorhandlers import ExceptionHandler, ExceptionHandlers
 from kettle.exceptions import ConfigurationError
+from kettle.introspection import describe
 from kettle.lifespan import Hook, Lifespan, as_lifespan, run_lifespan, serve_lifespan
 from kettle.limits import Limits
 from kettle.middleware import Middleware, ServerErrorMiddleware
-from kettle.requests import HTTPConnection, Request
+from kettle.params import Depends
 from kettle.routing.converters import DEFAULT_CONVERTERS, Converter
 from kettle.routing.matcher import Matcher
 from kettle.routing.patterns import PathPattern, PatternError, parse_pattern
-from kettle.routing.routes import Route, Router
-from kettle.signature import compile_plan, describe
+from kettle.routing.routes import UNSET, Route, Router
+from kettle.serialization import ResponseEncoder, model_for
+from kettle.signature import CallSpec, analyze
 from kettle.types import ASGIApp, Receive, Scope, Send
-from kettle.websockets import WebSocket
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -106,6 +108,11 @@ class Kettle(Router):
         self._stack: ASGIApp | None = None
         self._names: dict[str, list[PathPattern]] = {}
         self._routes: list[Route] = []
+        self._app_scoped: dict[Callable[..., Any], CallSpec] = {}
+        self.app_scope = AppScope()
+        self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = _Overrides(
+            self._invalidate
+        )
         self._listeners.append(self._invalidate)
 
     # -- ASGI entry point ------------------------------------------------------------------
@@ -181,8 +188,17 @@ class Kettle(Router):
         self._invalidate()
 
     def lifespan_context(self) -> contextlib.AbstractAsyncContextManager[Mapping[str, Any] | None]:
-        """The app's whole life: startup hooks, the lifespan context, shutdown hooks."""
-        return run_lifespan(self, self._lifespan, self.on_startup_hooks, self.on_shutdown_hooks)
+        """The app's whole life: startup hooks, app-scoped dependencies, the lifespan
+        context; then the same in reverse."""
+        return run_lifespan(
+            self,
+            self._lifespan,
+            [*self.on_startup_hooks, self._start_app_scope],
+            [self.app_scope.close, *self.on_shutdown_hooks],
+        )
+
+    async def _start_app_scope(self) -> None:
+        await self.app_scope.start(self._app_scoped, self.thread_pool)
 
     # -- compiling ----------------------------------------------------------------------------
 
@@ -201,6 +217,7 @@ class Kettle(Router):
         compiled = Compiled(matcher, errors, pool, self.limits, self.redirect_slashes)
         names: dict[str, list[PathPattern]] = {}
         owners: dict[str, Callable[..., Any]] = {}
+        app_scoped: dict[Callable[..., Any], CallSpec] = {}
         for route in routes:
             pattern = self._pattern(route)
             owner = owners.setdefault(route.name, route.endpoint)
@@ -211,14 +228,12 @@ class Kettle(Router):
                 )
             names.setdefault(route.name, []).append(pattern)
             limits = self.limits.merged(route.limits)
+            plan = self._plan(route, pattern, app_scoped)
             if route.is_websocket:
-                plan = compile_plan(
-                    route.endpoint, list(pattern.params), (WebSocket, HTTPConnection)
-                )
                 endpoint = compile_websocket_endpoint(route, plan, limits)
             else:
-                plan = compile_plan(route.endpoint, list(pattern.params), (Request, HTTPConnection))
-                endpoint = compile_http_endpoint(route, plan, limits, compiled)
+                encoder = self._encoder(route, plan)
+                endpoint = compile_http_endpoint(route, plan, limits, compiled, encoder)
             for method in sorted(route.methods):
                 if not matcher.add(pattern, method, endpoint):
                     raise ConfigurationError(
@@ -233,8 +248,48 @@ class Kettle(Router):
             stack = ServerErrorMiddleware(stack, errors)
         self._names = names
         self._routes = routes
+        self._app_scoped = app_scoped
         self._stack = stack
         return stack
+
+    def _plan(
+        self, route: Route, pattern: PathPattern, app_scoped: dict[Callable[..., Any], CallSpec]
+    ) -> RoutePlan:
+        dependencies = [d for d in route.dependencies if isinstance(d, Depends)]
+        if len(dependencies) != len(route.dependencies):
+            raise ConfigurationError(
+                f"{describe(route.endpoint)}: dependencies=[...] takes Depends(...) items"
+            )
+        spec = analyze(
+            route.endpoint, list(pattern.params), dependencies, self.dependency_overrides
+        )
+        for prm in spec.params:
+            converter = pattern.params.get(prm.name)
+            # PERF: a path value the converter already produced as the annotated type (or
+            # an unannotated one) needs no second validation.
+            if (
+                prm.location == "path"
+                and converter is not None
+                and prm.annotation in (Any, converter.converter.python_type)
+                and not prm.marker.constraints()
+            ):
+                prm.annotation = Any
+        plan = RoutePlan(spec, self.thread_pool, self.app_scope)
+        for step in plan.steps:
+            if step.spec.scope == "app":
+                app_scoped.setdefault(step.spec.func, step.spec)
+        return plan
+
+    def _encoder(self, route: Route, plan: RoutePlan) -> ResponseEncoder | None:
+        model = model_for(plan.spec.return_annotation, route.response_model, UNSET)
+        if model is None:
+            return None
+        try:
+            return ResponseEncoder(model, route.options)
+        except Exception as exc:  # pydantic cannot build a schema for it
+            raise ConfigurationError(
+                f"{describe(route.endpoint)}: invalid response model {model!r}: {exc}"
+            ) from exc
 
     def _pattern(self, route: Route) -> PathPattern:
         try:
@@ -289,3 +344,32 @@ def _module_dir(import_name: str) -> str:
     if file:
         return str(Path(file).resolve().parent)
     return str(Path.cwd())
+
+
+class _Overrides(dict[Callable[..., Any], Callable[..., Any]]):
+    """``app.dependency_overrides``: any change recompiles the app before its next request."""
+
+    def __init__(self, changed: Callable[[], None]) -> None:
+        super().__init__()
+        self._changed = changed
+
+    def __setitem__(self, key: Callable[..., Any], value: Callable[..., Any]) -> None:
+        super().__setitem__(key, value)
+        self._changed()
+
+    def __delitem__(self, key: Callable[..., Any]) -> None:
+        super().__delitem__(key)
+        self._changed()
+
+    def clear(self) -> None:
+        super().clear()
+        self._changed()
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        value = super().pop(key, *default)
+        self._changed()
+        return value
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update(*args, **kwargs)
+        self._changed()

@@ -13,17 +13,24 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from kettle.binding import Context, RoutePlan
 from kettle.concurrency import ThreadPool
 from kettle.errorhandlers import ExceptionHandlers
-from kettle.exceptions import ConfigurationError, HTTPException, WebSocketDisconnect
+from kettle.exceptions import (
+    ConfigurationError,
+    HTTPException,
+    RequestValidationError,
+    WebSocketDisconnect,
+)
+from kettle.introspection import describe
 from kettle.limits import Limits
 from kettle.requests import Request
 from kettle.responses import JSONResponse, Response, dumps, to_response
 from kettle.routing.matcher import Matcher
 from kettle.routing.routes import WEBSOCKET, Route
-from kettle.signature import Plan, describe
+from kettle.serialization import ResponseEncoder
 from kettle.types import Receive, Scope, Send
-from kettle.websockets import WebSocket, WebSocketClose, WebSocketState
+from kettle.websockets import WebSocket, WebSocketClose
 
 logger = logging.getLogger("kettle.error")
 
@@ -45,34 +52,64 @@ class Compiled:
     redirect_slashes: bool
 
 
-def compile_http_endpoint(route: Route, plan: Plan, limits: Limits, compiled: Compiled) -> Endpoint:
+def compile_http_endpoint(
+    route: Route,
+    plan: RoutePlan,
+    limits: Limits,
+    compiled: Compiled,
+    encoder: ResponseEncoder | None = None,
+) -> Endpoint:
     """The request-time closure for one HTTP route."""
-    func = plan.func
-    is_async = plan.is_async
+    spec = plan.spec
+    func = spec.func
+    is_async = spec.is_async
     run_in_pool = compiled.pool.run
-    extractors = plan.extractors
-    path_only = plan.path_only
-    no_args = not extractors
+    handler = plan.handler
+    no_args = not plan.inputs and not handler.specials and len(plan.steps) == 1
+    path_only = (
+        plan.simple
+        and not handler.specials
+        and handler.validator is None
+        and all(prm.location == "path" and prm.required for prm in plan.inputs)
+    )
+    simple = (
+        plan.simple
+        and not plan.takes_response
+        and not any(kind == "background" for _, kind in handler.specials)
+    )
+    bind_simple = plan.handler.bind
+    slots = len(plan.steps)
     # None means "no content" only where the handler says so (-> None or status 204).
-    status = route.status_code or (204 if plan.returns_none else 200)
-    none_is_empty = plan.returns_none or status == 204
+    returns_none = spec.return_annotation is None or spec.return_annotation is type(None)
+    status = route.status_code or (204 if returns_none and encoder is None else 200)
+    none_is_empty = (returns_none and encoder is None) or status == 204
     errors = compiled.errors
-    inline_sync = not plan.is_async and not route.sync_to_thread
+    inline_sync = not is_async and not route.sync_to_thread
     needs_request = not (no_args or path_only)
 
     async def endpoint(scope: Scope, receive: Receive, send: Send, params: dict[str, Any]) -> None:
         # PERF: handlers that take only path values never touch a Request object.
         request = Request(scope, receive, limits) if needs_request else None
+        ctx: Context | None = None
+        failure: BaseException | None = None
         try:
             try:
-                # PERF: three call shapes cover nearly every handler; building a kwargs
-                # dict only when the handler needs more than its path values.
+                # PERF: the common shapes skip the general solver: no arguments, only
+                # converted path values, or one validation call for a handler without
+                # dependencies, body or form.
                 if no_args:
                     kwargs: dict[str, Any] = {}
                 elif path_only:
                     kwargs = params
+                elif simple:
+                    ctx = Context(request, params, 1)
+                    bound = bind_simple(ctx)
+                    if bound is None:
+                        raise RequestValidationError(ctx.errors)
+                    kwargs = bound
                 else:
-                    kwargs = {name: extract(request, params) for name, extract in extractors}
+                    ctx = Context(request, params, slots)
+                    kwargs = await plan.solve(ctx)
                 if is_async:
                     value = await func(**kwargs)
                 elif inline_sync:
@@ -80,25 +117,31 @@ def compile_http_endpoint(route: Route, plan: Plan, limits: Limits, compiled: Co
                 else:
                     value = await run_in_pool(func, **kwargs)
                 kind = type(value)
-                if kind is dict or kind is list:
+                if encoder is not None and not isinstance(value, Response):
+                    body = encoder.encode(value)
+                    if ctx is None or (ctx.response is None and ctx.background is None):
+                        await _send_json(scope, send, status, body)
+                        return
+                    response = Response(body, status, media_type="application/json")
+                elif (kind is dict or kind is list) and (
+                    ctx is None or (ctx.response is None and ctx.background is None)
+                ):
                     # PERF: the common JSON return skips the Response object entirely.
-                    body = dumps(value)
-                    await send(
-                        {
-                            "type": _START,
-                            "status": status,
-                            "headers": [_JSON, (b"content-length", b"%d" % len(body))],
-                        }
-                    )
-                    await send({"type": _BODY, "body": b"" if scope["method"] == "HEAD" else body})
+                    await _send_json(scope, send, status, dumps(value))
                     return
-                if value is None and none_is_empty:
+                elif value is None and none_is_empty:
                     response = Response(None, 204 if status == 200 else status)
                 elif isinstance(value, Response):
                     response = value
                 else:
                     response = to_response(value, status)
+                if ctx is not None:
+                    if ctx.response is not None:
+                        response.merge_from(ctx.response)
+                    if ctx.background is not None and response.background is None:
+                        response.background = ctx.background
             except Exception as exc:
+                failure = exc
                 if request is None:
                     request = Request(scope, receive, limits)
                 response = await errors.response_for(request, exc)
@@ -107,38 +150,73 @@ def compile_http_endpoint(route: Route, plan: Plan, limits: Limits, compiled: Co
             # Uploaded files live until the response is sent, however it was produced.
             if request is not None and request._form is not None:
                 await request.close()
+            if ctx is not None and ctx.stack is not None:
+                await _teardown(ctx, failure)
 
     return endpoint
 
 
-def compile_websocket_endpoint(route: Route, plan: Plan, limits: Limits) -> Endpoint:
+async def _send_json(scope: Scope, send: Send, status: int, body: bytes) -> None:
+    await send(
+        {
+            "type": _START,
+            "status": status,
+            "headers": [_JSON, (b"content-length", b"%d" % len(body))],
+        }
+    )
+    await send({"type": _BODY, "body": b"" if scope["method"] == "HEAD" else body})
+
+
+async def _teardown(ctx: Context, failure: BaseException | None) -> None:
+    """Close ``yield`` dependencies, newest first, showing them the handler's exception."""
+    assert ctx.stack is not None
+    try:
+        if failure is None:
+            await ctx.stack.aclose()
+        else:
+            await ctx.stack.__aexit__(type(failure), failure, failure.__traceback__)
+    except Exception as exc:
+        if exc is not failure:
+            logger.exception("Error in the teardown of a dependency")
+
+
+def compile_websocket_endpoint(route: Route, plan: RoutePlan, limits: Limits) -> Endpoint:
     """The connection-time closure for one WebSocket route."""
-    if not plan.is_async:
-        raise ConfigurationError(f"{describe(plan.func)}: a WebSocket handler must be 'async def'")
-    func = plan.func
-    extractors = plan.extractors
+    spec = plan.spec
+    if not spec.is_async:
+        raise ConfigurationError(f"{describe(spec.func)}: a WebSocket handler must be 'async def'")
+    if plan.body is not None or plan.form is not None:
+        raise ConfigurationError(
+            f"{describe(spec.func)}: a WebSocket handler cannot take a body or form parameter"
+        )
+    func = spec.func
+    slots = len(plan.steps)
 
     async def endpoint(scope: Scope, receive: Receive, send: Send, params: dict[str, Any]) -> None:
         ws = WebSocket(scope, receive, send, limits)
+        ctx = Context(ws, params, slots)
+        failure: BaseException | None = None
         try:
-            kwargs = {name: extract(ws, params) for name, extract in extractors}
+            kwargs = await plan.solve(ctx)
             await func(**kwargs)
         except WebSocketDisconnect:
             pass
         except WebSocketClose as exc:
             await ws.close(exc.code, exc.reason)
         except HTTPException as exc:
-            # Before the handshake completes, an HTTP error rejects the connection (403).
-            if ws.application_state is WebSocketState.CONNECTING:
-                await ws.close(1008, str(exc.detail))
-            else:
-                await ws.close(1011 if exc.status_code >= 500 else 1008, str(exc.detail))
-        except Exception:
+            failure = exc
+            # Before the handshake completes, a close rejects the connection (HTTP 403).
+            detail = exc.detail if isinstance(exc.detail, str) else "Invalid request"
+            await ws.close(1011 if exc.status_code >= 500 else 1008, detail)
+        except Exception as exc:
+            failure = exc
             logger.exception("Unhandled error in WebSocket handler %s", route.name)
             await ws.close(1011, "Internal error")
         else:
-            if ws.application_state is not WebSocketState.DISCONNECTED:
-                await ws.close(1000)
+            await ws.close(1000)
+        finally:
+            if ctx.stack is not None:
+                await _teardown(ctx, failure)
 
     return endpoint
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from kettle.concurrency import ThreadPool
 from kettle.exceptions import ConfigurationError, HTTPException, RequestValidationError
+from kettle.introspection import describe, is_async_callable
 from kettle.requests import ClientDisconnect, Request
 from kettle.responses import JSONResponse, Response, to_response
-from kettle.signature import describe, is_async_callable
 
 logger = logging.getLogger("kettle.error")
 

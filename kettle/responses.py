@@ -108,6 +108,32 @@ class Response:
             raw.append((b"content-type", media_type.encode("latin-1")))
         return raw
 
+    @classmethod
+    def blank(cls) -> Response:
+        """An empty response whose headers, cookies and status (0: unset) a handler may set.
+
+        This is what a handler parameter typed ``Response`` receives; kettle copies what
+        was set onto the response it sends.
+        """
+        response = cls.__new__(cls)
+        response.status_code = 0
+        response.background = None
+        response.body = b""
+        response.raw_headers = []
+        response._headers = None
+        response._auto_secure = None
+        return response
+
+    def merge_from(self, other: Response) -> None:
+        """Take the status (if set), headers and cookies set on a ``blank()`` response."""
+        if other.status_code:
+            self.status_code = other.status_code
+        if other.raw_headers:
+            self.raw_headers.extend(other.raw_headers)
+            self._headers = None
+        if other._auto_secure:
+            self._auto_secure = [*(self._auto_secure or ()), *other._auto_secure]
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _register_content_type(cls.media_type, cls.charset)

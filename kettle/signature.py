@@ -1,138 +1,399 @@
-"""Compile a handler's signature into a plan: what each parameter receives.
+"""Read a handler's signature once and say where each parameter's value comes from.
 
-This runs once per route at startup. The request path never calls ``inspect`` or
-evaluates annotations; it runs the plan's extractors.
+The result is a ``CallSpec`` tree (the handler and its dependencies): plain data, built at
+startup, with no request in sight. ``kettle.binding`` turns it into the extractors and
+validators a request runs.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
+import datetime
+import decimal
+import enum
 import inspect
+import ipaddress
+import pathlib
+import types
 import typing
-from collections.abc import Callable, Sequence
-from typing import Any
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
+from kettle import params as p
 from kettle.exceptions import ConfigurationError
-from kettle.requests import HTTPConnection, Request
+from kettle.introspection import describe, generator_kind, is_async_callable
 
-# An extractor receives the connection (Request or WebSocket) and the converted path
-# parameters, and returns the value for one handler parameter.
-Extractor = Callable[[Any, dict[str, Any]], Any]
+#: Where a parameter of a special type gets its value: the object itself.
+SpecialKind = Literal["request", "websocket", "connection", "response", "background", "scopes"]
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Plan:
-    """How to call one handler."""
+@dataclasses.dataclass(slots=True)
+class ParamSpec:
+    """One handler parameter fed from the request."""
+
+    name: str
+    location: str  # path, query, header, cookie, body, form, file
+    alias: str  # the name on the wire
+    annotation: Any  # the type to validate against (markers removed, other metadata kept)
+    marker: p.Param
+    required: bool
+    default: Any
+    sequence: bool  # collects every value of a repeated key (query, header, form)
+    group: bool  # a model whose fields are read one by one from the location
+
+
+@dataclasses.dataclass(slots=True)
+class DependencySpec:
+    name: str | None  # None for dependencies declared on the route/router/app
+    depends: p.Depends
+    call: CallSpec
+
+
+@dataclasses.dataclass(slots=True)
+class CallSpec:
+    """A callable (a handler or a dependency) and what each of its parameters receives."""
 
     func: Callable[..., Any]
     is_async: bool
-    #: (parameter name, extractor) pairs, in signature order
-    extractors: tuple[tuple[str, Extractor], ...]
-    #: True when the handler takes exactly the path parameters, by name: fn(**params)
-    path_only: bool
-    #: True when some extractor needs the Request/WebSocket object
-    needs_connection: bool
-    #: the handler is declared to return nothing (``-> None``)
-    returns_none: bool
+    generator: str | None  # "sync", "async" or None
+    params: list[ParamSpec]
+    specials: list[tuple[str, SpecialKind]]
+    dependencies: list[DependencySpec]
+    return_annotation: Any
+    scope: str = "request"
+
+    @property
+    def label(self) -> str:
+        return describe(self.func)
 
 
-def describe(func: Callable[..., Any]) -> str:
-    """``name (file:line)`` for error messages that point at a handler."""
-    target = inspect.unwrap(func)
-    name = getattr(target, "__qualname__", None) or repr(target)
-    try:
-        file = inspect.getsourcefile(target) or "?"
-        line = inspect.getsourcelines(target)[1]
-    except (TypeError, OSError):
-        return name
-    return f"{name} ({file}:{line})"
+_SCALARS: tuple[type, ...] = (
+    str,
+    int,
+    float,
+    bool,
+    bytes,
+    decimal.Decimal,
+    uuid.UUID,
+    datetime.datetime,
+    datetime.date,
+    datetime.time,
+    datetime.timedelta,
+    enum.Enum,
+    pathlib.PurePath,
+    ipaddress.IPv4Address,
+    ipaddress.IPv6Address,
+    ipaddress.IPv4Network,
+    ipaddress.IPv6Network,
+)
+_SEQUENCES = (list, set, frozenset, tuple, Sequence, typing.List, typing.Set, typing.Tuple)  # noqa: UP006
 
 
-def is_async_callable(func: Any) -> bool:
-    """True for ``async def`` functions, partials of them and objects with an async ``__call__``."""
-    while isinstance(func, functools.partial):
-        func = func.func
-    return inspect.iscoroutinefunction(func) or (
-        callable(func) and inspect.iscoroutinefunction(getattr(func, "__call__", None))  # noqa: B004
+def _strip_annotated(tp: Any) -> Any:
+    while get_origin(tp) is Annotated:
+        tp = get_args(tp)[0]
+    return tp
+
+
+def _union_members(tp: Any) -> tuple[Any, ...] | None:
+    origin = get_origin(tp)
+    if origin is Union or origin is types.UnionType:
+        return tuple(a for a in get_args(tp) if a is not type(None))
+    return None
+
+
+def is_scalar(tp: Any) -> bool:
+    """A type read from one string: numbers, text, dates, UUIDs, enums, literals..."""
+    tp = _strip_annotated(tp)
+    if tp is Any or tp is inspect.Parameter.empty or tp is object:
+        return True
+    members = _union_members(tp)
+    if members is not None:
+        return all(is_scalar(m) for m in members)
+    if get_origin(tp) is Literal:
+        return True
+    if isinstance(tp, type):
+        if _is_upload(tp):
+            return False
+        return issubclass(tp, _SCALARS)
+    return type(tp).__name__ == "NewType" and is_scalar(getattr(tp, "__supertype__", None))
+
+
+def is_sequence(tp: Any) -> bool:
+    """A list/set/tuple of scalars: all values of a repeated key."""
+    tp = _strip_annotated(tp)
+    members = _union_members(tp)
+    if members is not None:
+        return len(members) == 1 and is_sequence(members[0])
+    origin = get_origin(tp)
+    if origin in _SEQUENCES or tp in (list, set, tuple, frozenset):
+        args = [a for a in get_args(tp) if a is not Ellipsis]
+        return all(is_scalar(a) for a in args)
+    return False
+
+
+def _is_upload(tp: Any) -> bool:
+    from kettle.forms import UploadFile
+
+    tp = _strip_annotated(tp)
+    members = _union_members(tp)
+    if members is not None:
+        return any(_is_upload(m) for m in members)
+    if get_origin(tp) in _SEQUENCES:
+        return any(_is_upload(a) for a in get_args(tp))
+    return isinstance(tp, type) and issubclass(tp, UploadFile)
+
+
+def is_model(tp: Any) -> bool:
+    """A structured type with named fields: a pydantic model, dataclass or TypedDict."""
+    import pydantic
+
+    tp = _strip_annotated(tp)
+    if not isinstance(tp, type):
+        return False
+    return (
+        issubclass(tp, pydantic.BaseModel)
+        or dataclasses.is_dataclass(tp)
+        or typing.is_typeddict(tp)
     )
 
 
-def _connection(conn: Any, params: dict[str, Any]) -> Any:
-    return conn
+def _special_kind(tp: Any) -> SpecialKind | None:
+    from kettle.background import BackgroundTasks
+    from kettle.params import SecurityScopes
+    from kettle.requests import HTTPConnection, Request
+    from kettle.responses import Response
+    from kettle.websockets import WebSocket
+
+    tp = _strip_annotated(tp)
+    if not isinstance(tp, type):
+        return None
+    if issubclass(tp, Request):
+        return "request"
+    if issubclass(tp, WebSocket):
+        return "websocket"
+    if issubclass(tp, HTTPConnection):
+        return "connection"
+    if issubclass(tp, Response):
+        return "response"
+    if issubclass(tp, BackgroundTasks):
+        return "background"
+    if issubclass(tp, SecurityScopes):
+        return "scopes"
+    return None
 
 
-def _path_value(name: str) -> Extractor:
-    def extract(conn: Any, params: dict[str, Any]) -> Any:
-        return params[name]
+def _split_annotated(annotation: Any) -> tuple[Any, p.Param | p.Depends | None]:
+    """Separate our marker from the rest of an ``Annotated[...]``'s metadata."""
+    if get_origin(annotation) is not Annotated:
+        return annotation, None
+    base, *metadata = get_args(annotation)
+    marker: p.Param | p.Depends | None = None
+    rest = []
+    for item in metadata:
+        if isinstance(item, p.Param | p.Depends):
+            marker = item  # the last marker wins, as in FastAPI
+        else:
+            rest.append(item)
+    if rest:
+        return Annotated[(base, *rest)], marker
+    return base, marker
 
-    return extract
+
+class Analyzer:
+    """Builds ``CallSpec`` trees, detecting dependency cycles and applying overrides."""
+
+    def __init__(
+        self,
+        path_params: Sequence[str],
+        overrides: Mapping[Callable[..., Any], Callable[..., Any]] | None = None,
+    ) -> None:
+        self.path_params = set(path_params)
+        self.overrides = overrides or {}
+        self._stack: list[Callable[..., Any]] = []
+
+    def handler(self, func: Callable[..., Any], dependencies: Sequence[p.Depends] = ()) -> CallSpec:
+        """The spec of a route handler plus its route-level ``dependencies``."""
+        spec = self.call(func, is_handler=True)
+        spec.dependencies[:0] = [
+            DependencySpec(None, dep, self._dependency(dep, None, func)) for dep in dependencies
+        ]
+        return spec
+
+    def _dependency(
+        self, depends: p.Depends, annotation: Any, owner: Callable[..., Any]
+    ) -> CallSpec:
+        target = depends.dependency
+        if target is None:
+            target = _strip_annotated(annotation)
+            if not callable(target) or target is inspect.Parameter.empty:
+                raise ConfigurationError(
+                    f"{describe(owner)}: Depends() without a callable needs a class annotation"
+                )
+        target = self.overrides.get(target, target)
+        if target in self._stack:
+            chain = " -> ".join(describe(f) for f in [*self._stack, target])
+            raise ConfigurationError(f"dependency cycle: {chain}")
+        spec = self.call(target)
+        spec.scope = depends.scope
+        return spec
+
+    def call(self, func: Callable[..., Any], *, is_handler: bool = False) -> CallSpec:
+        self._stack.append(func)
+        try:
+            return self._call(func, is_handler)
+        finally:
+            self._stack.pop()
+
+    def _call(self, func: Callable[..., Any], is_handler: bool) -> CallSpec:
+        target = func.__init__ if isinstance(func, type) else func  # type: ignore[misc]
+        try:
+            signature = inspect.signature(func)
+            hints = typing.get_type_hints(target, include_extras=True)
+        except (TypeError, ValueError, NameError) as exc:
+            raise ConfigurationError(
+                f"cannot read the signature of {describe(func)}: {exc}"
+            ) from exc
+        parameters = list(signature.parameters.values())
+        accepts_kwargs = any(prm.kind is prm.VAR_KEYWORD for prm in parameters)
+        if is_handler:
+            unbound = [n for n in self.path_params if n not in signature.parameters]
+            if unbound and not accepts_kwargs:
+                raise ConfigurationError(
+                    f"{describe(func)}: the path declares {', '.join(map(repr, sorted(unbound)))} "
+                    "but the handler has no parameter of that name"
+                )
+        spec = CallSpec(
+            func=func,
+            is_async=is_async_callable(func),
+            generator=generator_kind(func),
+            params=[],
+            specials=[],
+            dependencies=[],
+            return_annotation=hints.get("return", signature.return_annotation),
+        )
+        for prm in parameters:
+            if prm.kind is prm.VAR_POSITIONAL:
+                continue
+            if prm.kind is prm.VAR_KEYWORD:
+                if is_handler:  # Flask-style def view(**values) receives every path value
+                    for name in sorted(self.path_params - set(signature.parameters)):
+                        spec.params.append(self._param(func, name, Any, None, prm.empty))
+                continue
+            if prm.kind is prm.POSITIONAL_ONLY:
+                raise ConfigurationError(
+                    f"{describe(func)}: positional-only parameter {prm.name!r} cannot be bound"
+                )
+            self._classify(func, spec, prm, hints.get(prm.name, prm.annotation))
+        return spec
+
+    def _classify(
+        self, func: Callable[..., Any], spec: CallSpec, prm: inspect.Parameter, annotation: Any
+    ) -> None:
+        annotation, marker = _split_annotated(annotation)
+        default = prm.default
+        if isinstance(default, p.Param | p.Depends):
+            marker, default = default, prm.empty
+        if isinstance(marker, p.Depends):
+            spec.dependencies.append(
+                DependencySpec(prm.name, marker, self._dependency(marker, annotation, func))
+            )
+            return
+        special = _special_kind(annotation) if marker is None else None
+        if special is not None:
+            spec.specials.append((prm.name, special))
+            return
+        spec.params.append(self._param(func, prm.name, annotation, marker, default))
+
+    def _param(
+        self,
+        func: Callable[..., Any],
+        name: str,
+        annotation: Any,
+        marker: p.Param | None,
+        default: Any,
+    ) -> ParamSpec:
+        if annotation is inspect.Parameter.empty:
+            annotation = Any
+        if marker is None:
+            if name in self.path_params:
+                marker = p.Path()
+            elif _is_upload(annotation):
+                marker = p.File()
+            elif is_scalar(annotation) or is_sequence(annotation):
+                marker = p.Query()
+            else:
+                marker = p.Body()
+        location = marker.location
+        if location == "path" and name not in self.path_params:
+            raise ConfigurationError(
+                f"{describe(func)}: {name!r} is declared Path() but the route path has no "
+                f"{{{name}}} (path parameters: {', '.join(sorted(self.path_params)) or 'none'})"
+            )
+        if default is not inspect.Parameter.empty and marker.default is not p.Required:
+            raise ConfigurationError(
+                f"{describe(func)}: {name!r} has a default both in the signature and in its marker"
+            )
+        if default is inspect.Parameter.empty:
+            default = marker.default
+        required = default is p.Required and marker.default_factory is None
+        if location == "path":
+            required, default = True, p.Required
+        group = location in ("query", "header", "cookie", "form") and is_model(annotation)
+        alias = marker.alias or name
+        if location == "header" and marker.alias is None:
+            convert = getattr(marker, "convert_underscores", True)
+            alias = name.replace("_", "-") if convert else name
+        if location == "header":
+            alias = alias.lower()
+        sequence = location in ("query", "header", "form", "file") and (
+            is_sequence(annotation)
+            or (location in ("form", "file") and _is_upload_list(annotation))
+        )
+        if location in ("query", "header", "cookie", "path") and not (
+            group or is_scalar(annotation) or is_sequence(annotation)
+        ):
+            raise ConfigurationError(
+                f"{describe(func)}: {name!r} is a {location} parameter of type "
+                f"{annotation!r}, which cannot be read from a {location} string"
+            )
+        return ParamSpec(
+            name=name,
+            location=location,
+            alias=alias,
+            annotation=annotation,
+            marker=marker,
+            required=required,
+            default=None if default is p.Required else default,
+            sequence=sequence,
+            group=group,
+        )
 
 
-def _constant(value: Any) -> Extractor:
-    def extract(conn: Any, params: dict[str, Any]) -> Any:
-        return value
+def _is_upload_list(tp: Any) -> bool:
+    tp = _strip_annotated(tp)
+    members = _union_members(tp)
+    if members is not None:
+        return len(members) == 1 and _is_upload_list(members[0])
+    return get_origin(tp) in _SEQUENCES and _is_upload(tp)
 
-    return extract
 
-
-def compile_plan(
+def analyze(
     func: Callable[..., Any],
     path_params: Sequence[str],
-    connection_types: tuple[type, ...] = (Request, HTTPConnection),
-) -> Plan:
-    """Build the plan for ``func``, a handler of a route with ``path_params``.
+    dependencies: Sequence[p.Depends] = (),
+    overrides: Mapping[Callable[..., Any], Callable[..., Any]] | None = None,
+) -> CallSpec:
+    """The ``CallSpec`` tree of a route handler.
 
     Raises:
-        ConfigurationError: a parameter can be bound to nothing, or a path parameter
-            has no matching handler parameter.
+        ConfigurationError: a parameter cannot be bound, a dependency cycle, a path
+            parameter without a handler parameter.
+
+    Example:
+        >>> spec = analyze(lambda item_id, q=None: None, ["item_id"])
+        >>> [(prm.name, prm.location, prm.required) for prm in spec.params]
+        [('item_id', 'path', True), ('q', 'query', False)]
     """
-    try:
-        signature = inspect.signature(func)
-        hints = typing.get_type_hints(func, include_extras=False)
-    except (TypeError, ValueError, NameError) as exc:
-        raise ConfigurationError(f"cannot read the signature of {describe(func)}: {exc}") from exc
-    parameters = signature.parameters.values()
-    accepts_kwargs = any(p.kind is p.VAR_KEYWORD for p in parameters)
-    unbound = [p for p in path_params if p not in signature.parameters and not accepts_kwargs]
-    if unbound:
-        raise ConfigurationError(
-            f"{describe(func)}: the path declares {', '.join(map(repr, unbound))} "
-            "but the handler has no parameter of that name"
-        )
-    extractors: list[tuple[str, Extractor]] = []
-    needs_connection = False
-    names: list[str] = []
-    for param in parameters:
-        if param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
-            continue
-        names.append(param.name)
-        annotation = hints.get(param.name, param.annotation)
-        if isinstance(annotation, type) and issubclass(annotation, connection_types):
-            extractors.append((param.name, _connection))
-            needs_connection = True
-        elif param.name in path_params:
-            extractors.append((param.name, _path_value(param.name)))
-        elif param.default is not param.empty:
-            extractors.append((param.name, _constant(param.default)))
-        else:
-            raise ConfigurationError(
-                f"{describe(func)}: parameter {param.name!r} is not a path parameter "
-                f"(path parameters: {', '.join(path_params) or 'none'}) and has no default"
-            )
-    if accepts_kwargs:
-        # Flask-style views declared as def view(**kwargs) receive every path value.
-        extractors.extend((p, _path_value(p)) for p in path_params if p not in names)
-    path_only = (
-        not needs_connection
-        and len(extractors) == len(path_params)
-        and all(name in path_params for name, _ in extractors)
-    )
-    return Plan(
-        func=func,
-        is_async=is_async_callable(func),
-        extractors=tuple(extractors),
-        path_only=path_only,
-        needs_connection=needs_connection,
-        returns_none=hints.get("return", inspect.Signature.empty) is type(None),
-    )
+    return Analyzer(path_params, overrides).handler(func, dependencies)

@@ -352,6 +352,17 @@ def test_public_names_are_locked() -> None:
     assert sorted(kettle.__all__) == sorted(
         [
             "URL",
+            "BackgroundTasks",
+            "Body",
+            "Cookie",
+            "Depends",
+            "File",
+            "Form",
+            "Header",
+            "Path",
+            "Query",
+            "Security",
+            "SecurityScopes",
             "ConfigurationError",
             "Converter",
             "FileResponse",

@@ -15,6 +15,15 @@ from kettle.limits import Limits
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+#: ``response_model`` not given: the return annotation decides.
+UNSET: Any = _Unset()
+
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 WEBSOCKET = "WEBSOCKET"
 
@@ -37,7 +46,7 @@ class Route:
     deprecated: bool = False
     operation_id: str | None = None
     responses: Mapping[int | str, Any] | None = None
-    response_model: Any = dataclasses.field(default=None)
+    response_model: Any = UNSET
     response_class: type | None = None
     dependencies: tuple[Any, ...] = ()
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)

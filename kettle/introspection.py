@@ -1,0 +1,45 @@
+"""Small helpers for looking at callables (startup only, never per request)."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+
+def describe(func: Callable[..., Any]) -> str:
+    """``name (file:line)`` for error messages that point at a handler."""
+    target = inspect.unwrap(func)
+    name = getattr(target, "__qualname__", None) or repr(target)
+    try:
+        file = inspect.getsourcefile(target) or "?"
+        line = inspect.getsourcelines(target)[1]
+    except (TypeError, OSError):
+        return name
+    return f"{name} ({file}:{line})"
+
+
+def is_async_callable(func: Any) -> bool:
+    """True for ``async def`` functions, partials of them and objects with an async ``__call__``."""
+    while isinstance(func, functools.partial):
+        func = func.func
+    return inspect.iscoroutinefunction(func) or (
+        callable(func) and inspect.iscoroutinefunction(getattr(func, "__call__", None))  # noqa: B004
+    )
+
+
+def generator_kind(func: Any) -> str | None:
+    """``"async"`` or ``"sync"`` for generator functions (or objects whose ``__call__`` is one)."""
+    while isinstance(func, functools.partial):
+        func = func.func
+    call = (
+        func
+        if inspect.isfunction(func) or inspect.ismethod(func)
+        else getattr(func, "__call__", None)  # noqa: B004 - the method itself, not callable()
+    )
+    if inspect.isasyncgenfunction(func) or inspect.isasyncgenfunction(call):
+        return "async"
+    if inspect.isgeneratorfunction(func) or inspect.isgeneratorfunction(call):
+        return "sync"
+    return None

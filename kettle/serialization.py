@@ -1,0 +1,90 @@
+"""Response models: validate a handler's return value and serialize it straight to bytes."""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, Union
+
+from pydantic import TypeAdapter, ValidationError
+
+from kettle.exceptions import HTTPException
+
+#: Route option names that shape serialization, as in FastAPI.
+OPTIONS = (
+    "response_model_include",
+    "response_model_exclude",
+    "response_model_by_alias",
+    "response_model_exclude_unset",
+    "response_model_exclude_defaults",
+    "response_model_exclude_none",
+)
+
+
+class ResponseValidationError(HTTPException):
+    """The handler returned something its response model does not accept (a server bug: 500)."""
+
+    def __init__(self, errors: list[Any]) -> None:
+        self._errors = errors
+        super().__init__(500, "Internal Server Error")
+
+    def errors(self) -> list[Any]:
+        return self._errors
+
+
+class ResponseEncoder:
+    """Validates return values against a model, then dumps them to JSON bytes in one pass.
+
+    Validation with ``from_attributes`` is what filters the output: a ``UserIn`` returned
+    from a route whose model is ``UserOut`` loses the fields ``UserOut`` does not declare.
+    """
+
+    def __init__(self, model: Any, options: Mapping[str, Any]) -> None:
+        self.adapter: TypeAdapter[Any] = TypeAdapter(model)
+        self.dump_options = {
+            "include": options.get("response_model_include"),
+            "exclude": options.get("response_model_exclude"),
+            "by_alias": options.get("response_model_by_alias", True),
+            "exclude_unset": options.get("response_model_exclude_unset", False),
+            "exclude_defaults": options.get("response_model_exclude_defaults", False),
+            "exclude_none": options.get("response_model_exclude_none", False),
+        }
+
+    def encode(self, value: Any) -> bytes:
+        try:
+            validated = self.adapter.validate_python(value, from_attributes=True)
+        except ValidationError as exc:
+            raise ResponseValidationError(exc.errors(include_url=False)) from exc
+        return self.adapter.dump_json(validated, **self.dump_options)
+
+
+# Return annotations that would validate anything (or that mean "a page", as in Flask): no
+# response model is built for them, so their values take the plain, faster encoding.
+_PASSTHROUGH: tuple[Any, ...] = (Any, object, dict, list, str, bytes, type(None), None)
+
+
+def model_for(annotation: Any, explicit: Any, unset: Any) -> Any:
+    """The response model a route uses: ``response_model=`` if given, else the return
+    annotation when it says something worth validating; ``None`` for no model."""
+    if explicit is not unset:
+        return explicit
+    if annotation is inspect.Signature.empty or annotation in _PASSTHROUGH:
+        return None
+    origin = typing.get_origin(annotation)
+    if origin is Union or origin is types.UnionType:
+        members = typing.get_args(annotation)
+        if any(_is_response(m) for m in members):
+            return None
+    if origin in (dict, list) and all(a is Any for a in typing.get_args(annotation)[1:]):
+        return None
+    if _is_response(annotation) or inspect.isawaitable(annotation):
+        return None
+    return annotation
+
+
+def _is_response(tp: Any) -> bool:
+    from kettle.responses import Response
+
+    return isinstance(tp, type) and issubclass(tp, Response)
