@@ -35,6 +35,7 @@ from bench.driver import (
     discard,
     loop_factory,
     loop_name,
+    make_receive,
     make_scope,
     receive_empty,
 )
@@ -108,11 +109,22 @@ async def _harness_app(scope: Scope, receive: Receive, send: Send) -> None:
     await send(_HARNESS_BODY)
 
 
+# The receive callable that goes with each template scope (scenarios with a request body).
+_RECEIVERS: dict[int, Any] = {}
+
+
+def _scope_for(scenario: Scenario, state: dict[str, Any]) -> Scope:
+    scope = make_scope(scenario, state)
+    _RECEIVERS[id(scope)] = make_receive(scenario)
+    return scope
+
+
 async def _time_batch(app: ASGIApp, template: Scope, calls: int) -> int:
     # A fresh scope per call, as a server gives: frameworks add keys (route, path_params, ...).
+    receive = _RECEIVERS.get(id(template), receive_empty)
     started = time.perf_counter_ns()
     for _ in range(calls):
-        await app(template.copy(), receive_empty, discard)
+        await app(template.copy(), receive, discard)
     return time.perf_counter_ns() - started
 
 
@@ -193,7 +205,7 @@ async def run_in_process(settings: Settings) -> InProcessResults:
         results.harness_ns = harness[HARNESS].best_ns
         for scenario in settings.scenarios:
             contenders = {
-                candidate.name: (candidate.app, make_scope(scenario, candidate.lifespan.state))
+                candidate.name: (candidate.app, _scope_for(scenario, candidate.lifespan.state))
                 for candidate in candidates
                 if scenario.name not in failed[candidate.name]
             }

@@ -24,6 +24,9 @@ class Scenario:
     media_type: str = APPLICATION_JSON
     # Expected body: decoded JSON for JSON responses, exact text for text responses.
     expected: Any = None
+    # What the client sends besides the path and query: extra headers and a request body.
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+    body: bytes = b""
 
     @property
     def target(self) -> str:
@@ -31,6 +34,9 @@ class Scenario:
 
 
 NOT_FOUND = {"detail": "Not Found"}
+USER_BODY = b'{"name":"Ada","email":"ada@example.com","age":36,"tags":["math","engines"]}'
+JSON_BODY = ((b"content-type", b"application/json"),)
+TOKEN = ((b"x-token", b"secret-token"),)
 LAST_ROUTE = ROUTE_COUNT - 1
 
 SCENARIOS: list[Scenario] = [
@@ -68,6 +74,31 @@ SCENARIOS: list[Scenario] = [
         f"last of {ROUTE_COUNT} parametrised routes: how routing cost grows",
         expected={"route": LAST_ROUTE, "x": 1},
     ),
+    Scenario(
+        "typed",
+        "/typed/42",
+        "typed path (str -> int) and query parameters: a bounded string and an int default",
+        query="q=abc&limit=5",
+        expected={"item_id": 42, "q": "abc", "limit": 5},
+    ),
+    Scenario(
+        "body",
+        "/users",
+        "JSON body validated into a model, the result filtered through a response model",
+        method="POST",
+        status=201,
+        headers=JSON_BODY,
+        body=USER_BODY,
+        expected={"id": 1, "name": "Ada"},
+    ),
+    Scenario(
+        "deps",
+        "/deps",
+        "a three-level dependency chain reading a header and a query parameter",
+        query="page=2",
+        headers=TOKEN,
+        expected={"user": "secret-token", "page": 2},
+    ),
 ]
 
 CHECKS: list[Scenario] = [
@@ -98,6 +129,54 @@ CHECKS: list[Scenario] = [
     ),
     Scenario(
         "route_not_int", "/r0/x", "a non-integer x does not match", status=404, expected=NOT_FOUND
+    ),
+    Scenario(
+        "typed_defaults",
+        "/typed/7",
+        "q and limit default",
+        expected={"item_id": 7, "q": None, "limit": 10},
+    ),
+    Scenario(
+        "typed_bad_int",
+        "/typed/x",
+        "a non-integer id is a 422",
+        status=422,
+        expected="any",
+    ),
+    Scenario(
+        "typed_long_q",
+        "/typed/1",
+        "q longer than 50 characters is a 422",
+        query="q=" + "a" * 51,
+        status=422,
+        expected="any",
+    ),
+    Scenario(
+        "body_invalid",
+        "/users",
+        "age must be an int",
+        method="POST",
+        status=422,
+        headers=JSON_BODY,
+        body=b'{"name":"Ada","email":"ada@example.com","age":"old"}',
+        expected="any",
+    ),
+    Scenario(
+        "body_malformed",
+        "/users",
+        "malformed JSON is a 422",
+        method="POST",
+        status=422,
+        headers=JSON_BODY,
+        body=b'{"name":',
+        expected="any",
+    ),
+    Scenario(
+        "deps_no_token",
+        "/deps",
+        "the header is required",
+        status=422,
+        expected="any",
     ),
 ]
 

@@ -64,9 +64,11 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'kettle' has no attribute {name!r}")
     import importlib
+    import sys
 
     value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
+    # Not globals(): once the kettle.globals submodule is imported, that name is taken.
+    setattr(sys.modules[__name__], name, value)
     return value
 
 

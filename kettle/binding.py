@@ -160,6 +160,17 @@ def make_getter(spec: ParamSpec) -> Getter:
     if spec.location == "query":
         # PERF: the most common typed input; one attribute lookup and a dict get.
         return lambda ctx: ctx.conn.query_params.get(alias, _MISSING)
+    if spec.location == "header":
+        # PERF: scan the raw header list for one name instead of decoding every header.
+        raw_name = alias.encode("latin-1")
+
+        def header(ctx: Context) -> Any:
+            for key, value in ctx.conn.scope["headers"]:
+                if key == raw_name:
+                    return value.decode("latin-1")
+            return _MISSING
+
+        return header
     return lambda ctx: source(ctx).get(alias, _MISSING)
 
 
@@ -172,8 +183,17 @@ def _annotated(spec: ParamSpec) -> Any:
     return Annotated[spec.annotation, marker.field_info()]
 
 
+_AS_SENT = (Any, str, str | None)
+
+
 def _needs_validation(spec: ParamSpec) -> bool:
-    return spec.annotation is not Any or bool(spec.marker.constraints())
+    # PERF: a path, query, header or cookie value arrives as a str: a plain ``str`` (or an
+    # untyped) parameter without constraints is already valid, so no validator call.
+    if spec.marker.constraints() or spec.group or spec.sequence:
+        return True
+    if spec.location in ("path", "query", "header", "cookie"):
+        return spec.annotation not in _AS_SENT
+    return spec.annotation is not Any
 
 
 def _default_of(spec: ParamSpec) -> tuple[Any, bool]:
@@ -212,6 +232,8 @@ class Step:
     defaults: list[tuple[str, Any, bool]] = dataclasses.field(default_factory=list)
     body_names: list[str] = dataclasses.field(default_factory=list)
     specials: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    dep_args: list[tuple[str, int]] = dataclasses.field(default_factory=list)
+    plain_async: bool = False
 
     def compile(self) -> None:
         inputs = [s for s in self.spec.params if s.location != "body"]
@@ -222,7 +244,11 @@ class Step:
         self.defaults = [(s.name, *_default_of(s)) for s in inputs if not s.required]
         if any(_needs_validation(s) for s in inputs):
             label = getattr(self.spec.func, "__name__", "handler")
-            self.validator = TypeAdapter(_typed_dict(f"{label}_inputs", inputs, lambda s: s.name))
+            adapter = TypeAdapter(_typed_dict(f"{label}_inputs", inputs, lambda s: s.name))
+            # PERF: pydantic-core's validator directly, skipping TypeAdapter's Python wrapper.
+            self.validator = adapter.validator
+        self.dep_args = [(name, slot) for name, slot in self.deps if name is not None]
+        self.plain_async = self.spec.is_async and self.spec.generator is None
 
     def _loc(self, loc: tuple[Any, ...]) -> list[Any]:
         location, alias, group = self.locations.get(loc[0], ("query", loc[0], False))
@@ -243,20 +269,25 @@ class Step:
                 return None
         elif len(raw) < len(self.getters) and self._missing(raw, ctx):
             return None
-        for name, default, make in self.defaults:
-            if name not in raw:
-                raw[name] = (
-                    (default() if callable(default) else copy.copy(default)) if make else default
-                )
-        for name in self.body_names:
+        if self.defaults and len(raw) < len(self.getters):
+            for name, default, make in self.defaults:
+                if name not in raw:
+                    raw[name] = (
+                        (default() if callable(default) else copy.copy(default))
+                        if make
+                        else default
+                    )
+        if self.body_names:
             if ctx.body_errors:
                 return None
-            raw[name] = ctx.body_values[name]
-        for name, kind in self.specials:
-            raw[name] = _special(ctx, kind, self.scopes)
-        values = ctx.values
-        for dep_name, slot in self.deps:
-            if dep_name is not None:
+            for name in self.body_names:
+                raw[name] = ctx.body_values[name]
+        if self.specials:
+            for name, kind in self.specials:
+                raw[name] = _special(ctx, kind, self.scopes)
+        if self.dep_args:
+            values = ctx.values
+            for dep_name, slot in self.dep_args:
                 raw[dep_name] = values[slot]
         return raw
 
@@ -306,14 +337,14 @@ class BodyReader:
         if self.single:
             spec = specs[0]
             # No arbitrary types here: a JSON body can only produce what pydantic validates.
-            self.adapter = TypeAdapter(_annotated(spec))
+            self.adapter = TypeAdapter(_annotated(spec)).validator
         else:
             unique: dict[str, ParamSpec] = {}
             for spec in specs:
                 unique.setdefault(spec.alias, spec)
             self.adapter = TypeAdapter(
                 _typed_dict("Body", list(unique.values()), lambda s: s.alias)
-            )
+            ).validator
         self.required = any(s.required for s in specs)
 
     async def read(self, ctx: Context) -> None:
@@ -444,6 +475,7 @@ class RoutePlan:
             raise ConfigurationError(f"{spec.label}: cannot validate the body: {exc}") from None
         self.form = FormReader(forms) if forms else None
         self.handler = self.steps[-1]
+        self.dependencies = self.steps[:-1]
         specials = {kind for step in self.steps for _, kind in step.specials}
         #: a plan with only the handler, no body/form: binding needs no awaits
         self.simple = len(self.steps) == 1 and self.body is None and self.form is None
@@ -486,8 +518,8 @@ class RoutePlan:
             await self.form.read(ctx)
         failed: set[int] = set()
         values = ctx.values
-        for step in self.steps[:-1]:
-            if any(slot in failed for _, slot in step.deps):
+        for step in self.dependencies:
+            if failed and any(slot in failed for _, slot in step.deps):
                 failed.add(step.slot)
                 continue
             if step.spec.scope == "app" and self.app_scope is not None:
@@ -497,7 +529,10 @@ class RoutePlan:
             if kwargs is None:
                 failed.add(step.slot)
                 continue
-            values[step.slot] = await self.call(step, kwargs, ctx)
+            if step.plain_async:  # PERF: the common dependency, awaited directly
+                values[step.slot] = await step.spec.func(**kwargs)
+            else:
+                values[step.slot] = await self.call(step, kwargs, ctx)
         if ctx.errors or failed:
             raise RequestValidationError(ctx.errors)
         kwargs = self.handler.bind(ctx)

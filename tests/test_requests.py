@@ -328,3 +328,32 @@ def _scope(
         "client": ("127.0.0.1", 1234),
         "server": ("testserver", 80),
     }
+
+
+@pytest.mark.parametrize("kind", ["coroutine", "future"])
+def test_body_that_arrives_late_but_in_time_is_read(kind: str) -> None:
+    """A receive that has to wait goes through the timed path and still delivers."""
+    import asyncio
+
+    app = make_app(limits=Limits(body_timeout=5))
+    sent: list[dict[str, Any]] = []
+    parts = [b"a" * 10, b"b" * 5]
+
+    async def late() -> dict[str, Any]:
+        await asyncio.sleep(0.01)
+        chunk = parts.pop(0)
+        return {"type": "http.request", "body": chunk, "more_body": bool(parts)}
+
+    def receive() -> Any:
+        if kind == "coroutine":
+            return late()
+        return asyncio.ensure_future(late())  # a non-coroutine awaitable, as some servers give
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def main() -> None:
+        await app(_scope("POST", "/body"), receive, send)
+
+    asyncio.run(main())
+    assert sent[1]["body"] == b'{"size":15,"same":true}'

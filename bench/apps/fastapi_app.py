@@ -11,11 +11,12 @@ Choices made to keep the work identical to the other apps, not to flatter or han
 """
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Header, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel
 
 from bench.apps.common import HELLO, ROUTE_COUNT
 
@@ -48,6 +49,47 @@ async def hello_json() -> dict[str, str]:
 @app.get("/items/{item_id:int}", response_model=None)
 async def item(item_id: int, q: str | None = None) -> dict[str, Any]:
     return {"item_id": item_id, "q": q}
+
+
+@app.get("/typed/{item_id}", response_model=None)
+async def typed(
+    item_id: int, q: Annotated[str | None, Query(max_length=50)] = None, limit: int = 10
+) -> dict[str, Any]:
+    return {"item_id": item_id, "q": q, "limit": limit}
+
+
+class UserIn(BaseModel):
+    name: str
+    email: str
+    age: int
+    tags: list[str] = []
+
+
+class UserOut(BaseModel):
+    id: int
+    name: str
+
+
+@app.post("/users", status_code=201, response_model=UserOut)
+async def create_user(user: UserIn) -> Any:
+    return {"id": 1, "name": user.name, "email": user.email}
+
+
+async def get_token(x_token: Annotated[str, Header()]) -> str:
+    return x_token
+
+
+async def get_user(token: Annotated[str, Depends(get_token)]) -> str:
+    return token
+
+
+async def get_context(user: Annotated[str, Depends(get_user)], page: int = 1) -> dict[str, Any]:
+    return {"user": user, "page": page}
+
+
+@app.get("/deps", response_model=None)
+async def deps(context: Annotated[dict[str, Any], Depends(get_context)]) -> dict[str, Any]:
+    return context
 
 
 def _numbered_endpoint(index: int) -> Callable[[int], Awaitable[dict[str, int]]]:

@@ -10,10 +10,12 @@ with the other apps.
 """
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel
 
 from bench.apps.common import HELLO, ROUTE_COUNT
-from kettle import Kettle, PlainTextResponse, Request
+from kettle import Depends, Header, Kettle, PlainTextResponse, Query
 
 app = Kettle(__name__)
 
@@ -23,17 +25,56 @@ async def plaintext() -> PlainTextResponse:
     return PlainTextResponse(HELLO)
 
 
-@app.get("/json")
+# response_model=None where the FastAPI app has it: neither validates its own output there.
+@app.get("/json", response_model=None)
 async def hello_json() -> dict[str, str]:
     return {"message": HELLO}
 
 
-# When typed query parameters land, this becomes:
-#     async def item(item_id: int, q: str | None = None) -> dict[str, Any]:
-#         return {"item_id": item_id, "q": q}
-@app.get("/items/{item_id:int}")
-async def item(item_id: int, request: Request) -> dict[str, Any]:
-    return {"item_id": item_id, "q": request.query_params.get("q")}
+@app.get("/items/{item_id:int}", response_model=None)
+async def item(item_id: int, q: str | None = None) -> dict[str, Any]:
+    return {"item_id": item_id, "q": q}
+
+
+@app.get("/typed/{item_id}", response_model=None)
+async def typed(
+    item_id: int, q: Annotated[str | None, Query(max_length=50)] = None, limit: int = 10
+) -> dict[str, Any]:
+    return {"item_id": item_id, "q": q, "limit": limit}
+
+
+class UserIn(BaseModel):
+    name: str
+    email: str
+    age: int
+    tags: list[str] = []
+
+
+class UserOut(BaseModel):
+    id: int
+    name: str
+
+
+@app.post("/users", status_code=201, response_model=UserOut)
+async def create_user(user: UserIn) -> Any:
+    return {"id": 1, "name": user.name, "email": user.email}
+
+
+async def get_token(x_token: Annotated[str, Header()]) -> str:
+    return x_token
+
+
+async def get_user(token: Annotated[str, Depends(get_token)]) -> str:
+    return token
+
+
+async def get_context(user: Annotated[str, Depends(get_user)], page: int = 1) -> dict[str, Any]:
+    return {"user": user, "page": page}
+
+
+@app.get("/deps", response_model=None)
+async def deps(context: Annotated[dict[str, Any], Depends(get_context)]) -> dict[str, Any]:
+    return context
 
 
 def _numbered_endpoint(index: int) -> Callable[[int], Awaitable[dict[str, int]]]:
@@ -45,5 +86,9 @@ def _numbered_endpoint(index: int) -> Callable[[int], Awaitable[dict[str, int]]]
 
 for _index in range(ROUTE_COUNT):
     app.add_route(
-        f"/r{_index}/{{x:int}}", _numbered_endpoint(_index), methods=["GET"], name=f"r{_index}"
+        f"/r{_index}/{{x:int}}",
+        _numbered_endpoint(_index),
+        methods=["GET"],
+        name=f"r{_index}",
+        response_model=None,
     )

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
+from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -38,6 +39,76 @@ async def item(request: Request) -> OrjsonResponse:
     )
 
 
+def _invalid(where: str) -> OrjsonResponse:
+    return OrjsonResponse({"detail": [{"loc": where, "msg": "invalid"}]}, status_code=422)
+
+
+async def typed(request: Request) -> OrjsonResponse:
+    # Starlette has no typed parameters: the endpoint does the checks by hand.
+    try:
+        item_id = int(request.path_params["item_id"])
+    except ValueError:
+        return _invalid("path.item_id")
+    q = request.query_params.get("q")
+    if q is not None and len(q) > 50:
+        return _invalid("query.q")
+    try:
+        limit = int(request.query_params.get("limit", 10))
+    except ValueError:
+        return _invalid("query.limit")
+    return OrjsonResponse({"item_id": item_id, "q": q, "limit": limit})
+
+
+class UserIn(BaseModel):
+    name: str
+    email: str
+    age: int
+    tags: list[str] = []
+
+
+class UserOut(BaseModel):
+    id: int
+    name: str
+
+
+async def create_user(request: Request) -> Response:
+    # The same pydantic models, driven by hand: validate the body, filter the output.
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        return OrjsonResponse({"detail": "Unsupported Media Type"}, status_code=415)
+    try:
+        user = UserIn.model_validate_json(await request.body())
+    except ValidationError:
+        return _invalid("body")
+    out = UserOut.model_validate({"id": 1, "name": user.name, "email": user.email})
+    return Response(out.model_dump_json(), status_code=201, media_type="application/json")
+
+
+def get_token(request: Request) -> str | None:
+    return request.headers.get("x-token")
+
+
+def get_user(token: str) -> str:
+    return token
+
+
+def get_context(user: str, request: Request) -> dict[str, Any] | None:
+    try:
+        page = int(request.query_params.get("page", 1))
+    except ValueError:
+        return None
+    return {"user": user, "page": page}
+
+
+async def deps(request: Request) -> OrjsonResponse:
+    token = get_token(request)
+    if token is None:
+        return _invalid("header.x-token")
+    context = get_context(get_user(token), request)
+    if context is None:
+        return _invalid("query.page")
+    return OrjsonResponse(context)
+
+
 def _numbered_endpoint(index: int) -> Callable[[Request], Awaitable[OrjsonResponse]]:
     async def endpoint(request: Request) -> OrjsonResponse:
         return OrjsonResponse({"route": index, "x": request.path_params["x"]})
@@ -56,6 +127,9 @@ def build_routes() -> list[Route]:
         Route("/plaintext", plaintext, methods=["GET"]),
         Route("/json", hello_json, methods=["GET"]),
         Route("/items/{item_id:int}", item, methods=["GET"]),
+        Route("/typed/{item_id}", typed, methods=["GET"]),
+        Route("/users", create_user, methods=["POST"]),
+        Route("/deps", deps, methods=["GET"]),
     ]
     routes.extend(
         Route(f"/r{index}/{{x:int}}", _numbered_endpoint(index), methods=["GET"], name=f"r{index}")
