@@ -12,13 +12,10 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import sys
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, NotRequired, Required
-
-import pydantic
-from pydantic import ConfigDict, TypeAdapter, ValidationError
-from typing_extensions import TypedDict
 
 from kettle import params as p
 from kettle.concurrency import ThreadPool
@@ -27,7 +24,32 @@ from kettle.mediatypes import is_json
 from kettle.signature import CallSpec, ParamSpec, is_sequence
 
 _MISSING: Any = object()
-_CONFIG = ConfigDict(arbitrary_types_allowed=True)
+_CONFIG: Any = {"arbitrary_types_allowed": True}
+
+
+class _NotYet(Exception):
+    """Stands in for pydantic's ValidationError until pydantic is first needed."""
+
+
+# PERF: pydantic (with pydantic-core) costs ~45 ms to import. An app imports it when it
+# compiles a handler that needs validating, not when it imports kettle.
+ValidationError: type[Exception] = _NotYet
+
+
+def _schema_error() -> type[Exception]:
+    if "pydantic" not in sys.modules:
+        return _NotYet
+    return sys.modules["pydantic"].PydanticSchemaGenerationError  # type: ignore[no-any-return]
+
+
+def _pydantic() -> Any:
+    global ValidationError
+    import pydantic
+
+    ValidationError = pydantic.ValidationError
+    return pydantic
+
+
 Getter = Callable[["Context"], Any]
 
 
@@ -79,7 +101,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _convert_errors(
-    exc: ValidationError, prefix: Callable[[Any], list[Any]], drop_input: bool = False
+    exc: Any, prefix: Callable[[Any], list[Any]], drop_input: bool = False
 ) -> list[dict[str, Any]]:
     """pydantic's errors, with ``loc`` rewritten to say where each value came from."""
     out = []
@@ -103,9 +125,11 @@ def _convert_errors(
 
 def _model_fields(model: Any) -> list[tuple[str, bool]]:
     """(wire name, is a sequence) for each field of a model used as a parameter group."""
+    pydantic = _pydantic()
     if isinstance(model, type) and issubclass(model, pydantic.BaseModel):
         return [
-            (f.alias or name, is_sequence(f.annotation)) for name, f in model.model_fields.items()
+            (f.alias or name, is_sequence(f.annotation))
+            for name, f in model.model_fields.items()  # type: ignore[attr-defined]
         ]
     if dataclasses.is_dataclass(model):
         hints = typing.get_type_hints(model)
@@ -210,6 +234,8 @@ def _typed_dict(name: str, specs: Sequence[ParamSpec], key: Callable[[ParamSpec]
         for s in specs
     }
     # pydantic needs typing_extensions' TypedDict before Python 3.12.
+    from typing_extensions import TypedDict
+
     td = TypedDict(name, fields)  # type: ignore[misc]
     td.__pydantic_config__ = _CONFIG  # type: ignore[attr-defined]
     return td
@@ -244,7 +270,9 @@ class Step:
         self.defaults = [(s.name, *_default_of(s)) for s in inputs if not s.required]
         if any(_needs_validation(s) for s in inputs):
             label = getattr(self.spec.func, "__name__", "handler")
-            adapter = TypeAdapter(_typed_dict(f"{label}_inputs", inputs, lambda s: s.name))
+            adapter = _pydantic().TypeAdapter(
+                _typed_dict(f"{label}_inputs", inputs, lambda s: s.name)
+            )
             # PERF: pydantic-core's validator directly, skipping TypeAdapter's Python wrapper.
             self.validator = adapter.validator
         self.dep_args = [(name, slot) for name, slot in self.deps if name is not None]
@@ -337,14 +365,16 @@ class BodyReader:
         if self.single:
             spec = specs[0]
             # No arbitrary types here: a JSON body can only produce what pydantic validates.
-            self.adapter = TypeAdapter(_annotated(spec)).validator
+            self.adapter = _pydantic().TypeAdapter(_annotated(spec)).validator
         else:
             unique: dict[str, ParamSpec] = {}
             for spec in specs:
                 unique.setdefault(spec.alias, spec)
-            self.adapter = TypeAdapter(
-                _typed_dict("Body", list(unique.values()), lambda s: s.alias)
-            ).validator
+            self.adapter = (
+                _pydantic()
+                .TypeAdapter(_typed_dict("Body", list(unique.values()), lambda s: s.alias))
+                .validator
+            )
         self.required = any(s.required for s in specs)
 
     async def read(self, ctx: Context) -> None:
@@ -392,7 +422,7 @@ def _body_loc(loc: tuple[Any, ...]) -> list[Any]:
     return ["body", *loc]
 
 
-def _is_json_error(exc: ValidationError) -> bool:
+def _is_json_error(exc: Any) -> bool:
     return any(e["type"] == "json_invalid" for e in exc.errors(include_url=False))
 
 
@@ -459,7 +489,7 @@ class RoutePlan:
         try:
             for step in self.steps:
                 step.compile()
-        except pydantic.PydanticSchemaGenerationError as exc:
+        except _schema_error() as exc:
             raise ConfigurationError(f"{spec.label}: cannot validate a parameter: {exc}") from None
         for step in self.steps:
             for prm in step.spec.params:
@@ -471,7 +501,7 @@ class RoutePlan:
         forms = [prm for prm in all_params if prm.location in ("form", "file")]
         try:
             self.body = BodyReader(bodies) if bodies else None
-        except pydantic.PydanticSchemaGenerationError as exc:
+        except _schema_error() as exc:
             raise ConfigurationError(f"{spec.label}: cannot validate the body: {exc}") from None
         self.form = FormReader(forms) if forms else None
         self.handler = self.steps[-1]

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import pydantic
-
 #: The default of a marker that has none: the parameter is required.
 Required: Any = ...
 
@@ -99,6 +97,8 @@ class Param:
 
     def field_info(self) -> Any:
         """A ``pydantic.Field`` carrying the constraints and the schema texts."""
+        import pydantic
+
         return pydantic.Field(
             title=self.title,
             description=self.description,

@@ -8,8 +8,6 @@ import typing
 from collections.abc import Mapping
 from typing import Any, Union
 
-from pydantic import TypeAdapter, ValidationError
-
 from kettle.exceptions import HTTPException
 
 #: Route option names that shape serialization, as in FastAPI.
@@ -42,6 +40,9 @@ class ResponseEncoder:
     """
 
     def __init__(self, model: Any, options: Mapping[str, Any]) -> None:
+        from pydantic import TypeAdapter, ValidationError
+
+        self._error = ValidationError
         adapter: TypeAdapter[Any] = TypeAdapter(model)
         # PERF: pydantic-core's validator and serializer directly, without TypeAdapter's
         # Python-level wrappers (about 1 us per response).
@@ -59,7 +60,7 @@ class ResponseEncoder:
     def encode(self, value: Any) -> bytes:
         try:
             validated = self.validator.validate_python(value, from_attributes=True)
-        except ValidationError as exc:
+        except self._error as exc:
             raise ResponseValidationError(exc.errors(include_url=False)) from exc
         return self.serializer.to_json(validated, **self.dump_options)
 

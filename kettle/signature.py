@@ -14,6 +14,7 @@ import enum
 import inspect
 import ipaddress
 import pathlib
+import sys
 import types
 import typing
 import uuid
@@ -147,13 +148,13 @@ def _is_upload(tp: Any) -> bool:
 
 def is_model(tp: Any) -> bool:
     """A structured type with named fields: a pydantic model, dataclass or TypedDict."""
-    import pydantic
-
     tp = _strip_annotated(tp)
     if not isinstance(tp, type):
         return False
+    # A class can only be a pydantic model if pydantic has been imported by someone.
+    pydantic = sys.modules.get("pydantic")
     return (
-        issubclass(tp, pydantic.BaseModel)
+        (pydantic is not None and issubclass(tp, pydantic.BaseModel))
         or dataclasses.is_dataclass(tp)
         or typing.is_typeddict(tp)
     )
