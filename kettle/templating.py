@@ -1,0 +1,408 @@
+"""Jinja2 templates: loading beside the app and its blueprints, rendering, async rendering.
+
+An app holds one :class:`Templating`: the template folders (the app's ``templates/``
+first, then each blueprint's, so the app can override a blueprint's template), the
+context processors, and the Jinja environment built from them on first use. The
+module-level :func:`render_template` and friends find it through ``current_app``.
+
+Templates see ``request``, ``session``, ``g``, ``config``, ``url_for`` and
+``get_flashed_messages``. The first four are context-local proxies, resolved only when a
+template uses them: a page that never mentions ``session`` does not load it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar, overload
+
+import jinja2
+
+from kettle.globals import LocalProxy, current_app, g, has_request_context, request, session
+
+__all__ = [
+    "Environment",
+    "Templating",
+    "render_template",
+    "render_template_async",
+    "render_template_string",
+    "render_template_string_async",
+    "stream_template",
+    "stream_template_async",
+    "stream_template_string",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+ContextProcessor = Callable[[], Mapping[str, Any]]
+#: A template name, a template, or a list of them (the first that exists is used).
+TemplateName = str | jinja2.Template | list[str | jinja2.Template]
+
+#: Extensions whose templates are HTML-escaped (a template from a string is too).
+AUTOESCAPE_EXTENSIONS = (".html", ".htm", ".xml", ".xhtml", ".svg")
+
+
+def select_autoescape(template_name: str | None) -> bool:
+    """Escape templates made from strings and those named ``*.html``, ``*.xml``...
+
+    Example:
+        >>> select_autoescape("page.html"), select_autoescape("mail.txt"), select_autoescape(None)
+        (True, False, True)
+    """
+    if template_name is None:
+        return True
+    return template_name.lower().endswith(AUTOESCAPE_EXTENSIONS)
+
+
+def _url_for(endpoint: str, **values: Any) -> str:
+    # Looked up at call time: the app may be built, and its routes compiled, after this
+    # environment exists.
+    from kettle.helpers import url_for
+
+    return url_for(endpoint, **values)
+
+
+def _get_flashed_messages(
+    with_categories: bool = False, category_filter: Iterable[str] = ()
+) -> list[Any]:
+    from kettle.helpers import get_flashed_messages
+
+    return get_flashed_messages(with_categories, category_filter)
+
+
+def _get_config() -> Any:
+    return current_app.config  # type: ignore[attr-defined]
+
+
+class Environment(jinja2.Environment):
+    """A Jinja environment with kettle's defaults.
+
+    Autoescaping by file extension (:func:`select_autoescape`), templates loaded from the
+    :class:`Templating`'s folders, and the context-local globals.
+    """
+
+    def __init__(self, templating: Templating, **options: Any) -> None:
+        options.setdefault("autoescape", select_autoescape)
+        options.setdefault("loader", templating.loader)
+        options.setdefault("auto_reload", templating.auto_reload)
+        super().__init__(**options)
+        self.templating = templating
+        self.globals.update(
+            url_for=_url_for,
+            get_flashed_messages=_get_flashed_messages,
+            config=LocalProxy(_get_config, "config"),
+            request=request,
+            session=session,
+            g=g,
+        )
+
+
+class Templating:
+    """An app's templates: folders, filters, globals, context processors, rendering.
+
+    Args:
+        root_path: folder that relative template folders are resolved against (the app's
+            ``root_path``).
+        folders: template folders, searched in order (app first, then blueprints).
+        auto_reload: re-read templates changed on disk. ``None`` follows ``debug``
+            (``TEMPLATES_AUTO_RELOAD``'s meaning in Flask).
+        debug: the app's debug flag.
+        context_processors: callables returning dicts merged into every template's
+            context (an explicit render argument wins over them).
+        options: passed to :class:`Environment` (``trim_blocks``, ``extensions``...).
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> from kettle.templating import Templating
+        >>> root = pathlib.Path(tempfile.mkdtemp())
+        >>> (root / "templates").mkdir()
+        >>> _ = (root / "templates" / "hello.html").write_text("Hello {{ name|shout }}!")
+        >>> templates = Templating(root)
+        >>> @templates.template_filter()
+        ... def shout(text):
+        ...     return text.upper()
+        >>> templates.render("hello.html", name="<ada>")
+        'Hello &lt;ADA&gt;!'
+    """
+
+    def __init__(
+        self,
+        root_path: str | os.PathLike[str] = ".",
+        folders: Iterable[str | os.PathLike[str]] = ("templates",),
+        *,
+        auto_reload: bool | None = None,
+        debug: bool = False,
+        context_processors: Iterable[ContextProcessor] = (),
+        **options: Any,
+    ) -> None:
+        self.root_path = os.fspath(root_path)
+        # ChoiceLoader keeps this very list, so folders added later are searched too.
+        self._loaders: list[jinja2.BaseLoader] = []
+        self.loader = jinja2.ChoiceLoader(self._loaders)
+        self.folders: list[str] = []
+        self._env: Environment | None = None
+        self._async_env: jinja2.Environment | None = None
+        self._auto_reload = debug if auto_reload is None else auto_reload
+        self.context_processors: list[ContextProcessor] = list(context_processors)
+        self.options = options
+        for folder in folders:
+            self.add_folder(folder)
+
+    # -- the environments ----------------------------------------------------------------
+
+    @property
+    def env(self) -> Environment:
+        """The Jinja environment (``app.jinja_env``), built on first use."""
+        if self._env is None:
+            self._env = Environment(self, **self.options)
+        return self._env
+
+    @property
+    def async_env(self) -> jinja2.Environment:
+        """An overlay of :attr:`env` with ``enable_async``: same loader, filters, globals.
+
+        Jinja compiles a template differently for async rendering, and a sync render of
+        an async template would start an event loop of its own, so each mode keeps its
+        own compiled templates.
+        """
+        if self._async_env is None:
+            self._async_env = self.env.overlay(enable_async=True)
+        return self._async_env
+
+    @property
+    def auto_reload(self) -> bool:
+        """Whether changed template files are picked up without a restart."""
+        return self._auto_reload
+
+    @auto_reload.setter
+    def auto_reload(self, value: bool) -> None:
+        self._auto_reload = value
+        for env in (self._env, self._async_env):
+            if env is not None:
+                env.auto_reload = value
+
+    def add_folder(self, folder: str | os.PathLike[str]) -> None:
+        """Search ``folder`` (relative to ``root_path``) after the folders already added.
+
+        A blueprint registering its template folder calls this; templates already loaded
+        are forgotten so the new search order applies.
+        """
+        path = os.path.join(self.root_path, os.fspath(folder))
+        if path in self.folders:
+            return
+        self.folders.append(path)
+        self._loaders.append(jinja2.FileSystemLoader(path))
+        for env in (self._env, self._async_env):
+            if env is not None and env.cache is not None:
+                env.cache.clear()
+
+    # -- registration --------------------------------------------------------------------
+
+    def context_processor(self, func: F) -> F:
+        """Register ``func`` (returning a dict) to add values to every template's context."""
+        self.context_processors.append(func)
+        return func
+
+    @overload
+    def template_filter(self, name: F) -> F: ...
+    @overload
+    def template_filter(self, name: str | None = None) -> Callable[[F], F]: ...
+    def template_filter(self, name: str | F | None = None) -> F | Callable[[F], F]:
+        """Register the decorated function as a filter (``{{ value|name }}``)."""
+        return self._decorator(self.add_template_filter, name)
+
+    def add_template_filter(self, func: Callable[..., Any], name: str | None = None) -> None:
+        """Register ``func`` as a filter named ``name`` (default: its own name)."""
+        self.env.filters[name or func.__name__] = func
+
+    @overload
+    def template_global(self, name: F) -> F: ...
+    @overload
+    def template_global(self, name: str | None = None) -> Callable[[F], F]: ...
+    def template_global(self, name: str | F | None = None) -> F | Callable[[F], F]:
+        """Register the decorated function as a global callable in every template."""
+        return self._decorator(self.add_template_global, name)
+
+    def add_template_global(self, func: Callable[..., Any], name: str | None = None) -> None:
+        """Make ``func`` callable from every template as ``name`` (default: its own name)."""
+        self.env.globals[name or func.__name__] = func
+
+    @overload
+    def template_test(self, name: F) -> F: ...
+    @overload
+    def template_test(self, name: str | None = None) -> Callable[[F], F]: ...
+    def template_test(self, name: str | F | None = None) -> F | Callable[[F], F]:
+        """Register the decorated function as a test (``{% if value is name %}``)."""
+        return self._decorator(self.add_template_test, name)
+
+    def add_template_test(self, func: Callable[..., bool], name: str | None = None) -> None:
+        """Register ``func`` as a test named ``name`` (default: its own name)."""
+        self.env.tests[name or func.__name__] = func
+
+    @staticmethod
+    def _decorator(
+        add: Callable[[Callable[..., Any], str | None], None], name: str | F | None
+    ) -> F | Callable[[F], F]:
+        if callable(name):  # used bare: @templates.template_filter
+            add(name, None)
+            return name
+
+        def decorator(func: F) -> F:
+            add(func, name)
+            return func
+
+        return decorator
+
+    # -- context -------------------------------------------------------------------------
+
+    def update_template_context(self, context: dict[str, Any]) -> None:
+        """Add the context processors' values to ``context``, which keeps its own."""
+        if not self.context_processors:
+            return
+        explicit = dict(context)
+        for processor in self.context_processors:
+            values = processor()
+            if inspect.isawaitable(values):
+                values.close()  # type: ignore[attr-defined]
+                raise TypeError(
+                    f"context processor {processor!r} is async: use render_template_async"
+                )
+            context.update(values)
+        context.update(explicit)
+
+    async def update_template_context_async(self, context: dict[str, Any]) -> None:
+        """:meth:`update_template_context`, awaiting async context processors."""
+        if not self.context_processors:
+            return
+        explicit = dict(context)
+        for processor in self.context_processors:
+            values: Any = processor()
+            if inspect.isawaitable(values):
+                values = await values
+            context.update(values)
+        context.update(explicit)
+
+    # -- rendering -----------------------------------------------------------------------
+
+    def get_template(self, name: TemplateName) -> jinja2.Template:
+        """The template ``name`` (or the first found of a list of names)."""
+        return self.env.get_or_select_template(name)
+
+    def render(self, name: TemplateName, /, **context: Any) -> str:
+        """Render the template ``name`` (or the first that exists of a list)."""
+        template = self.env.get_or_select_template(name)
+        self.update_template_context(context)
+        return template.render(context)
+
+    def render_string(self, source: str, /, **context: Any) -> str:
+        """Render a template given as a string (always autoescaped)."""
+        template = self.env.from_string(source)
+        self.update_template_context(context)
+        return template.render(context)
+
+    async def render_async(self, name: TemplateName, /, **context: Any) -> str:
+        """Render without blocking on async values: awaitables in the context are awaited."""
+        template = self.async_env.get_or_select_template(name)
+        await self.update_template_context_async(context)
+        return await template.render_async(context)
+
+    async def render_string_async(self, source: str, /, **context: Any) -> str:
+        """:meth:`render_string`, rendering asynchronously."""
+        template = self.async_env.from_string(source)
+        await self.update_template_context_async(context)
+        return await template.render_async(context)
+
+    def stream(self, name: TemplateName, /, **context: Any) -> Iterator[str]:
+        """Render piece by piece, as the response is sent (for large pages)."""
+        template = self.env.get_or_select_template(name)
+        self.update_template_context(context)
+        return _keep_context(template.generate(context))
+
+    def stream_string(self, source: str, /, **context: Any) -> Iterator[str]:
+        """:meth:`stream` for a template given as a string."""
+        template = self.env.from_string(source)
+        self.update_template_context(context)
+        return _keep_context(template.generate(context))
+
+    async def stream_async(self, name: TemplateName, /, **context: Any) -> AsyncIterator[str]:
+        """:meth:`stream`, rendering asynchronously."""
+        template = self.async_env.get_or_select_template(name)
+        await self.update_template_context_async(context)
+        return _keep_context_async(template.generate_async(context))
+
+
+def _keep_context(pieces: Iterator[str]) -> Iterator[str]:
+    # The pieces are produced while the response is sent; keep the request's context
+    # for templates that use request, session or g.
+    if not has_request_context():
+        return pieces
+    from kettle.helpers import stream_with_context
+
+    return stream_with_context(pieces)
+
+
+def _keep_context_async(pieces: AsyncIterator[str]) -> AsyncIterator[str]:
+    if not has_request_context():
+        return pieces
+    from kettle.helpers import stream_with_context
+
+    return stream_with_context(pieces)
+
+
+def _templating() -> Templating:
+    templating: Templating | None = getattr(current_app, "templating", None)
+    if templating is None:
+        raise RuntimeError("The current app has no 'templating' (kettle.templating.Templating)")
+    return templating
+
+
+def render_template(template_name_or_list: TemplateName, /, **context: Any) -> str:
+    """Render a template from the current app's template folders with ``context``.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> from kettle.globals import AppContext
+        >>> from kettle.templating import Templating, render_template
+        >>> root = pathlib.Path(tempfile.mkdtemp())
+        >>> (root / "templates").mkdir()
+        >>> _ = (root / "templates" / "hi.html").write_text("Hi {{ name }} ({{ config.MODE }})")
+        >>> class App:
+        ...     config = {"MODE": "demo"}
+        ...     templating = Templating(root)
+        >>> with AppContext(App()):
+        ...     render_template("hi.html", name="<b>")
+        'Hi &lt;b&gt; (demo)'
+    """
+    return _templating().render(template_name_or_list, **context)
+
+
+def render_template_string(source: str, /, **context: Any) -> str:
+    """Render a template given as a string (autoescaped) with ``context``."""
+    return _templating().render_string(source, **context)
+
+
+async def render_template_async(template_name_or_list: TemplateName, /, **context: Any) -> str:
+    """Render a template asynchronously (async globals, filters and values are awaited)."""
+    return await _templating().render_async(template_name_or_list, **context)
+
+
+async def render_template_string_async(source: str, /, **context: Any) -> str:
+    """Render a template given as a string, asynchronously."""
+    return await _templating().render_string_async(source, **context)
+
+
+def stream_template(template_name_or_list: TemplateName, /, **context: Any) -> Iterator[str]:
+    """Render a template piece by piece; return it as a ``StreamingResponse`` body."""
+    return _templating().stream(template_name_or_list, **context)
+
+
+def stream_template_string(source: str, /, **context: Any) -> Iterator[str]:
+    """Render a template given as a string piece by piece."""
+    return _templating().stream_string(source, **context)
+
+
+async def stream_template_async(
+    template_name_or_list: TemplateName, /, **context: Any
+) -> AsyncIterator[str]:
+    """Render a template piece by piece, asynchronously."""
+    return await _templating().stream_async(template_name_or_list, **context)
