@@ -20,6 +20,7 @@ from kettle.exceptions import (
     WebSocketDisconnect,
     abort,
 )
+from kettle.globals import current_app, g, request, session
 from kettle.limits import Limits
 from kettle.middleware import Middleware
 from kettle.params import (
@@ -44,18 +45,48 @@ from kettle.responses import (
     StreamingResponse,
 )
 from kettle.routing import Converter, Router
+from kettle.scaffold import Blueprint
 from kettle.websockets import WebSocket
 
 if TYPE_CHECKING:
+    from kettle.config import Config
     from kettle.fileresponse import FileResponse
     from kettle.forms import FormData, UploadFile
+    from kettle.helpers import (
+        flash,
+        get_flashed_messages,
+        jsonify,
+        make_response,
+        redirect,
+        send_file,
+        send_from_directory,
+        stream_with_context,
+        url_for,
+    )
+    from kettle.templating import render_template, render_template_string, stream_template
+    from kettle.views import MethodView, View
 
 # Loaded on first use: the multipart parser, temp files and MIME tables cost startup time
 # and about 1 MiB per worker in apps that never parse a form or send a file.
 _LAZY = {
+    "Config": "kettle.config",
     "FileResponse": "kettle.fileresponse",
     "FormData": "kettle.forms",
     "UploadFile": "kettle.forms",
+    "flash": "kettle.helpers",
+    "get_flashed_messages": "kettle.helpers",
+    "jsonify": "kettle.helpers",
+    "make_response": "kettle.helpers",
+    "redirect": "kettle.helpers",
+    "send_file": "kettle.helpers",
+    "send_from_directory": "kettle.helpers",
+    "stream_with_context": "kettle.helpers",
+    "url_for": "kettle.helpers",
+    "render_template": "kettle.templating",
+    "render_template_string": "kettle.templating",
+    "stream_template": "kettle.templating",
+    "MethodView": "kettle.views",
+    "View": "kettle.views",
 }
 
 
@@ -77,7 +108,9 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "URL",
     "BackgroundTasks",
+    "Blueprint",
     "Body",
+    "Config",
     "ConfigurationError",
     "Converter",
     "Cookie",
@@ -93,6 +126,7 @@ __all__ = [
     "JSONResponse",
     "Kettle",
     "Limits",
+    "MethodView",
     "Middleware",
     "MutableHeaders",
     "NoMatchFound",
@@ -110,8 +144,25 @@ __all__ = [
     "State",
     "StreamingResponse",
     "UploadFile",
+    "View",
     "WebSocket",
     "WebSocketDisconnect",
     "__version__",
     "abort",
+    "current_app",
+    "flash",
+    "g",
+    "get_flashed_messages",
+    "jsonify",
+    "make_response",
+    "redirect",
+    "render_template",
+    "render_template_string",
+    "request",
+    "send_file",
+    "send_from_directory",
+    "session",
+    "stream_template",
+    "stream_with_context",
+    "url_for",
 ]

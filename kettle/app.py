@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import sys
+import os
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any, TypeVar
 
 from kettle.binding import AppScope, RoutePlan
@@ -21,18 +20,22 @@ from kettle.dispatch import (
 )
 from kettle.errorhandlers import ExceptionHandler, ExceptionHandlers
 from kettle.exceptions import ConfigurationError
+from kettle.hooks import route_error_handlers, route_hooks
 from kettle.introspection import describe
 from kettle.lifespan import Hook, Lifespan, as_lifespan, run_lifespan, serve_lifespan
 from kettle.limits import Limits
 from kettle.middleware import Middleware, ServerErrorMiddleware
+from kettle.middleware.debug import debug_response
 from kettle.params import Depends
 from kettle.routing.converters import DEFAULT_CONVERTERS, Converter
 from kettle.routing.matcher import Matcher
 from kettle.routing.patterns import PathPattern, PatternError, parse_pattern
-from kettle.routing.routes import UNSET, Route, Router
+from kettle.routing.routes import UNSET, Route
+from kettle.scaffold import Scaffold
 from kettle.serialization import ResponseEncoder, model_for
 from kettle.signature import CallSpec, analyze
 from kettle.types import ASGIApp, Receive, Scope, Send
+from kettle.webapp import WebAppMixin
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,13 +44,16 @@ class NoMatchFound(LookupError):
     """``url_path_for`` was given an unknown route name or parameters that do not fit."""
 
 
-class Kettle(Router):
+class Kettle(WebAppMixin, Scaffold):
     """A kettle application: declare routes, then serve it with any ASGI server.
 
     Args:
         import_name: the module defining the app (pass ``__name__``); templates and static
-            files are looked up beside it.
-        debug: show tracebacks in error pages (never enable in production).
+            files are looked up beside it (or under ``root_path``).
+        debug: show tracebacks in error pages (never enable in production); ``None``
+            reads the ``KETTLE_DEBUG`` environment variable.
+        static_folder, static_url_path, template_folder: where static files (served at
+            ``/static``) and templates live, relative to ``root_path``.
         lifespan: an async context manager factory ``lifespan(app)`` (or an async generator
             function) wrapping the app's life; a dict it yields becomes ``request.state``.
         on_startup, on_shutdown: plain or async callables run at startup and shutdown.
@@ -72,7 +78,10 @@ class Kettle(Router):
         self,
         import_name: str = "__main__",
         *,
-        debug: bool = False,
+        debug: bool | None = None,
+        static_folder: str | None = "static",
+        static_url_path: str | None = None,
+        template_folder: str | None = "templates",
         lifespan: Lifespan | Callable[..., Any] | None = None,
         on_startup: Sequence[Hook] | None = None,
         on_shutdown: Sequence[Hook] | None = None,
@@ -86,21 +95,25 @@ class Kettle(Router):
         version: str = "0.1.0",
         description: str = "",
     ) -> None:
-        super().__init__()
-        self.import_name = import_name
-        self.debug = debug
+        super().__init__(
+            import_name=import_name,
+            root_path=root_path,
+            static_folder=static_folder,
+            static_url_path=static_url_path,
+            template_folder=template_folder,
+        )
+        if debug is None:
+            debug = os.environ.get("KETTLE_DEBUG", "").lower() in ("1", "true", "yes")
+        self._init_webapp(debug)
         self.limits = limits or Limits()
         self.thread_pool = ThreadPool(thread_pool_size)
         self.redirect_slashes = redirect_slashes
-        self.root_path = root_path or _module_dir(import_name)
         self.title = title
         self.version = version
         self.description = description
         self.state = State()
         self.user_middleware: list[Middleware] = list(middleware or ())
-        self.exception_handlers: dict[int | type[BaseException], ExceptionHandler] = dict(
-            exception_handlers or {}
-        )
+        self.error_handlers.update(exception_handlers or {})
         self.converters: dict[str, type[Converter]] = dict(DEFAULT_CONVERTERS)
         self.on_startup_hooks: list[Hook] = list(on_startup or ())
         self.on_shutdown_hooks: list[Hook] = list(on_shutdown or ())
@@ -157,14 +170,16 @@ class Kettle(Router):
 
         return decorator
 
-    errorhandler = exception_handler
-
     def add_exception_handler(
         self, key: int | type[BaseException], handler: ExceptionHandler
     ) -> None:
         """Register ``handler`` for an exception class or a status code."""
-        self.exception_handlers[key] = handler
-        self._invalidate()
+        self.register_error_handler(key, handler)
+
+    @property
+    def exception_handlers(self) -> dict[int | type[BaseException], ExceptionHandler]:
+        """The app-level error handlers (FastAPI's name for Flask's ``error_handlers``)."""
+        return self.error_handlers
 
     def on_startup(self, func: F) -> F:
         """Run the decorated (async) function when the app starts."""
@@ -210,11 +225,33 @@ class Kettle(Router):
         Raises:
             ConfigurationError: a route or handler is declared in a way that cannot be served.
         """
-        routes = list(self.iter_routes())
+        self._blueprint_setup()
+        if self._templating is not None:
+            self._templating.auto_reload = self._auto_reload()
+        bases: dict[int, str] = {}
+        routes = list(self.iter_routes(bases=bases))
+        routes.extend(self._static_routes(bases))
         pool = self.thread_pool
-        errors = ExceptionHandlers(self.exception_handlers, pool)
+        app_limits = self.limits
+        max_content = self.config.get("MAX_CONTENT_LENGTH")
+        if max_content is not None:  # Flask's setting, mapped onto the body limit
+            app_limits = app_limits.replace(max_body_size=int(max_content))
+        debug_page = debug_response if self.debug else None
+        app_handlers = dict(self.error_handlers)
+        app_hooks: tuple[list[Callable[..., Any]], ...] = (
+            list(self.before_request_funcs),
+            list(self.after_request_funcs),
+            list(self.teardown_request_funcs),
+        )
+        for bp in self.blueprints.values():
+            app_handlers.update(bp.app_error_handlers)
+            app_hooks[0].extend(bp.app_before_request_funcs)
+            app_hooks[1].extend(bp.app_after_request_funcs)
+            app_hooks[2].extend(bp.app_teardown_request_funcs)
+        errors = ExceptionHandlers(app_handlers, pool, debug_page)
+        tables: dict[tuple[int, ...], ExceptionHandlers] = {(): errors}
         matcher: Matcher[Endpoint] = Matcher()
-        compiled = Compiled(matcher, errors, pool, self.limits, self.redirect_slashes)
+        compiled = Compiled(matcher, errors, pool, app_limits, self.redirect_slashes)
         names: dict[str, list[PathPattern]] = {}
         owners: dict[str, Callable[..., Any]] = {}
         app_scoped: dict[Callable[..., Any], CallSpec] = {}
@@ -227,13 +264,20 @@ class Kettle(Router):
                     f"{describe(route.endpoint)}; pass name=... to tell them apart"
                 )
             names.setdefault(route.name, []).append(pattern)
-            limits = self.limits.merged(route.limits)
+            limits = app_limits.merged(route.limits)
             plan = self._plan(route, pattern, app_scoped)
             if route.is_websocket:
                 endpoint = compile_websocket_endpoint(route, plan, limits)
             else:
                 encoder = self._encoder(route, plan)
-                endpoint = compile_http_endpoint(route, plan, limits, compiled, encoder)
+                hooks = route_hooks(app_hooks, route.owners or (self,), pool)
+                key = tuple(id(o) for o in route.owners[1:] if getattr(o, "error_handlers", None))
+                if key not in tables:
+                    merged = route_error_handlers(app_handlers, route.owners)
+                    tables[key] = ExceptionHandlers(merged, pool, debug_page)
+                endpoint = compile_http_endpoint(
+                    route, plan, limits, compiled, encoder, hooks, tables[key], self
+                )
             for method in sorted(route.methods):
                 if not matcher.add(pattern, method, endpoint):
                     raise ConfigurationError(
@@ -336,14 +380,6 @@ class Kettle(Router):
         import uvicorn
 
         uvicorn.run(self, host=host, port=port, **options)
-
-
-def _module_dir(import_name: str) -> str:
-    module = sys.modules.get(import_name)
-    file = getattr(module, "__file__", None)
-    if file:
-        return str(Path(file).resolve().parent)
-    return str(Path.cwd())
 
 
 class _Overrides(dict[Callable[..., Any], Callable[..., Any]]):

@@ -53,21 +53,18 @@ def _pydantic() -> Any:
 Getter = Callable[["Context"], Any]
 
 
+_NO_FAILURES: frozenset[int] = frozenset()
+
+
 class Context:
     """Per-request state of a plan's execution."""
 
-    __slots__ = (
-        "background",
-        "body_errors",
-        "body_values",
-        "conn",
-        "errors",
-        "form_values",
-        "params",
-        "response",
-        "stack",
-        "values",
-    )
+    # PERF: what most requests never use defaults at class level; __init__ sets four
+    # attributes instead of ten (every typed request makes a Context).
+    body_errors = False
+    response: Any = None
+    background: Any = None
+    stack: contextlib.AsyncExitStack | None = None
 
     def __init__(self, conn: Any, params: dict[str, Any], slots: int) -> None:
         self.conn = conn
@@ -75,11 +72,7 @@ class Context:
         self.values: list[Any] = [_MISSING] * slots
         self.errors: list[dict[str, Any]] = []
         self.body_values: dict[str, Any] = {}
-        self.body_errors = False
         self.form_values: dict[str, Any] = {}
-        self.response: Any = None
-        self.background: Any = None
-        self.stack: contextlib.AsyncExitStack | None = None
 
     def exit_stack(self) -> contextlib.AsyncExitStack:
         if self.stack is None:
@@ -439,7 +432,7 @@ class FormReader:
         request = ctx.conn
         if not request.headers.get("content-type") and not await request.body():
             return  # nothing sent: every form parameter is missing (or defaulted)
-        form = await request.form()
+        form = await request.parse_form()
         values = ctx.form_values
         for alias, many, as_bytes, group, spec in self.specs:
             if group:
@@ -546,18 +539,18 @@ class RoutePlan:
             await self.body.read(ctx)
         if self.form is not None:
             await self.form.read(ctx)
-        failed: set[int] = set()
+        failed: frozenset[int] = _NO_FAILURES
         values = ctx.values
         for step in self.dependencies:
             if failed and any(slot in failed for _, slot in step.deps):
-                failed.add(step.slot)
+                failed = failed | {step.slot}
                 continue
             if step.spec.scope == "app" and self.app_scope is not None:
                 values[step.slot] = await self.app_scope.get(step, ctx, self)
                 continue
             kwargs = step.bind(ctx)
             if kwargs is None:
-                failed.add(step.slot)
+                failed = failed | {step.slot}
                 continue
             if step.plain_async:  # PERF: the common dependency, awaited directly
                 values[step.slot] = await step.spec.func(**kwargs)

@@ -14,6 +14,7 @@ With ``--factory`` the spec names a callable (``module:create_app``) that return
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import inspect
 import ipaddress
@@ -321,6 +322,48 @@ class KettleGroup(click.Group):
         return group if isinstance(group, click.Group) else None
 
 
+class AppGroup(click.Group):
+    """``app.cli``: a click group whose commands run inside the app's context.
+
+    Example:
+        >>> from kettle import Kettle, current_app
+        >>> app = Kettle(__name__)
+        >>> @app.cli.command("init-db")
+        ... def init_db() -> None:
+        ...     print("initialising", current_app.import_name)
+    """
+
+    def __init__(self, app: Any, **attrs: Any) -> None:
+        attrs.setdefault("name", getattr(app, "import_name", "app"))
+        super().__init__(**attrs)
+        self.app = app
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        decorate = super().command(*args, **kwargs)
+
+        def decorator(func: Callable[..., Any]) -> click.Command:
+            @functools.wraps(func)
+            def in_context(*f_args: Any, **f_kwargs: Any) -> Any:
+                with self.app.app_context():
+                    return func(*f_args, **f_kwargs)
+
+            return decorate(in_context)  # type: ignore[no-any-return]
+
+        return decorator
+
+    def group(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("cls", type(self))
+        app = self.app
+
+        def decorator(func: Callable[..., Any]) -> click.Group:
+            group = click.group(*args, **{**kwargs, "cls": click.Group})(func)
+            sub = AppGroup(app, name=group.name, callback=group.callback, help=group.help)
+            self.add_command(sub)
+            return sub
+
+        return decorator
+
+
 def _store_app_spec(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     # Stored while the options are parsed, before the group resolves the command name:
     # looking up an app command needs the spec already.
@@ -394,6 +437,16 @@ def _is_loopback(host: str) -> bool:
     help="Comma-separated addresses or networks whose proxy headers are trusted ('*' = all).",
 )
 @click.option("--factory", is_flag=True, help="APP is a callable returning the app.")
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="Debug mode: tracebacks in error pages, template reloading. Loopback only.",
+)
+@click.option(
+    "--unsafe-remote-debug",
+    is_flag=True,
+    help="Allow --debug on a non-loopback address (anyone reaching it sees your code).",
+)
 @click.pass_obj
 def run(
     info: CliState,
@@ -408,6 +461,8 @@ def run(
     proxy_headers: bool,
     forwarded_allow_ips: str,
     factory: bool,
+    debug: bool,
+    unsafe_remote_debug: bool,
 ) -> None:
     """Serve APP with uvicorn.
 
@@ -416,9 +471,16 @@ def run(
     """
     if reload and workers > 1:
         raise click.UsageError("--reload runs a single process: it cannot be used with --workers")
+    if debug:
+        if os.environ.get("KETTLE_ENV", "").lower() == "production":
+            raise click.UsageError("refusing --debug: KETTLE_ENV says this is production")
+        # Read by Kettle() in every process (reload and worker processes import anew).
+        os.environ["KETTLE_DEBUG"] = "1"
     text = info.spec_for(app_arg)
     spec, attr, app = _load(text, factory)
-    if app.debug and not _is_loopback(host):
+    if debug:
+        app.debug = True
+    if app.debug and not _is_loopback(host) and not unsafe_remote_debug:
         raise click.UsageError(
             f"the app is in debug mode, which shows tracebacks: it only binds to loopback "
             f"addresses, not {host!r}"

@@ -22,6 +22,8 @@ from kettle.exceptions import (
     RequestValidationError,
     WebSocketDisconnect,
 )
+from kettle.globals import _current
+from kettle.hooks import Hooks
 from kettle.introspection import describe
 from kettle.limits import Limits
 from kettle.requests import Request
@@ -37,6 +39,7 @@ logger = logging.getLogger("kettle.error")
 Endpoint = Callable[[Scope, Receive, Send, dict[str, Any]], Awaitable[None]]
 
 _JSON = (b"content-type", b"application/json")
+_JSON_TYPE = "application/json"
 _START = "http.response.start"
 _BODY = "http.response.body"
 
@@ -58,6 +61,9 @@ def compile_http_endpoint(
     limits: Limits,
     compiled: Compiled,
     encoder: ResponseEncoder | None = None,
+    hooks: Hooks | None = None,
+    errors: ExceptionHandlers | None = None,
+    app: Any = None,
 ) -> Endpoint:
     """The request-time closure for one HTTP route."""
     spec = plan.spec
@@ -78,25 +84,43 @@ def compile_http_endpoint(
         and not any(kind == "background" for _, kind in handler.specials)
     )
     bind_simple = plan.handler.bind
+    # A handler whose only input is a JSON body: read it, then bind, without the solver.
+    body_only = (
+        len(plan.steps) == 1
+        and plan.body is not None
+        and plan.form is None
+        and not handler.getters
+        and not handler.specials
+    )
+    read_body = plan.body.read if plan.body is not None else None
     slots = len(plan.steps)
     # None means "no content" only where the handler says so (-> None or status 204).
     returns_none = spec.return_annotation is None or spec.return_annotation is type(None)
     status = route.status_code or (204 if returns_none and encoder is None else 200)
     none_is_empty = (returns_none and encoder is None) or status == 204
-    errors = compiled.errors
+    errors = errors or compiled.errors
     inline_sync = not is_async and not route.sync_to_thread
     needs_request = not (no_args or path_only)
+    hooks = hooks or Hooks()
+    before, after, teardown = hooks.before, hooks.after, hooks.teardown
+    # PERF: without after_request hooks a dict or list return is sent without ever
+    # building a Response object (unless the handler touched the session).
+    fast_json = not after
+    set_context, reset_context = _current.set, _current.reset
 
-    async def endpoint(scope: Scope, receive: Receive, send: Send, params: dict[str, Any]) -> None:
-        # PERF: handlers that take only path values never touch a Request object.
+    async def plain_endpoint(
+        scope: Scope, receive: Receive, send: Send, params: dict[str, Any]
+    ) -> None:
+        # The same steps as ``endpoint`` below, without hooks: most routes have none, and
+        # PERF: a closure this size costs ~0.5 us less per request than the hooked one.
         request = Request(scope, receive, limits) if needs_request else None
+        holder = [None, app, request, scope, receive, limits]
+        token = set_context(holder)
+        scope["route"] = route
         ctx: Context | None = None
         failure: BaseException | None = None
         try:
             try:
-                # PERF: the common shapes skip the general solver: no arguments, only
-                # converted path values, or one validation call for a handler without
-                # dependencies, body or form.
                 if no_args:
                     kwargs: dict[str, Any] = {}
                 elif path_only:
@@ -107,6 +131,12 @@ def compile_http_endpoint(
                     if bound is None:
                         raise RequestValidationError(ctx.errors)
                     kwargs = bound
+                elif body_only:
+                    ctx = Context(request, params, 1)
+                    await read_body(ctx)  # type: ignore[misc]
+                    if ctx.errors:
+                        raise RequestValidationError(ctx.errors)
+                    kwargs = ctx.body_values
                 else:
                     ctx = Context(request, params, slots)
                     kwargs = await plan.solve(ctx)
@@ -116,20 +146,22 @@ def compile_http_endpoint(
                     value = func(**kwargs)
                 else:
                     value = await run_in_pool(func, **kwargs)
-                kind = type(value)
+                opened = holder[0]
+                plain = (opened is None or opened._session is None) and (
+                    ctx is None or (ctx.response is None and ctx.background is None)
+                )
                 if encoder is not None and not isinstance(value, Response):
                     body = encoder.encode(value)
-                    if ctx is None or (ctx.response is None and ctx.background is None):
+                    if plain:
                         await _send_json(scope, send, status, body)
                         return
-                    response = Response(body, status, media_type="application/json")
-                elif (kind is dict or kind is list) and (
-                    ctx is None or (ctx.response is None and ctx.background is None)
-                ):
+                    value = Response(body, status, media_type=_JSON_TYPE)
+                kind = type(value)
+                if (kind is dict or kind is list) and plain:
                     # PERF: the common JSON return skips the Response object entirely.
                     await _send_json(scope, send, status, dumps(value))
                     return
-                elif value is None and none_is_empty:
+                if value is None and none_is_empty:
                     response = Response(None, 204 if status == 200 else status)
                 elif isinstance(value, Response):
                     response = value
@@ -142,18 +174,151 @@ def compile_http_endpoint(
                         response.background = ctx.background
             except Exception as exc:
                 failure = exc
-                if request is None:
-                    request = Request(scope, receive, limits)
-                response = await errors.response_for(request, exc)
+                response = await errors.response_for(_request_of(holder), exc)
+            opened = holder[0]
+            if opened is not None and opened._session is not None:
+                await opened.save_session_async(response)
             await response(scope, receive, send)
         finally:
+            opened = holder[0]
+            created = opened._request if opened is not None else holder[2]
             # Uploaded files live until the response is sent, however it was produced.
-            if request is not None and request._form is not None:
-                await request.close()
+            if created is not None and created._form is not None:
+                await created.close()
             if ctx is not None and ctx.stack is not None:
                 await _teardown(ctx, failure)
+            reset_context(token)
 
-    return endpoint
+    async def endpoint(scope: Scope, receive: Receive, send: Send, params: dict[str, Any]) -> None:
+        # PERF: handlers that take only path values never touch a Request object; the
+        # context locals build one on first use if the handler asks for ``request``.
+        request = Request(scope, receive, limits) if needs_request else None
+        holder = [None, app, request, scope, receive, limits]
+        token = set_context(holder)
+        scope["route"] = route
+        ctx: Context | None = None
+        failure: BaseException | None = None
+        try:
+            try:
+                value: Any = None
+                for hook in before:
+                    value = await hook()
+                    if value is not None:
+                        break
+                if value is None:
+                    # PERF: the common shapes skip the general solver: no arguments, only
+                    # converted path values, or one validation call for a handler without
+                    # dependencies, body or form.
+                    if no_args:
+                        kwargs: dict[str, Any] = {}
+                    elif path_only:
+                        kwargs = params
+                    elif simple:
+                        ctx = Context(request, params, 1)
+                        bound = bind_simple(ctx)
+                        if bound is None:
+                            raise RequestValidationError(ctx.errors)
+                        kwargs = bound
+                    else:
+                        ctx = Context(request, params, slots)
+                        kwargs = await plan.solve(ctx)
+                    if is_async:
+                        value = await func(**kwargs)
+                    elif inline_sync:
+                        value = func(**kwargs)
+                    else:
+                        value = await run_in_pool(func, **kwargs)
+                    if encoder is not None and not isinstance(value, Response):
+                        body = encoder.encode(value)
+                        if (
+                            fast_json
+                            and (holder[0] is None or holder[0]._session is None)
+                            and (ctx is None or (ctx.response is None and ctx.background is None))
+                        ):
+                            await _send_json(scope, send, status, body)
+                            return
+                        value = Response(body, status, media_type=_JSON_TYPE)
+                kind = type(value)
+                if (
+                    (kind is dict or kind is list)
+                    and fast_json
+                    and (holder[0] is None or holder[0]._session is None)
+                    and (ctx is None or (ctx.response is None and ctx.background is None))
+                ):
+                    # PERF: the common JSON return skips the Response object entirely.
+                    await _send_json(scope, send, status, dumps(value))
+                    return
+                if value is None and none_is_empty:
+                    response = Response(None, 204 if status == 200 else status)
+                elif isinstance(value, Response):
+                    response = value
+                else:
+                    response = to_response(value, status)
+                if ctx is not None:
+                    if ctx.response is not None:
+                        response.merge_from(ctx.response)
+                    if ctx.background is not None and response.background is None:
+                        response.background = ctx.background
+            except Exception as exc:
+                failure = exc
+                response = await errors.response_for(_request_of(holder), exc)
+            if after:
+                response = await _after_request(after, response, errors, _request_of(holder))
+            opened = holder[0]
+            if opened is not None and opened._session is not None:
+                await opened.save_session_async(response)
+            await response(scope, receive, send)
+        finally:
+            try:
+                for hook in teardown:
+                    await _teardown_hook(hook, failure)
+                # Uploaded files live until the response is sent, however it was produced.
+                opened = holder[0]
+                created = opened._request if opened is not None else holder[2]
+                if created is not None and created._form is not None:
+                    await created.close()
+                if ctx is not None and ctx.stack is not None:
+                    await _teardown(ctx, failure)
+            finally:
+                reset_context(token)
+
+    return endpoint if hooks else plain_endpoint
+
+
+def _request_of(holder: list[Any]) -> Request:
+    """The request of a dispatch context holder, created (and shared) if none exists yet."""
+    opened = holder[0]
+    if opened is not None:
+        return opened.request  # type: ignore[no-any-return]
+    request = holder[2]
+    if request is None:
+        request = holder[2] = Request(holder[3], holder[4], holder[5])
+    return request  # type: ignore[no-any-return]
+
+
+async def _after_request(
+    hooks: tuple[Any, ...], response: Response, errors: ExceptionHandlers, request: Request
+) -> Response:
+    """Run ``after_request`` hooks; each must return the response (Flask's contract)."""
+    try:
+        for hook in hooks:
+            result = await hook(response)
+            if not isinstance(result, Response):
+                raise TypeError(
+                    f"after_request hook {getattr(hook, '__name__', hook)!r} must return the "
+                    f"response, not {type(result).__name__}"
+                )
+            response = result
+    except Exception as exc:
+        return await errors.response_for(request, exc)
+    return response
+
+
+async def _teardown_hook(hook: Any, failure: BaseException | None) -> None:
+    try:
+        await hook(failure)
+    except Exception:
+        logger.exception("Error in a teardown_request hook")
 
 
 async def _send_json(scope: Scope, send: Send, status: int, body: bytes) -> None:

@@ -146,12 +146,20 @@ class AppContext:
             self._g = _AppCtxGlobals()
         return self._g
 
+    @property
+    def _token_stack(self) -> list[contextvars.Token[AppContext | None]]:
+        try:
+            return self._tokens
+        except AttributeError:  # made by for_dispatch, which skips the list
+            self._tokens = []
+            return self._tokens
+
     def push(self) -> contextvars.Token[AppContext | None]:
         """Make this the current context; pass the token to :func:`pop_context`."""
         return _current.set(self)
 
     def __enter__(self) -> Self:
-        self._tokens.append(_current.set(self))
+        self._token_stack.append(_current.set(self))
         return self
 
     def __exit__(
@@ -160,7 +168,7 @@ class AppContext:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        _current.reset(self._tokens.pop())
+        _current.reset(self._token_stack.pop())
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.app!r}>"
@@ -188,7 +196,25 @@ class RequestContext(AppContext):
             pop_context(token)
     """
 
-    __slots__ = ("_make_request", "_request", "_session", "flashes")
+    __slots__ = ("_make_request", "_request", "_session", "flashes", "scope_args")
+
+    @classmethod
+    def for_dispatch(cls, app: Any, request: Request | None, scope_args: Any) -> RequestContext:
+        """The per-request constructor dispatch uses: no checks, no lists.
+
+        ``scope_args`` is ``(scope, receive, limits)``, to build the request on first use.
+        PERF: dispatch makes one of these for every request, so it skips ``__init__`` and
+        sets only what a request that never looks at its context needs (0.35 -> 0.15 us).
+        """
+        ctx = cls.__new__(cls)
+        ctx.app = app
+        ctx._request = request
+        ctx._make_request = None
+        ctx.scope_args = scope_args
+        ctx._g = None
+        ctx._session = None
+        ctx.flashes = None
+        return ctx
 
     def __init__(
         self,
@@ -202,6 +228,7 @@ class RequestContext(AppContext):
             raise TypeError("RequestContext needs a request or a make_request factory")
         self._request = request
         self._make_request = make_request
+        self.scope_args: Any = None
         self._session: SessionMixin | None = None
         #: flashed messages taken from the session by ``get_flashed_messages`` (once per
         #: request, so several calls in one request all see them).
@@ -212,8 +239,13 @@ class RequestContext(AppContext):
         """The current request (built on first use when dispatch did not need one)."""
         request = self._request
         if request is None:
-            assert self._make_request is not None
-            request = self._request = self._make_request()
+            if self._make_request is not None:
+                request = self._make_request()
+            else:
+                from kettle.requests import Request
+
+                request = Request(*self.scope_args)
+            self._request = request
         return request
 
     @property
@@ -280,15 +312,28 @@ def _interface(app: Any) -> SessionInterface:
     return interface
 
 
-# The one context variable: None, an AppContext or a RequestContext.
-_current: contextvars.ContextVar[AppContext | None] = contextvars.ContextVar(
-    "kettle.context", default=None
-)
+# The one context variable: None, an AppContext or a RequestContext, or -- set by
+# dispatch for each request -- a list ``[context or None, app, request or None, scope,
+# receive, limits]`` from which the RequestContext is built on first use.
+# PERF: a list costs a fraction of a context object, and most handlers never look.
+_current: contextvars.ContextVar[Any] = contextvars.ContextVar("kettle.context", default=None)
+
+
+def _resolve() -> AppContext | None:
+    value = _current.get()
+    if value.__class__ is list:
+        ctx = value[0]
+        if ctx is None:
+            ctx = value[0] = RequestContext.for_dispatch(
+                value[1], value[2], (value[3], value[4], value[5])
+            )
+        return ctx  # type: ignore[no-any-return]
+    return value  # type: ignore[no-any-return]
 
 
 def current_context() -> AppContext | None:
     """The active context, or ``None`` outside any (for code that adapts to both)."""
-    return _current.get()
+    return _resolve()
 
 
 def push_request_context(
@@ -313,12 +358,12 @@ pop_request_context = pop_context
 
 def has_app_context() -> bool:
     """True inside an application or request context."""
-    return _current.get() is not None
+    return _resolve() is not None
 
 
 def has_request_context() -> bool:
     """True while a request is being handled (or in a test request context)."""
-    return isinstance(_current.get(), RequestContext)
+    return isinstance(_resolve(), RequestContext)
 
 
 def copy_current_request_context(func: F) -> F:
@@ -333,7 +378,7 @@ def copy_current_request_context(func: F) -> F:
         ...
         RuntimeError: Working outside of request context...
     """
-    ctx = _current.get()
+    ctx = _resolve()
     if not isinstance(ctx, RequestContext):
         raise RuntimeError(_NO_REQUEST)
 
@@ -349,14 +394,14 @@ def copy_current_request_context(func: F) -> F:
 
 
 def _app_context() -> AppContext:
-    ctx = _current.get()
+    ctx = _resolve()
     if ctx is None:
         raise RuntimeError(_NO_APP)
     return ctx
 
 
 def _request_context() -> RequestContext:
-    ctx = _current.get()
+    ctx = _resolve()
     if not isinstance(ctx, RequestContext):
         raise RuntimeError(_NO_REQUEST)
     return ctx

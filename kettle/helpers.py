@@ -101,7 +101,7 @@ def url_for(endpoint: str, /, **values: Any) -> str:
     Delegates to the current app's ``url_for`` (``_external``, ``_anchor``, ``_scheme``
     and ``_method`` as in Flask; ``".name"`` is relative to the current blueprint).
     """
-    return current_app.url_for(endpoint, **values)  # type: ignore[attr-defined,no-any-return]
+    return current_app.url_for(endpoint, **values)
 
 
 def build_url(

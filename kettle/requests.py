@@ -14,6 +14,7 @@ import orjson
 from kettle.cookies import parse_cookie_header
 from kettle.datastructures import URL, Address, Headers, QueryParams, State, first_header
 from kettle.exceptions import HTTPException
+from kettle.flaskrequest import FlaskRequestMixin
 from kettle.limits import Limits
 from kettle.mediatypes import is_json, parse_options_header
 from kettle.types import Receive, Scope
@@ -159,7 +160,7 @@ class HTTPConnection:
         return URL(self.base_url_str() + self.app.url_path_for(name, **path_params))
 
 
-class Request(HTTPConnection):
+class Request(FlaskRequestMixin, HTTPConnection):
     """An HTTP request. Handlers receive it by annotating a parameter with ``Request``.
 
     Everything is parsed on first access and cached; the body can be read once as a
@@ -280,8 +281,8 @@ class Request(HTTPConnection):
         self._body = chunk
         return chunk
 
-    async def json(self, *, force: bool = False) -> Any:
-        """The body parsed as JSON.
+    async def parse_json(self, *, force: bool = False) -> Any:
+        """The body parsed as JSON (``await request.json()`` calls this).
 
         The request must declare a JSON content type (``application/json`` or
         ``application/*+json``) unless ``force=True``: a page on another origin can send
@@ -300,8 +301,8 @@ class Request(HTTPConnection):
                 raise HTTPException(400, f"Malformed JSON body: {exc}") from None
         return self._json
 
-    async def form(self) -> FormData:
-        """The body parsed as a form (urlencoded or multipart), within the form limits.
+    async def parse_form(self) -> FormData:
+        """The body parsed as a form (``await request.form()`` calls this), within limits.
 
         Uploaded files are :class:`~kettle.forms.UploadFile` objects, spooled to disk
         past ``spool_max_size``; they are closed when the response has been sent.

@@ -71,7 +71,7 @@ def _get_flashed_messages(
 
 
 def _get_config() -> Any:
-    return current_app.config  # type: ignore[attr-defined]
+    return current_app.config
 
 
 class Environment(jinja2.Environment):

@@ -52,6 +52,9 @@ class Route:
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     #: Blueprint-style name qualifier ("auth" for "auth.login"); "" at the top level.
     blueprint: str = ""
+    #: The routers from the app down to the one that declared the route (for their hooks
+    #: and error handlers).
+    owners: tuple[Any, ...] = ()
 
     @property
     def is_websocket(self) -> bool:
@@ -65,6 +68,8 @@ class _Include:
     tags: tuple[str, ...]
     dependencies: tuple[Any, ...]
     include_in_schema: bool
+    #: replaces the router's own prefix (Flask's ``register_blueprint(url_prefix=...)``)
+    own_prefix: str | None = None
 
 
 def join_paths(prefix: str, path: str) -> str:
@@ -249,15 +254,23 @@ class Router:
         tags: Sequence[str] | None = None,
         dependencies: Sequence[Any] | None = None,
         include_in_schema: bool = True,
+        own_prefix: str | None = None,
     ) -> None:
-        """Serve ``router``'s routes under ``prefix`` (added to the router's own prefix)."""
+        """Serve ``router``'s routes under ``prefix`` (added to the router's own prefix;
+        ``own_prefix`` replaces the router's own prefix instead)."""
         if router is self or router._reaches(self):
             raise ValueError("including this router would make a cycle")
-        if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
-            raise ValueError(f"a prefix must start with '/' and not end with '/': {prefix!r}")
+        for given in (prefix, own_prefix):
+            if given and (not given.startswith("/") or given.endswith("/")):
+                raise ValueError(f"a prefix must start with '/' and not end with '/': {given!r}")
         self._includes.append(
             _Include(
-                router, prefix, tuple(tags or ()), tuple(dependencies or ()), include_in_schema
+                router,
+                prefix,
+                tuple(tags or ()),
+                tuple(dependencies or ()),
+                include_in_schema,
+                own_prefix,
             )
         )
         router._listeners.append(self._changed)
@@ -276,9 +289,19 @@ class Router:
         dependencies: tuple[Any, ...] = (),
         include_in_schema: bool = True,
         limits: Limits | Mapping[str, Any] | None = None,
+        owners: tuple[Any, ...] = (),
+        own_prefix: str | None = None,
+        bases: dict[int, str] | None = None,
     ) -> Iterator[Route]:
-        """Every route under this router, with prefixes joined and options inherited."""
-        base = join_paths(prefix, self.prefix) if self.prefix else prefix
+        """Every route under this router, with prefixes joined and options inherited.
+
+        ``bases``, when given, receives each router's full path prefix (by ``id``).
+        """
+        mine = self.prefix if own_prefix is None else own_prefix
+        base = join_paths(prefix, mine) if mine else prefix
+        owners = (*owners, self)
+        if bases is not None:
+            bases[id(self)] = base
         qualifier = ".".join(p for p in (blueprint, self.name or "") if p)
         tags = tags + self.tags
         dependencies = dependencies + self.dependencies
@@ -294,6 +317,7 @@ class Router:
                 dependencies=dependencies + route.dependencies,
                 include_in_schema=include_in_schema and route.include_in_schema,
                 limits=_merge_limits(limits, route.limits),
+                owners=owners,
             )
         for inc in self._includes:
             yield from inc.router.iter_routes(
@@ -303,6 +327,9 @@ class Router:
                 dependencies + inc.dependencies,
                 include_in_schema and inc.include_in_schema,
                 limits,
+                owners,
+                inc.own_prefix,
+                bases,
             )
 
 

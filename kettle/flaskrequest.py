@@ -1,0 +1,336 @@
+"""Flask's synchronous request API, next to the async one, on the same ``Request``.
+
+``request.form["name"]``, ``request.args``, ``request.get_json()``, ``request.files`` and
+``request.data`` read the body synchronously, as Flask code expects. A plain ``def``
+handler runs in a worker thread, so reading the body there hops to the event loop and
+waits (once: the result is cached). An ``async def`` handler must not block the loop: it
+awaits instead (``await request.form()``, ``await request.json()``); the sync accessors
+then work only after that, and say so otherwise.
+
+``request.form`` and ``request.json`` serve both styles: called (``await
+request.form()``) they are the async API; indexed or iterated they are Flask's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from kettle.datastructures import MultiDict, QueryParams
+from kettle.exceptions import HTTPException
+from kettle.mediatypes import is_json
+
+if TYPE_CHECKING:
+    from kettle.forms import FormData
+    from kettle.requests import Request
+
+
+class BadRequestKeyError(HTTPException, KeyError):
+    """A missing form or query key looked up with ``[...]``: a 400, as in Flask."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(400, f"Missing field {key!r}")
+
+    def __str__(self) -> str:
+        return str(self.detail)
+
+
+def run_sync(request: Request, make: Callable[[], Awaitable[Any]]) -> Any:
+    """Run ``make()`` on the event loop from a worker thread and wait for it."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        import anyio.from_thread
+
+        return anyio.from_thread.run(make)  # type: ignore[arg-type]
+    raise RuntimeError(
+        "The request body is not read yet, and an async handler cannot wait for it "
+        "synchronously: use `await request.form()`, `await request.json()` or "
+        "`await request.body()` first (or make the handler a plain def)."
+    )
+
+
+class _Lookup:
+    """Mapping-style access that turns a missing key into a 400 (Flask's behaviour)."""
+
+    def _data(self) -> Any:
+        raise NotImplementedError
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self._data()[key]
+        except KeyError:
+            raise BadRequestKeyError(key) from None
+
+    def get(self, key: str, default: Any = None, type: Callable[[Any], Any] | None = None) -> Any:
+        """``request.form.get("age", type=int)``: a conversion failure gives the default."""
+        value = self._data().get(key, default)
+        if type is not None and value is not default:
+            try:
+                return type(value)
+            except (TypeError, ValueError):
+                return default
+        return value
+
+    def getlist(self, key: str) -> list[Any]:
+        return list(self._data().getlist(key))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+    def keys(self) -> Any:
+        return self._data().keys()
+
+    def values(self) -> Any:
+        return self._data().values()
+
+    def items(self) -> Any:
+        return self._data().items()
+
+    def to_dict(self, flat: bool = True) -> dict[str, Any]:
+        data = self._data()
+        if flat:
+            return {k: data[k] for k in data}
+        return {k: data.getlist(k) for k in data}
+
+    def __eq__(self, other: object) -> bool:
+        return bool(self._data() == other)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._data()!r})"
+
+
+class FormAccessor(_Lookup):
+    """``await request.form()`` (async) or ``request.form["field"]`` (Flask, text fields)."""
+
+    __slots__ = ("_request",)
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+
+    def __call__(self) -> Awaitable[FormData]:
+        return self._request.parse_form()
+
+    def _form(self) -> FormData:
+        request = self._request
+        if request._form is None:
+            run_sync(request, request.parse_form)
+        assert request._form is not None
+        return request._form
+
+    def _data(self) -> Any:
+        from kettle.forms import UploadFile
+
+        # Flask keeps files out of request.form: they are in request.files.
+        return MultiDict(
+            (k, v) for k, v in self._form().multi_items() if not isinstance(v, UploadFile)
+        )
+
+
+class FilesAccessor(FormAccessor):
+    """``request.files["upload"]``: the uploaded files of a multipart form."""
+
+    __slots__ = ()
+
+    def _data(self) -> Any:
+        from kettle.forms import UploadFile
+
+        return MultiDict((k, v) for k, v in self._form().multi_items() if isinstance(v, UploadFile))
+
+
+class JSONAccessor:
+    """``await request.json()`` (async) or ``request.json["key"]`` (Flask)."""
+
+    __slots__ = ("_request",)
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+
+    def __call__(self, *, force: bool = False) -> Awaitable[Any]:
+        return self._request.parse_json(force=force)
+
+    def _data(self) -> Any:
+        return self._request.get_json()
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._data()[key]
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self._data().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+    def keys(self) -> Any:
+        return self._data().keys()
+
+    def values(self) -> Any:
+        return self._data().values()
+
+    def items(self) -> Any:
+        return self._data().items()
+
+    def __bool__(self) -> bool:
+        return bool(self._data())
+
+    def __eq__(self, other: object) -> bool:
+        return bool(self._data() == other)
+
+    def __repr__(self) -> str:
+        return repr(self._data())
+
+
+class FlaskRequestMixin:
+    """The Flask spellings on ``Request``."""
+
+    scope: Any
+    _body: bytes | None
+    _form: FormData | None
+    _json: Any
+    query_params: QueryParams
+    headers: Any
+    path: str
+    path_params: dict[str, Any]
+    client: Any
+    base_url: Any
+    body: Callable[[], Awaitable[bytes]]
+    parse_json: Callable[..., Awaitable[Any]]
+    parse_form: Callable[[], Awaitable[FormData]]
+
+    @property
+    def args(self) -> QueryParams:
+        """The query string (Flask's name for ``query_params``)."""
+        return self.query_params
+
+    @property
+    def form(self) -> FormAccessor:
+        """``await request.form()`` for every field and file, or ``request.form["x"]``."""
+        return FormAccessor(self)  # type: ignore[arg-type]
+
+    @property
+    def files(self) -> FilesAccessor:
+        """Uploaded files, by field name (Flask)."""
+        return FilesAccessor(self)  # type: ignore[arg-type]
+
+    @property
+    def values(self) -> MultiDict[Any]:
+        """Query and form text fields together (Flask)."""
+        items = list(self.query_params.multi_items())
+        if self.method in ("POST", "PUT", "PATCH", "DELETE"):  # type: ignore[attr-defined]
+            media = self.content_type[0]  # type: ignore[attr-defined]
+            if media in ("application/x-www-form-urlencoded", "multipart/form-data"):
+                items.extend(self.form.items())
+        return MultiDict(items)
+
+    @property
+    def json(self) -> JSONAccessor:
+        """``await request.json()`` or Flask's ``request.json["key"]``."""
+        return JSONAccessor(self)  # type: ignore[arg-type]
+
+    def get_data(self, as_text: bool = False) -> bytes | str:
+        """The raw body (read synchronously, see the module notes)."""
+        if self._body is None:
+            run_sync(self, self.body)  # type: ignore[arg-type]
+        assert self._body is not None
+        return self._body.decode("utf-8", "replace") if as_text else self._body
+
+    @property
+    def data(self) -> bytes:
+        """The raw body as bytes (Flask)."""
+        return self.get_data()  # type: ignore[return-value]
+
+    @property
+    def is_json(self) -> bool:
+        """True when the request declares a JSON body."""
+        return is_json(self.content_type[0])  # type: ignore[attr-defined]
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        """The body parsed as JSON, synchronously (Flask).
+
+        A non-JSON content type is a 415 and malformed JSON a 400, unless ``force``
+        (ignore the type) or ``silent`` (return None instead).
+        """
+        from kettle.requests import _UNSET
+
+        if self._json is not _UNSET:
+            return self._json
+        if not force and not self.is_json:
+            if silent:
+                return None
+            raise HTTPException(415, "Expected a JSON body (Content-Type: application/json)")
+        raw = self.get_data()
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            if silent:
+                return None
+            raise HTTPException(400, f"Malformed JSON body: {exc}") from None
+        if cache:
+            self._json = value
+        return value
+
+    @property
+    def mimetype(self) -> str:
+        """The media type without parameters, lower-cased."""
+        return self.content_type[0]  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def content_length(self) -> int | None:
+        value = self.headers.get("content-length")
+        return int(value) if value and value.isdigit() else None
+
+    @property
+    def endpoint(self) -> str | None:
+        """The name of the route serving this request."""
+        route = self.scope.get("route")
+        return route.name if route is not None else None
+
+    @property
+    def blueprint(self) -> str | None:
+        """The (dotted) name of the blueprint of the route serving this request."""
+        route = self.scope.get("route")
+        return (route.blueprint or None) if route is not None else None
+
+    @property
+    def view_args(self) -> dict[str, Any]:
+        """The path values (Flask's name for ``path_params``)."""
+        return self.path_params
+
+    @property
+    def remote_addr(self) -> str | None:
+        client = self.client
+        return client.host if client else None
+
+    @property
+    def scheme(self) -> str:
+        return str(self.scope.get("scheme", "http"))
+
+    @property
+    def host_url(self) -> str:
+        return str(self.base_url)
+
+    url_root = host_url
+
+    @property
+    def full_path(self) -> str:
+        query = self.scope.get("query_string", b"").decode("latin-1")
+        return f"{self.path}?{query}"
+
+    @property
+    def user_agent(self) -> str:
+        return str(self.headers.get("user-agent", ""))

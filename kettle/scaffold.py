@@ -1,0 +1,262 @@
+"""What applications and blueprints share: request hooks, error handlers, folders.
+
+A ``Blueprint`` is a named ``Router`` with Flask's extras; registering it on an app is
+including it. Hooks and error handlers declared on a blueprint apply to its own routes
+(and those of blueprints registered inside it); the ``app_*`` variants apply app-wide.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from kettle.limits import Limits
+from kettle.routing.routes import Router
+
+F = TypeVar("F", bound=Callable[..., Any])
+ErrorKey = int | type[BaseException]
+
+
+def find_root_path(import_name: str) -> str:
+    """The folder of the module ``import_name`` (where its templates/ and static/ live)."""
+    module = sys.modules.get(import_name)
+    file = getattr(module, "__file__", None)
+    if file:
+        return str(Path(file).resolve().parent)
+    return os.getcwd()
+
+
+class Scaffold(Router):
+    """A router with request hooks, error handlers and template/static folders."""
+
+    def __init__(
+        self,
+        prefix: str = "",
+        *,
+        name: str | None = None,
+        import_name: str | None = None,
+        root_path: str | None = None,
+        static_folder: str | os.PathLike[str] | None = None,
+        static_url_path: str | None = None,
+        template_folder: str | os.PathLike[str] | None = None,
+        tags: Sequence[str] | None = None,
+        dependencies: Sequence[Any] | None = None,
+        include_in_schema: bool = True,
+        limits: Limits | Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            prefix,
+            name=name,
+            tags=tags,
+            dependencies=dependencies,
+            include_in_schema=include_in_schema,
+            limits=limits,
+        )
+        self.import_name = import_name or "__main__"
+        self.root_path = root_path or find_root_path(self.import_name)
+        self.static_folder = static_folder
+        self.static_url_path = static_url_path
+        self.template_folder = template_folder
+        self.before_request_funcs: list[Callable[..., Any]] = []
+        self.after_request_funcs: list[Callable[..., Any]] = []
+        self.teardown_request_funcs: list[Callable[..., Any]] = []
+        self.error_handlers: dict[ErrorKey, Callable[..., Any]] = {}
+
+    # -- folders -----------------------------------------------------------------------------
+
+    def _folder(self, folder: str | os.PathLike[str] | None) -> str | None:
+        if folder is None:
+            return None
+        return os.path.join(self.root_path, os.fspath(folder))
+
+    @property
+    def static_path(self) -> str | None:
+        """Absolute path of the static folder, or None when there is none."""
+        return self._folder(self.static_folder)
+
+    @property
+    def template_path(self) -> str | None:
+        """Absolute path of the template folder, or None when there is none."""
+        return self._folder(self.template_folder)
+
+    # -- hooks -------------------------------------------------------------------------------
+
+    def before_request(self, func: F) -> F:
+        """Run ``func()`` before each request's handler; a returned value becomes the response.
+
+        Example:
+            >>> from kettle import Kettle, g
+            >>> app = Kettle(__name__)
+            >>> @app.before_request
+            ... def load_user() -> None:
+            ...     g.user = "ada"
+        """
+        self.before_request_funcs.append(func)
+        self._changed()
+        return func
+
+    def after_request(self, func: F) -> F:
+        """Run ``func(response)`` after the handler; it must return the response to send."""
+        self.after_request_funcs.append(func)
+        self._changed()
+        return func
+
+    def teardown_request(self, func: F) -> F:
+        """Run ``func(error)`` after the response was sent, whatever happened."""
+        self.teardown_request_funcs.append(func)
+        self._changed()
+        return func
+
+    def errorhandler(self, key: ErrorKey) -> Callable[[F], F]:
+        """Handle an exception class or status code raised by this scaffold's routes."""
+
+        def decorator(func: F) -> F:
+            self.register_error_handler(key, func)
+            return func
+
+        return decorator
+
+    def register_error_handler(self, key: ErrorKey, func: Callable[..., Any]) -> None:
+        """The non-decorator form of :meth:`errorhandler`."""
+        self.error_handlers[key] = func
+        self._changed()
+
+    # -- Flask's add_url_rule ------------------------------------------------------------------
+
+    def add_url_rule(
+        self,
+        rule: str,
+        endpoint: str | None = None,
+        view_func: Callable[..., Any] | None = None,
+        methods: Iterable[str] | None = None,
+        **options: Any,
+    ) -> None:
+        """Register ``view_func`` for ``rule`` under the name ``endpoint`` (Flask's spelling).
+
+        Class-based views made with ``as_view`` bring their own ``methods``.
+        """
+        if view_func is None:
+            raise TypeError("add_url_rule needs a view_func")
+        if methods is None:
+            methods = getattr(view_func, "methods", None) or ("GET",)
+        self.add_route(rule, view_func, methods, endpoint, **options)
+
+
+class Blueprint(Scaffold):
+    """A named group of routes, hooks, error handlers, templates and static files.
+
+    Example:
+        >>> from kettle import Blueprint, Kettle
+        >>> auth = Blueprint("auth", __name__, url_prefix="/auth")
+        >>> @auth.route("/login", methods=["GET", "POST"])
+        ... def login() -> str:
+        ...     return "login page"
+        >>> app = Kettle(__name__)
+        >>> app.register_blueprint(auth)
+        >>> app.url_path_for("auth.login")
+        '/auth/login'
+    """
+
+    def __init__(
+        self,
+        name: str,
+        import_name: str,
+        static_folder: str | os.PathLike[str] | None = None,
+        static_url_path: str | None = None,
+        template_folder: str | os.PathLike[str] | None = None,
+        url_prefix: str | None = None,
+        subdomain: str | None = None,
+        url_defaults: Mapping[str, Any] | None = None,
+        root_path: str | None = None,
+        **router_options: Any,
+    ) -> None:
+        if "." in name or not name:
+            raise ValueError(f"a blueprint name must be non-empty and contain no dot: {name!r}")
+        if subdomain is not None or url_defaults is not None:
+            raise NotImplementedError("kettle blueprints do not support subdomains or url_defaults")
+        super().__init__(
+            url_prefix or "",
+            name=name,
+            import_name=import_name,
+            root_path=root_path,
+            static_folder=static_folder,
+            static_url_path=static_url_path,
+            template_folder=template_folder,
+            **router_options,
+        )
+        #: hooks and handlers this blueprint adds to the app it is registered on
+        self.app_before_request_funcs: list[Callable[..., Any]] = []
+        self.app_after_request_funcs: list[Callable[..., Any]] = []
+        self.app_teardown_request_funcs: list[Callable[..., Any]] = []
+        self.app_error_handlers: dict[ErrorKey, Callable[..., Any]] = {}
+        self.app_template_functions: list[tuple[str, Callable[..., Any], str | None]] = []
+
+    @property
+    def url_prefix(self) -> str:
+        return self.prefix
+
+    def register_blueprint(self, blueprint: Blueprint, url_prefix: str | None = None) -> None:
+        """Nest ``blueprint`` inside this one (names become ``"outer.inner.view"``)."""
+        self.include_router(blueprint, own_prefix=url_prefix)
+
+    def before_app_request(self, func: F) -> F:
+        """Like ``before_request``, but for every request of the app."""
+        self.app_before_request_funcs.append(func)
+        self._changed()
+        return func
+
+    def after_app_request(self, func: F) -> F:
+        """Like ``after_request``, but for every request of the app."""
+        self.app_after_request_funcs.append(func)
+        self._changed()
+        return func
+
+    def teardown_app_request(self, func: F) -> F:
+        """Like ``teardown_request``, but for every request of the app."""
+        self.app_teardown_request_funcs.append(func)
+        self._changed()
+        return func
+
+    def app_errorhandler(self, key: ErrorKey) -> Callable[[F], F]:
+        """Like ``errorhandler``, but for errors anywhere in the app."""
+
+        def decorator(func: F) -> F:
+            self.app_error_handlers[key] = func
+            self._changed()
+            return func
+
+        return decorator
+
+    def app_context_processor(self, func: F) -> F:
+        """Add a template context processor to the app."""
+        self.app_template_functions.append(("context_processor", func, None))
+        return func
+
+    def app_template_filter(self, name: str | None = None) -> Callable[[F], F]:
+        """Add a template filter to the app."""
+        return self._template_function("filter", name)
+
+    def app_template_global(self, name: str | None = None) -> Callable[[F], F]:
+        """Add a template global to the app."""
+        return self._template_function("global", name)
+
+    def app_template_test(self, name: str | None = None) -> Callable[[F], F]:
+        """Add a template test to the app."""
+        return self._template_function("test", name)
+
+    def _template_function(self, kind: str, name: str | None) -> Callable[[F], F]:
+        def decorator(func: F) -> F:
+            self.app_template_functions.append((kind, func, name))
+            return func
+
+        return decorator
+
+    def iter_blueprints(self) -> Iterable[Blueprint]:
+        """This blueprint and every blueprint registered inside it."""
+        yield self
+        for inc in self._includes:
+            if isinstance(inc.router, Blueprint):
+                yield from inc.router.iter_blueprints()
