@@ -63,6 +63,7 @@ class Kettle(WebAppMixin, Scaffold):
             only the other form is routed.
         middleware: ``Middleware(cls, **options)`` entries, outermost first.
         exception_handlers: ``{status or exception class: handler}``.
+        dependencies: ``Depends(...)`` run before every route's handler (auth, say).
 
     Example:
         >>> from kettle import Kettle
@@ -94,6 +95,7 @@ class Kettle(WebAppMixin, Scaffold):
         title: str = "kettle",
         version: str = "0.1.0",
         description: str = "",
+        dependencies: Sequence[Depends] | None = None,
     ) -> None:
         super().__init__(
             import_name=import_name,
@@ -101,6 +103,7 @@ class Kettle(WebAppMixin, Scaffold):
             static_folder=static_folder,
             static_url_path=static_url_path,
             template_folder=template_folder,
+            dependencies=dependencies,
         )
         if debug is None:
             debug = os.environ.get("KETTLE_DEBUG", "").lower() in ("1", "true", "yes")
@@ -123,10 +126,22 @@ class Kettle(WebAppMixin, Scaffold):
         self._routes: list[Route] = []
         self._app_scoped: dict[Callable[..., Any], CallSpec] = {}
         self.app_scope = AppScope()
-        self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = _Overrides(
-            self._invalidate
-        )
+        self._overrides = _Overrides(self._invalidate)
         self._listeners.append(self._invalidate)
+
+    @property
+    def dependency_overrides(self) -> dict[Callable[..., Any], Callable[..., Any]]:
+        """``{dependency: replacement}`` applied when the app compiles (tests use it).
+
+        Changing it, or assigning a new dict, recompiles the app before its next request.
+        """
+        return self._overrides
+
+    @dependency_overrides.setter
+    def dependency_overrides(self, value: Mapping[Callable[..., Any], Callable[..., Any]]) -> None:
+        self._overrides = _Overrides(self._invalidate)
+        dict.update(self._overrides, value)
+        self._invalidate()
 
     # -- ASGI entry point ------------------------------------------------------------------
 
@@ -304,9 +319,12 @@ class Kettle(WebAppMixin, Scaffold):
             raise ConfigurationError(
                 f"{describe(route.endpoint)}: dependencies=[...] takes Depends(...) items"
             )
-        spec = analyze(
-            route.endpoint, list(pattern.params), dependencies, self.dependency_overrides
-        )
+        try:
+            spec = analyze(
+                route.endpoint, list(pattern.params), dependencies, self.dependency_overrides
+            )
+        except ConfigurationError as exc:
+            raise _naming(route, exc) from exc
         for prm in spec.params:
             converter = pattern.params.get(prm.name)
             # PERF: a path value the converter already produced as the annotated type (or
@@ -318,7 +336,10 @@ class Kettle(WebAppMixin, Scaffold):
                 and not prm.marker.constraints()
             ):
                 prm.annotation = Any
-        plan = RoutePlan(spec, self.thread_pool, self.app_scope)
+        try:
+            plan = RoutePlan(spec, self.thread_pool, self.app_scope)
+        except ConfigurationError as exc:
+            raise _naming(route, exc) from exc
         for step in plan.steps:
             if step.spec.scope == "app":
                 app_scoped.setdefault(step.spec.func, step.spec)
@@ -382,6 +403,14 @@ class Kettle(WebAppMixin, Scaffold):
         uvicorn.run(self, host=host, port=port, **options)
 
 
+def _naming(route: Route, exc: ConfigurationError) -> ConfigurationError:
+    """``exc``, prefixed with the route's handler when it names only a dependency."""
+    label = describe(route.endpoint)
+    if label in str(exc):
+        return exc
+    return ConfigurationError(f"{label}: {exc}")
+
+
 class _Overrides(dict[Callable[..., Any], Callable[..., Any]]):
     """``app.dependency_overrides``: any change recompiles the app before its next request."""
 
@@ -409,3 +438,18 @@ class _Overrides(dict[Callable[..., Any], Callable[..., Any]]):
     def update(self, *args: Any, **kwargs: Any) -> None:
         super().update(*args, **kwargs)
         self._changed()
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        value = super().setdefault(key, default)
+        self._changed()
+        return value
+
+    def popitem(self) -> tuple[Any, Any]:
+        item = super().popitem()
+        self._changed()
+        return item
+
+    def __ior__(self, other: Any) -> _Overrides:  # type: ignore[override,misc]
+        super().update(other)
+        self._changed()
+        return self

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import re
 import sys
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -39,7 +40,9 @@ ValidationError: type[Exception] = _NotYet
 def _schema_error() -> type[Exception]:
     if "pydantic" not in sys.modules:
         return _NotYet
-    return sys.modules["pydantic"].PydanticSchemaGenerationError  # type: ignore[no-any-return]
+    # PydanticUserError covers schema generation failures and misuses such as a
+    # typing.TypedDict on Python < 3.12.
+    return sys.modules["pydantic"].PydanticUserError  # type: ignore[no-any-return]
 
 
 def _pydantic() -> Any:
@@ -152,18 +155,24 @@ def make_getter(spec: ParamSpec) -> Getter:
         return lambda ctx: ctx.form_values.get(alias, _MISSING)
     source = _source(spec)
     if spec.group:
-        fields = _model_fields(spec.annotation)
+        # (name on the wire, key in the model, many): a header group reads "x-request-id"
+        # for the field x_request_id unless the marker says convert_underscores=False.
+        convert = spec.location == "header" and getattr(spec.marker, "convert_underscores", True)
+        fields = [
+            (key.replace("_", "-").lower() if convert else key, key, many)
+            for key, many in _model_fields(spec.annotation)
+        ]
 
         def group(ctx: Context) -> Any:
             data = source(ctx)
             found: dict[str, Any] = {}
-            for key, many in fields:
+            for wire, key, many in fields:
                 if many and hasattr(data, "getlist"):
-                    values = data.getlist(key)
+                    values = data.getlist(wire)
                     if values:
                         found[key] = values
-                elif key in data:
-                    found[key] = data[key]
+                elif wire in data:
+                    found[key] = data[wire]
             return found
 
         return group
@@ -259,7 +268,11 @@ class Step:
         self.body_names = [s.name for s in self.spec.params if s.location == "body"]
         self.specials = list(self.spec.specials)
         self.getters = [(s.name, make_getter(s)) for s in inputs]
-        self.locations = {s.name: (s.location, s.alias, s.group) for s in inputs}
+        # Form and file values travel in the body: that is where clients look for them.
+        self.locations = {
+            s.name: ("body" if s.location in ("form", "file") else s.location, s.alias, s.group)
+            for s in inputs
+        }
         self.defaults = [(s.name, *_default_of(s)) for s in inputs if not s.required]
         if any(_needs_validation(s) for s in inputs):
             label = getattr(self.spec.func, "__name__", "handler")
@@ -294,7 +307,7 @@ class Step:
             for name, default, make in self.defaults:
                 if name not in raw:
                     raw[name] = (
-                        (default() if callable(default) else copy.copy(default))
+                        (default() if callable(default) else copy.deepcopy(default))
                         if make
                         else default
                     )
@@ -375,8 +388,23 @@ class BodyReader:
         raw = await request.body()
         if raw:
             media = request.content_type[0]
-            if media and not is_json(media):
-                raise HTTPException(415, f"Unsupported Media Type {media!r}: expected JSON")
+            # A body without a Content-Type is refused too: a cross-site fetch() can send
+            # one without a CORS preflight.
+            if not is_json(media):
+                raise HTTPException(
+                    415, f"Unsupported Media Type {media or '(none)'!r}: expected JSON"
+                )
+            if _NON_FINITE.search(raw) is not None and _has_non_finite(raw):
+                ctx.errors.append(
+                    {
+                        "type": "json_invalid",
+                        "loc": ["body"],
+                        "msg": "Invalid JSON: NaN, Infinity and out-of-range numbers are refused",
+                        "input": None,
+                    }
+                )
+                ctx.body_errors = True
+                return
         try:
             if self.single:
                 spec = self.specs[0]
@@ -407,8 +435,36 @@ class BodyReader:
             else:
                 default, make = _default_of(spec)
                 ctx.body_values[spec.name] = (
-                    (default() if callable(default) else copy.copy(default)) if make else default
+                    (default() if callable(default) else copy.deepcopy(default))
+                    if make
+                    else default
                 )
+
+
+# A cheap pre-check for what strict JSON forbids but pydantic's parser accepts; only a
+# match pays for the exact check below.
+_NON_FINITE = re.compile(rb"NaN|Infinity|\d[eE]\+?\d{3,}")
+
+
+def _has_non_finite(raw: bytes) -> bool:
+    import math
+
+    import orjson
+
+    try:
+        value = orjson.loads(raw)  # orjson refuses NaN/Infinity and parses 1e400 as inf
+    except orjson.JSONDecodeError:
+        return True
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _body_loc(loc: tuple[Any, ...]) -> list[Any]:
@@ -484,6 +540,18 @@ class RoutePlan:
                 step.compile()
         except _schema_error() as exc:
             raise ConfigurationError(f"{spec.label}: cannot validate a parameter: {exc}") from None
+        bodies = [prm for step in self.steps for prm in step.spec.params if prm.location == "body"]
+        forms = [
+            prm
+            for step in self.steps
+            for prm in step.spec.params
+            if prm.location in ("form", "file")
+        ]
+        if bodies and forms:
+            raise ConfigurationError(
+                f"{spec.label}: a request has one body: it cannot be both JSON "
+                f"({bodies[0].name!r}) and a form ({forms[0].name!r})"
+            )
         for step in self.steps:
             for prm in step.spec.params:
                 if prm.group and prm.location == "form":
@@ -557,6 +625,7 @@ class RoutePlan:
             else:
                 values[step.slot] = await self.call(step, kwargs, ctx)
         if ctx.errors or failed:
+            self.handler.bind(ctx)  # its own errors are reported together with the others
             raise RequestValidationError(ctx.errors)
         kwargs = self.handler.bind(ctx)
         if kwargs is None:

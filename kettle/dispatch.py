@@ -98,6 +98,8 @@ def compile_http_endpoint(
     returns_none = spec.return_annotation is None or spec.return_annotation is type(None)
     status = route.status_code or (204 if returns_none and encoder is None else 200)
     none_is_empty = (returns_none and encoder is None) or status == 204
+    # 204 and 304 never carry a body, whatever the handler returned.
+    no_body = status in (204, 304)
     errors = errors or compiled.errors
     inline_sync = not is_async and not route.sync_to_thread
     needs_request = not (no_args or path_only)
@@ -146,6 +148,8 @@ def compile_http_endpoint(
                     value = func(**kwargs)
                 else:
                     value = await run_in_pool(func, **kwargs)
+                if no_body and not isinstance(value, Response):
+                    value = Response(None, status)
                 opened = holder[0]
                 plain = (opened is None or opened._session is None) and (
                     ctx is None or (ctx.response is None and ctx.background is None)
@@ -228,6 +232,8 @@ def compile_http_endpoint(
                         value = func(**kwargs)
                     else:
                         value = await run_in_pool(func, **kwargs)
+                if no_body and not isinstance(value, Response):
+                    value = Response(None, status)
                     if encoder is not None and not isinstance(value, Response):
                         body = encoder.encode(value)
                         if (

@@ -24,6 +24,8 @@ def is_async_callable(func: Any) -> bool:
     """True for ``async def`` functions, partials of them and objects with an async ``__call__``."""
     while isinstance(func, functools.partial):
         func = func.func
+    if isinstance(func, type):
+        return False  # calling a class constructs it, whatever its __call__ does
     return inspect.iscoroutinefunction(func) or (
         callable(func) and inspect.iscoroutinefunction(getattr(func, "__call__", None))  # noqa: B004
     )
@@ -33,6 +35,8 @@ def generator_kind(func: Any) -> str | None:
     """``"async"`` or ``"sync"`` for generator functions (or objects whose ``__call__`` is one)."""
     while isinstance(func, functools.partial):
         func = func.func
+    if isinstance(func, type):
+        return None
     call = (
         func
         if inspect.isfunction(func) or inspect.ismethod(func)

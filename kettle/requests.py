@@ -92,7 +92,9 @@ class HTTPConnection:
     def cookies(self) -> dict[str, str]:
         """Cookies sent by the client (first of duplicate names wins)."""
         if self._cookies is None:
-            raw = first_header(self.scope["headers"], b"cookie")
+            # HTTP/2 clients may split cookies over several header lines: read them all.
+            lines = [v for k, v in self.scope["headers"] if k == b"cookie"]
+            raw = lines[0] if len(lines) == 1 else b"; ".join(lines)
             self._cookies = (
                 parse_cookie_header(raw.decode("latin-1"), self.limits.max_cookies) if raw else {}
             )

@@ -244,8 +244,8 @@ class PlainTextResponse(Response):
 def json_default(value: Any) -> Any:
     """Encode what orjson does not know natively: models, decimals, sets, paths."""
     dump = getattr(value, "model_dump", None)
-    if dump is not None:  # pydantic models
-        return dump(mode="json")
+    if dump is not None:  # pydantic models, by alias as a response model would
+        return dump(mode="json", by_alias=True)
     if isinstance(value, decimal.Decimal):
         return float(value) if value.is_finite() else None
     if isinstance(value, set | frozenset | tuple):
@@ -258,7 +258,12 @@ def json_default(value: Any) -> Any:
         return value.value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+    try:  # timedelta, IP addresses... whatever pydantic knows how to write as JSON
+        from pydantic_core import to_jsonable_python
+
+        return to_jsonable_python(value)
+    except Exception:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable") from None
 
 
 def dumps(value: Any) -> bytes:

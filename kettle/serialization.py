@@ -8,8 +8,6 @@ import typing
 from collections.abc import Mapping
 from typing import Any, Union
 
-from kettle.exceptions import HTTPException
-
 #: Route option names that shape serialization, as in FastAPI.
 OPTIONS = (
     "response_model_include",
@@ -21,12 +19,16 @@ OPTIONS = (
 )
 
 
-class ResponseValidationError(HTTPException):
-    """The handler returned something its response model does not accept (a server bug: 500)."""
+class ResponseValidationError(Exception):
+    """The handler returned something its response model does not accept.
+
+    A bug in the server, not the client: it is logged with its traceback and answered
+    with the app's 500 (never with the details, which may hold private data).
+    """
 
     def __init__(self, errors: list[Any]) -> None:
         self._errors = errors
-        super().__init__(500, "Internal Server Error")
+        super().__init__(f"{len(errors)} validation error(s) in the response: {errors!r}")
 
     def errors(self) -> list[Any]:
         return self._errors
@@ -82,7 +84,11 @@ def model_for(annotation: Any, explicit: Any, unset: Any) -> Any:
         members = typing.get_args(annotation)
         if any(_is_response(m) for m in members):
             return None
-    if origin in (dict, list) and all(a is Any for a in typing.get_args(annotation)[1:]):
+        if all(m in (str, bytes, type(None)) for m in members):
+            return None  # a page (or nothing), as for a plain str
+    args = typing.get_args(annotation)
+    items = args[1:] if origin is dict else args
+    if origin in (dict, list) and items and all(a is Any for a in items):
         return None
     if _is_response(annotation) or inspect.isawaitable(annotation):
         return None

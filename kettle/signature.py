@@ -11,6 +11,7 @@ import dataclasses
 import datetime
 import decimal
 import enum
+import functools
 import inspect
 import ipaddress
 import pathlib
@@ -248,7 +249,13 @@ class Analyzer:
             self._stack.pop()
 
     def _call(self, func: Callable[..., Any], is_handler: bool) -> CallSpec:
-        target = func.__init__ if isinstance(func, type) else func  # type: ignore[misc]
+        target: Any = func
+        while isinstance(target, functools.partial):
+            target = target.func
+        if isinstance(target, type):
+            target = target.__init__  # type: ignore[misc]
+        elif not (inspect.isfunction(target) or inspect.ismethod(target)):
+            target = type(target).__call__  # a callable instance: its __call__ has the hints
         try:
             signature = inspect.signature(func)
             hints = typing.get_type_hints(target, include_extras=True)

@@ -87,27 +87,17 @@ def _multiply(q: int = 1, factor: int = 1) -> int:
     return q * factor
 
 
-CALLABLE_XFAIL = pytest.mark.xfail(
-    strict=True,
-    reason="Analyzer._call reads type hints from the object itself: callable instances and "
-    "functools.partial fail with ConfigurationError('cannot read the signature')",
-)
 KINDS = [
     pytest.param(dep_function, id="function"),
     pytest.param(dep_coroutine, id="async-function"),
     pytest.param(dep_generator, id="generator"),
     pytest.param(dep_async_generator, id="async-generator"),
     pytest.param(DepClass, id="class"),
-    pytest.param(DepCallable(10), id="callable-instance", marks=CALLABLE_XFAIL),
-    pytest.param(functools.partial(_multiply, factor=10), id="partial", marks=CALLABLE_XFAIL),
+    pytest.param(DepCallable(10), id="callable-instance"),
+    pytest.param(functools.partial(_multiply, factor=10), id="partial"),
     pytest.param(
         DepClassWithAsyncCall,
         id="class-with-async-call",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="is_async_callable(cls) looks at cls.__call__, so a class whose instances "
-            "have an async __call__ is awaited instead of instantiated (TypeError, 500)",
-        ),
     ),
 ]
 
@@ -571,11 +561,6 @@ def test_errors_are_accumulated_across_dependencies() -> None:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="RoutePlan.solve raises once a dependency failed, without validating the "
-    "handler's own parameters, so the client sees only part of what is wrong",
-)
 def test_handler_errors_are_reported_with_dependency_errors() -> None:
     def needs_page(page: int) -> int:
         return page
@@ -617,26 +602,17 @@ def overrides_app() -> tuple[Kettle, TestClient]:
     return app, client
 
 
-REASSIGN = pytest.mark.xfail(
-    strict=True,
-    reason="only __setitem__/__delitem__/update/pop/clear of app.dependency_overrides "
-    "recompile: setdefault, |=, popitem and assigning a new dict are silently ignored",
-)
 SET_STYLES = [
     pytest.param(lambda app: app.dependency_overrides.__setitem__(real_db, fake_db), id="item"),
     pytest.param(lambda app: app.dependency_overrides.update({real_db: fake_db}), id="update"),
     pytest.param(
         lambda app: app.dependency_overrides.setdefault(real_db, fake_db),
         id="setdefault",
-        marks=REASSIGN,
     ),
-    pytest.param(
-        lambda app: app.dependency_overrides.__ior__({real_db: fake_db}), id="ior", marks=REASSIGN
-    ),
+    pytest.param(lambda app: app.dependency_overrides.__ior__({real_db: fake_db}), id="ior"),
     pytest.param(
         lambda app: setattr(app, "dependency_overrides", {real_db: fake_db}),
         id="assign",
-        marks=REASSIGN,
     ),
 ]
 
@@ -654,8 +630,8 @@ UNSET_STYLES = [
     pytest.param(lambda app: app.dependency_overrides.__delitem__(real_db), id="del"),
     pytest.param(lambda app: app.dependency_overrides.pop(real_db), id="pop"),
     pytest.param(lambda app: app.dependency_overrides.clear(), id="clear"),
-    pytest.param(lambda app: app.dependency_overrides.popitem(), id="popitem", marks=REASSIGN),
-    pytest.param(lambda app: setattr(app, "dependency_overrides", {}), id="assign", marks=REASSIGN),
+    pytest.param(lambda app: app.dependency_overrides.popitem(), id="popitem"),
+    pytest.param(lambda app: setattr(app, "dependency_overrides", {}), id="assign"),
 ]
 
 
@@ -880,11 +856,6 @@ def test_a_cycle_error_names_the_handler_and_the_chain() -> None:
     assert text.index("cycle_handler") < text.index("_cycle_a") < text.index("_cycle_b")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an error found in a dependency's declaration names only the dependency, not the "
-    "route handler that uses it",
-)
 @pytest.mark.parametrize("handler", [app_param_handler, app_on_request_handler])
 def test_dependency_declaration_errors_name_the_handler(handler: Callable[..., Any]) -> None:
     app = Kettle(__name__)
@@ -957,10 +928,6 @@ def require_token(x_token: Annotated[str | None, Header()] = None) -> str:
     return x_token
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Kettle() takes no dependencies=...: there is no app-level dependency list",
-)
 def test_app_level_dependencies_apply_to_http_and_websocket_routes() -> None:
     app = Kettle(__name__, dependencies=[Depends(require_token)])  # type: ignore[call-arg]
 

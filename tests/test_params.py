@@ -81,11 +81,6 @@ def app_with(path: str, handler: Callable[..., Any], method: str = "GET", **opti
 # -- every location, both declaration styles --------------------------------------------------
 
 EMPTY = inspect.Parameter.empty
-FORM_LOC = pytest.mark.xfail(
-    strict=True,
-    reason="form and file errors are located at 'form'/'file', not 'body' as the issue, "
-    "FastAPI and RequestValidationError's docstring say",
-)
 
 
 def _send_path(raw: str | None) -> dict[str, Any]:
@@ -119,7 +114,7 @@ LOCATIONS = [
     pytest.param("header", "x-v", Header, _send_header, id="header"),
     pytest.param("cookie", "x_v", Cookie, _send_cookie, id="cookie"),
     pytest.param("body", "x_v", lambda **kw: Body(embed=True, **kw), _send_body, id="body"),
-    pytest.param("body", "x_v", Form, _send_form, id="form", marks=FORM_LOC),
+    pytest.param("body", "x_v", Form, _send_form, id="form"),
 ]
 STYLES = ["annotated", "default"]
 
@@ -189,11 +184,6 @@ def test_unmarked_parameters_are_inferred() -> None:
     assert locs(client.post("/items/3", json={})) == [["body", "name"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="RoutePlan.solve raises as soon as the body (or a dependency) has errors, "
-    "before validating the handler's own path/query/header parameters",
-)
 def test_body_and_parameter_errors_are_reported_together() -> None:
     handler = make_handler(item_id=(int, Path()), item=(Item, EMPTY), n=(int, Query()))
     client = TestClient(app_with("/items/{item_id}", handler, "POST"))
@@ -501,11 +491,6 @@ def test_mutable_defaults_are_not_shared_between_requests() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mutable defaults are copied with copy.copy: a list inside a default dict is "
-    "shared by every request",
-)
 def test_nested_mutable_defaults_are_not_shared_between_requests() -> None:
     app = Kettle(__name__)
 
@@ -686,11 +671,6 @@ def test_body_errors_point_into_the_body(annotation: Any, sent: Any, where: list
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="pydantic takes typing.TypedDict")
-@pytest.mark.xfail(
-    strict=True,
-    reason="a typing.TypedDict body on Python 3.11 escapes compile as a raw PydanticUserError, "
-    "not a ConfigurationError naming the handler",
-)
 def test_typing_typeddict_body_on_python_3_11_is_a_configuration_error() -> None:
     import typing
 
@@ -810,11 +790,6 @@ def test_header_model_group_single_word_fields() -> None:
     assert locs(client.get("/")) == [["header", "authorization"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a Header() model group reads field x_token from a header literally named "
-    "'x_token': convert_underscores is not applied to the model's fields",
-)
 def test_header_model_group_converts_underscores() -> None:
     class Tracing(BaseModel):
         x_request_id: str
@@ -928,11 +903,6 @@ def test_optional_files() -> None:
     assert r.json() == {"doc": "d.txt", "raw": "rr"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="form and file errors are located at 'form'/'file', not 'body' (issue, FastAPI, "
-    "RequestValidationError docstring)",
-)
 def test_form_and_file_errors_are_located_in_the_body() -> None:
     client = TestClient(forms_app())
     assert locs(client.post("/fields", data={"age": "z"})) == [["body", "name"], ["body", "age"]]
@@ -1146,11 +1116,6 @@ MISTAKES = [
         "/",
         "form",
         id="json-and-form",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="a handler with both a JSON body and form fields compiles, but every "
-            "request to it fails with 415",
-        ),
     ),
 ]
 

@@ -110,19 +110,9 @@ def test_containers_of_models_are_filtered_with_response_model(model: Any, value
     assert "pw" not in client.get("/").text
 
 
-LIST_LEAK = pytest.mark.xfail(
-    strict=True,
-    reason="model_for() treats every -> list[X] annotation like -> list[Any] (all() over an "
-    "empty args[1:]), so nothing is validated and undeclared fields such as passwords leak",
-)
-
-
 @pytest.mark.parametrize(
     ("model", "value"),
-    [
-        pytest.param(*case.values, id=case.id, marks=LIST_LEAK if case.id == "list" else ())
-        for case in CONTAINERS
-    ],
+    [pytest.param(*case.values, id=case.id) for case in CONTAINERS],
 )
 def test_containers_of_models_are_filtered_by_the_return_annotation(model: Any, value: Any) -> None:
     def handler() -> Any:
@@ -249,11 +239,6 @@ PASSTHROUGH = [
         "text/html; charset=utf-8",
         "<b>hi</b>",
         id="optional-str",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="-> str | None builds a response model, so a returned str becomes a JSON "
-            "string instead of an HTML page (the Flask rule applies to -> str only)",
-        ),
     ),
 ]
 
@@ -299,11 +284,6 @@ def test_response_validation_failure_is_a_500_that_leaks_nothing() -> None:
     assert "hunter2" not in r.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ResponseValidationError is an HTTPException, so the failure is answered as a "
-    "plain 500 and never logged: the developer gets no trace of the bug",
-)
 def test_response_validation_failure_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.ERROR, logger="kettle.error"):
         client_for(bad_handler).get("/")
@@ -335,13 +315,6 @@ def test_optional_model_returning_none_is_json_null() -> None:
     assert (r.status_code, r.text) == (200, "null")
 
 
-NO_CONTENT_XFAIL = pytest.mark.xfail(
-    strict=True,
-    reason="the JSON fast path (_send_json) sends the body and its Content-Length even when "
-    "the status is 204, which HTTP forbids",
-)
-
-
 def _returns_dict_with_none_annotation() -> None:
     return {"a": 1}  # type: ignore[return-value]
 
@@ -351,16 +324,13 @@ def _returns_dict_with_none_annotation() -> None:
     [
         pytest.param(lambda: None, {"status_code": 204}, id="none-204"),
         pytest.param(lambda: "", {"status_code": 204}, id="empty-str-204"),
-        pytest.param(lambda: {"a": 1}, {"status_code": 204}, id="dict-204", marks=NO_CONTENT_XFAIL),
+        pytest.param(lambda: {"a": 1}, {"status_code": 204}, id="dict-204"),
         pytest.param(
             lambda: {"id": 1},
             {"status_code": 204, "response_model": UserOut},
             id="model-204",
-            marks=NO_CONTENT_XFAIL,
         ),
-        pytest.param(
-            _returns_dict_with_none_annotation, {}, id="none-annotation", marks=NO_CONTENT_XFAIL
-        ),
+        pytest.param(_returns_dict_with_none_annotation, {}, id="none-annotation"),
     ],
 )
 def test_a_204_never_has_a_body(handler: Callable[[], Any], options: dict[str, Any]) -> None:
@@ -436,29 +406,16 @@ PLAIN = [
         datetime.timedelta(seconds=90),
         "PT1M30S",
         id="timedelta",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="json_default knows no timedelta: a timedelta in a returned dict is a 500",
-        ),
     ),
     pytest.param(
         ipaddress.IPv4Address("10.0.0.1"),
         "10.0.0.1",
         id="ip-address",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="json_default knows no IP addresses: a returned dict with one is a 500",
-        ),
     ),
     pytest.param(
         Alias(userName="u"),
         {"userName": "u"},
         id="model-alias",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="a model inside plain data is dumped by field name (model_dump without "
-            "by_alias), while -> Model and FastAPI use the alias",
-        ),
     ),
 ]
 
