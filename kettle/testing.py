@@ -106,6 +106,59 @@ async def _call_app(
     return status, headers, b"".join(chunks)
 
 
+class TestResponse(httpx.Response):
+    """An httpx response that also answers to Flask's test-response names.
+
+    Example:
+        >>> from kettle import Kettle
+        >>> from kettle.testing import TestClient
+        >>> app = Kettle(__name__)
+        >>> @app.get("/")
+        ... def index() -> dict[str, int]:
+        ...     return {"n": 1}
+        >>> response = TestClient(app).get("/")
+        >>> response.data, response.get_json(), response.status
+        (b'{"n":1}', {'n': 1}, '200 OK')
+    """
+
+    __test__ = False
+
+    @property
+    def data(self) -> bytes:
+        """The body as bytes (Flask's ``response.data``)."""
+        return self.content
+
+    def get_data(self, as_text: bool = False) -> bytes | str:
+        return self.text if as_text else self.content
+
+    def get_json(self, force: bool = False, silent: bool = False) -> Any:
+        """The body parsed as JSON; None if it is not JSON and ``silent``."""
+        if not force and "json" not in self.headers.get("content-type", ""):
+            if silent:
+                return None
+            raise ValueError("the response is not JSON (pass force=True to parse anyway)")
+        try:
+            return orjson.loads(self.content)
+        except orjson.JSONDecodeError:
+            if silent:
+                return None
+            raise
+
+    @property
+    def status(self) -> str:
+        """``"200 OK"``: the status line, as Flask's test responses give it."""
+        return f"{self.status_code} {self.reason_phrase}"
+
+    @property
+    def mimetype(self) -> str:
+        return str(self.headers.get("content-type", "")).split(";")[0].strip()
+
+    @property
+    def location(self) -> str | None:
+        value = self.headers.get("location")
+        return None if value is None else str(value)
+
+
 class _Lifespan:
     """Drives the ASGI lifespan protocol for a test client."""
 
@@ -170,7 +223,7 @@ class _Transport(httpx.BaseTransport):
                 _call_app, c.app, scope, body, c.raise_server_exceptions
             )
         # A stream, not content=: httpx would add a Content-Length the app never sent.
-        return httpx.Response(
+        return TestResponse(
             status, headers=headers, stream=httpx.ByteStream(content), request=request
         )
 
@@ -257,6 +310,49 @@ class TestClient(httpx.Client):
             if self._exit_stack is not None:
                 self._exit_stack.close()
             self.close()
+
+    @contextlib.contextmanager
+    def session_transaction(self) -> Iterator[Any]:
+        """Read and change the client's session outside a request, as in Flask.
+
+        Example:
+            >>> from kettle import Kettle, session
+            >>> from kettle.testing import TestClient
+            >>> app = Kettle(__name__)
+            >>> app.secret_key = "test"
+            >>> @app.get("/whoami")
+            ... def whoami() -> str:
+            ...     return str(session.get("user", "nobody"))
+            >>> client = TestClient(app)
+            >>> with client.session_transaction() as sess:
+            ...     sess["user"] = "ada"
+            >>> client.get("/whoami").text
+            'ada'
+        """
+        from kettle.responses import Response
+
+        app: Any = self.app
+        interface = app.session_interface
+        cookie = "; ".join(f"{c.name}={c.value}" for c in self.cookies.jar)
+        ctx = app.test_request_context(
+            "/", headers={"cookie": cookie} if cookie else {}, base_url=str(self.base_url)
+        )
+        with ctx:
+            session = interface.open_session(app, ctx.request)
+            if session is None:
+                raise RuntimeError("the session is unavailable: set app.secret_key first")
+            yield session
+            response = Response()
+            interface.save_session(app, session, response)
+        host = self.base_url.host if "." in self.base_url.host else f"{self.base_url.host}.local"
+        for header in response.headers.getlist("set-cookie"):
+            pair = header.split(";", 1)[0]
+            name, _, value = pair.partition("=")
+            for existing in list(self.cookies.jar):
+                if existing.name == name:
+                    self.cookies.jar.clear(existing.domain, existing.path, existing.name)
+            if "max-age=0" not in header.lower():
+                self.cookies.set(name, value, domain=host, path="/")
 
     @contextlib.contextmanager
     def websocket_connect(
@@ -421,7 +517,7 @@ class _AsyncTransport(httpx.AsyncBaseTransport):
         body = await request.aread()
         status, headers, content = await _call_app(c.app, scope, body, c.raise_server_exceptions)
         # A stream, not content=: httpx would add a Content-Length the app never sent.
-        return httpx.Response(
+        return TestResponse(
             status, headers=headers, stream=httpx.ByteStream(content), request=request
         )
 
