@@ -18,10 +18,12 @@ _BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 
 
 def _pages() -> list[Path]:
-    return sorted(DOCS.glob("**/*.md"))
+    return [DOCS.parent / "README.md", *sorted(DOCS.glob("**/*.md"))]
 
 
-@pytest.mark.parametrize("page", _pages(), ids=lambda p: str(p.relative_to(DOCS)))
+@pytest.mark.parametrize(
+    "page", _pages(), ids=lambda p: p.name if p.parent != DOCS else str(p.relative_to(DOCS))
+)
 def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocks = _BLOCK.findall(page.read_text(encoding="utf-8"))
     monkeypatch.chdir(tmp_path)
