@@ -19,11 +19,13 @@ from typing import Annotated, Any, NotRequired, Required
 
 from kettle import params as p
 from kettle.concurrency import ThreadPool
+from kettle.datastructures import first_header
 from kettle.exceptions import ConfigurationError, HTTPException, RequestValidationError
 from kettle.mediatypes import is_json
 from kettle.signature import CallSpec, ParamSpec, is_sequence
 
 _MISSING: Any = object()
+_JSON_TYPE = b"application/json"
 _CONFIG: Any = {"arbitrary_types_allowed": True}
 
 
@@ -381,6 +383,31 @@ class BodyReader:
                 .validator
             )
         self.required = any(s.required for s in specs)
+        self.name = specs[0].name
+
+    async def arguments(self, request: Any) -> dict[str, Any]:
+        """The handler's keyword arguments when the body is its only input.
+
+        PERF: the common case (one model, a JSON body) needs no ``Context``: four fewer
+        allocations per request. Anything else goes through :meth:`read`.
+
+        Raises:
+            RequestValidationError: the body is missing or does not validate.
+        """
+        if self.single:
+            raw = await request.body()
+            if raw and first_header(request.scope["headers"], b"content-type") == _JSON_TYPE:
+                if not ((b"N" in raw or b"I" in raw) and _has_non_finite(raw)):
+                    try:
+                        return {self.name: self.adapter.validate_json(raw)}
+                    except ValidationError as exc:
+                        errors = _convert_errors(exc, _body_loc, drop_input=_is_json_error(exc))
+                        raise RequestValidationError(errors) from None
+        ctx = Context(request, {}, 1)
+        await self.read(ctx)
+        if ctx.errors:
+            raise RequestValidationError(ctx.errors)
+        return ctx.body_values
 
     async def read(self, ctx: Context) -> None:
         request = ctx.conn

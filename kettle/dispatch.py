@@ -92,7 +92,7 @@ def compile_http_endpoint(
         and not handler.getters
         and not handler.specials
     )
-    read_body = plan.body.read if plan.body is not None else None
+    body_arguments = plan.body.arguments if plan.body is not None else None
     slots = len(plan.steps)
     # None means "no content" only where the handler says so (-> None or status 204).
     returns_none = spec.return_annotation is None or spec.return_annotation is type(None)
@@ -134,11 +134,7 @@ def compile_http_endpoint(
                         raise RequestValidationError(ctx.errors)
                     kwargs = bound
                 elif body_only:
-                    ctx = Context(request, params, 1)
-                    await read_body(ctx)  # type: ignore[misc]
-                    if ctx.errors:
-                        raise RequestValidationError(ctx.errors)
-                    kwargs = ctx.body_values
+                    kwargs = await body_arguments(request)  # type: ignore[misc]
                 else:
                     ctx = Context(request, params, slots)
                     kwargs = await plan.solve(ctx)
