@@ -396,13 +396,17 @@ class BodyReader:
         """
         if self.single:
             raw = await request.body()
-            if raw and first_header(request.scope["headers"], b"content-type") == _JSON_TYPE:
-                if not ((b"N" in raw or b"I" in raw) and _has_non_finite(raw)):
-                    try:
-                        return {self.name: self.adapter.validate_json(raw)}
-                    except ValidationError as exc:
-                        errors = _convert_errors(exc, _body_loc, drop_input=_is_json_error(exc))
-                        raise RequestValidationError(errors) from None
+            plain_json = (
+                raw
+                and first_header(request.scope["headers"], b"content-type") == _JSON_TYPE
+                and not ((b"N" in raw or b"I" in raw) and _has_non_finite(raw))
+            )
+            if plain_json:
+                try:
+                    return {self.name: self.adapter.validate_json(raw)}
+                except ValidationError as exc:
+                    errors = _convert_errors(exc, _body_loc, drop_input=_is_json_error(exc))
+                    raise RequestValidationError(errors) from None
         ctx = Context(request, {}, 1)
         await self.read(ctx)
         if ctx.errors:
