@@ -15,6 +15,7 @@ from kettle.dispatch import (
     Compiled,
     Endpoint,
     compile_http_endpoint,
+    compile_refusal,
     compile_websocket_endpoint,
     make_dispatch,
 )
@@ -300,6 +301,9 @@ class Kettle(WebAppMixin, Scaffold):
                     )
             if "GET" in route.methods and "HEAD" not in route.methods:
                 matcher.add(pattern, "HEAD", endpoint)  # implicit HEAD; an explicit one wins
+        app_wide = route_hooks(app_hooks, (self,), pool)
+        if app_wide or app_handlers:
+            compiled.refuse = compile_refusal(self, app_wide, errors, app_limits)
         stack: ASGIApp = make_dispatch(compiled, functools.partial(serve_lifespan, self))
         if self.user_middleware:
             for entry in reversed(self.user_middleware):

@@ -313,6 +313,17 @@ class KettleGroup(click.Group):
         group = self.app_commands(ctx)
         return group.get_command(ctx, cmd_name) if group is not None else None
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Built-in commands, then the app's (so ``kettle --app X --help`` lists them)."""
+        names = list(super().list_commands(ctx))
+        try:
+            group = self.app_commands(ctx)
+        except click.ClickException:
+            group = None  # a broken --app must not break --help
+        if group is not None:
+            names.extend(n for n in group.list_commands(ctx) if n not in names)
+        return names
+
     def app_commands(self, ctx: click.Context) -> click.Group | None:
         """The app's own command group, or ``None`` when no app is named or it has none."""
         info = ctx.find_object(CliState)
@@ -376,6 +387,7 @@ def _store_app_spec(ctx: click.Context, param: click.Parameter, value: str | Non
     envvar="KETTLE_APP",
     callback=_store_app_spec,
     expose_value=False,
+    is_eager=True,  # read before --help, which lists the app's commands
     metavar="MODULE:ATTR",
     help="The app to use: module:attr, module or path/to/file.py:attr. [env: KETTLE_APP]",
 )

@@ -123,6 +123,13 @@ class FormAccessor(_Lookup):
     def _form(self) -> FormData:
         request = self._request
         if request._form is None:
+            media = request.content_type[0]
+            if media not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+                # Flask's request.form is simply empty when no form was sent (a GET, say);
+                # ``await request.form()`` stays strict and answers 415.
+                from kettle.forms import FormData
+
+                return FormData()
             run_sync(request, request.parse_form)
         assert request._form is not None
         return request._form
