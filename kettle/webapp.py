@@ -45,12 +45,24 @@ class WebAppMixin:
     def _init_webapp(self, debug: bool) -> None:
         self.config = Config(self.root_path, DEFAULT_CONFIG)
         self.config["DEBUG"] = debug
-        from kettle.sessions import SecureCookieSessionInterface
-
-        self.session_interface: SessionInterface = SecureCookieSessionInterface()
+        self._session_interface: SessionInterface | None = None
         self._templating: Templating | None = None
         self._cli: click.Group | None = None
         self.blueprints: dict[str, Blueprint] = {}
+
+    @property
+    def session_interface(self) -> SessionInterface:
+        """How sessions are loaded and saved: signed cookies unless you plug in a store."""
+        if self._session_interface is None:
+            # Created on first use: the signing library is imported only by apps with sessions.
+            from kettle.sessions import SecureCookieSessionInterface
+
+            self._session_interface = SecureCookieSessionInterface()
+        return self._session_interface
+
+    @session_interface.setter
+    def session_interface(self, interface: SessionInterface) -> None:
+        self._session_interface = interface
 
     # -- config-backed settings ------------------------------------------------------------------
 
