@@ -21,7 +21,7 @@ from kettle.dispatch import (
 )
 from kettle.errorhandlers import ExceptionHandler, ExceptionHandlers
 from kettle.exceptions import ConfigurationError
-from kettle.hooks import route_error_handlers, route_hooks
+from kettle.hooks import route_error_layers, route_hooks
 from kettle.introspection import describe
 from kettle.lifespan import Hook, Lifespan, as_lifespan, run_lifespan, serve_lifespan
 from kettle.limits import Limits
@@ -107,7 +107,10 @@ class Kettle(WebAppMixin, Scaffold):
             dependencies=dependencies,
         )
         if debug is None:
-            debug = os.environ.get("KETTLE_DEBUG", "").lower() in ("1", "true", "yes")
+            debug = os.environ.get("KETTLE_DEBUG", "").lower() in ("1", "true", "yes") and (
+                # An environment that says production never turns the debug page on.
+                os.environ.get("KETTLE_ENV", "").lower() != "production"
+            )
         self._init_webapp(debug)
         self.limits = limits or Limits()
         self.thread_pool = ThreadPool(thread_pool_size)
@@ -281,6 +284,9 @@ class Kettle(WebAppMixin, Scaffold):
                 )
             names.setdefault(route.name, []).append(pattern)
             limits = app_limits.merged(route.limits)
+            if max_content is not None and limits.max_body_size == self.limits.max_body_size:
+                # Flask's MAX_CONTENT_LENGTH, unless this route set its own body limit.
+                limits = limits.replace(max_body_size=int(max_content))
             plan = self._plan(route, pattern, app_scoped)
             if route.is_websocket:
                 endpoint = compile_websocket_endpoint(route, plan, limits)
@@ -289,8 +295,8 @@ class Kettle(WebAppMixin, Scaffold):
                 hooks = route_hooks(app_hooks, route.owners or (self,), pool)
                 key = tuple(id(o) for o in route.owners[1:] if getattr(o, "error_handlers", None))
                 if key not in tables:
-                    merged = route_error_handlers(app_handlers, route.owners)
-                    tables[key] = ExceptionHandlers(merged, pool, debug_page)
+                    layers = route_error_layers(route.owners)
+                    tables[key] = ExceptionHandlers(app_handlers, pool, debug_page, layers)
                 endpoint = compile_http_endpoint(
                     route, plan, limits, compiled, encoder, hooks, tables[key], self
                 )

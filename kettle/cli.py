@@ -492,6 +492,11 @@ def run(
     spec, attr, app = _load(text, factory)
     if debug:
         app.debug = True
+    wants_debug = app.debug or os.environ.get("KETTLE_DEBUG", "").lower() in ("1", "true", "yes")
+    if wants_debug and os.environ.get("KETTLE_ENV", "").lower() == "production":
+        raise click.UsageError(
+            "refusing to serve an app in debug mode: KETTLE_ENV says this is production"
+        )
     if app.debug and not _is_loopback(host) and not unsafe_remote_debug:
         raise click.UsageError(
             f"the app is in debug mode, which shows tracebacks: it only binds to loopback "

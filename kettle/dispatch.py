@@ -112,6 +112,8 @@ def compile_http_endpoint(
     # building a Response object (unless the handler touched the session).
     fast_json = not after
     set_context, reset_context = _current.set, _current.reset
+    # A session store doing I/O is loaded up front: the lazy `session` proxy cannot await.
+    async_sessions = _has_async_sessions(app)
 
     async def plain_endpoint(
         scope: Scope, receive: Receive, send: Send, params: dict[str, Any]
@@ -122,6 +124,8 @@ def compile_http_endpoint(
         holder = [None, app, request, scope, receive, limits]
         token = set_context(holder)
         scope["route"] = route
+        if async_sessions:
+            await _open_session_now(holder)
         ctx: Context | None = None
         failure: BaseException | None = None
         try:
@@ -199,6 +203,8 @@ def compile_http_endpoint(
         holder = [None, app, request, scope, receive, limits]
         token = set_context(holder)
         scope["route"] = route
+        if async_sessions:
+            await _open_session_now(holder)
         ctx: Context | None = None
         failure: BaseException | None = None
         try:
@@ -231,9 +237,11 @@ def compile_http_endpoint(
                         value = func(**kwargs)
                     else:
                         value = await run_in_pool(func, **kwargs)
-                if no_body and not isinstance(value, Response):
-                    value = Response(None, status)
-                    if encoder is not None and not isinstance(value, Response):
+                    # The response model applies to what the handler returned (a value a
+                    # before_request hook answers with is sent as it is, as in Flask).
+                    if no_body and not isinstance(value, Response):
+                        value = Response(None, status)
+                    elif encoder is not None and not isinstance(value, Response):
                         body = encoder.encode(value)
                         if (
                             fast_json
@@ -275,8 +283,10 @@ def compile_http_endpoint(
             await response(scope, receive, send)
         finally:
             try:
+                # Flask's teardown_request sees only errors nothing handled.
+                unhandled = None if failure is None or errors.handles(failure) else failure
                 for hook in teardown:
-                    await _teardown_hook(hook, failure)
+                    await _teardown_hook(hook, unhandled)
                 # Uploaded files live until the response is sent, however it was produced.
                 opened = holder[0]
                 created = opened._request if opened is not None else holder[2]
@@ -299,10 +309,14 @@ def compile_refusal(
     ``session`` and ``g`` usable throughout (an error page may render a template)."""
     set_context, reset_context = _current.set, _current.reset
 
+    async_sessions = _has_async_sessions(app)
+
     async def refuse(scope: Scope, receive: Receive, send: Send, exc: HTTPException) -> None:
         holder: list[Any] = [None, app, None, scope, receive, limits]
         token = set_context(holder)
         try:
+            if async_sessions:
+                await _open_session_now(holder)
             response: Response | None = None
             try:
                 for hook in hooks.before:
@@ -328,6 +342,18 @@ def compile_refusal(
                 reset_context(token)
 
     return refuse
+
+
+def _has_async_sessions(app: Any) -> bool:
+    interface = getattr(app, "_session_interface", None)
+    return bool(getattr(interface, "is_async", False))
+
+
+async def _open_session_now(holder: list[Any]) -> None:
+    from kettle.globals import RequestContext
+
+    ctx = holder[0] = RequestContext.for_dispatch(holder[1], holder[2], tuple(holder[3:6]))
+    await ctx.open_session_async()
 
 
 def _request_of(holder: list[Any]) -> Request:

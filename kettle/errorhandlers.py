@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from kettle.concurrency import ThreadPool
@@ -50,8 +50,21 @@ class ExceptionHandlers:
         handlers: Mapping[int | type[BaseException], ExceptionHandler],
         pool: ThreadPool,
         debug_handler: _Compiled | None = None,
+        layers: Sequence[Mapping[int | type[BaseException], ExceptionHandler]] = (),
     ) -> None:
+        """``handlers`` are the app's; ``layers`` the blueprints' around a route, innermost
+        first: they are searched before the app's, each by status code then by class."""
         self._pool = pool
+        self._layers: list[tuple[dict[int, _Compiled], dict[type[BaseException], _Compiled]]] = []
+        for layer in layers:
+            by_status: dict[int, _Compiled] = {}
+            by_class: dict[type[BaseException], _Compiled] = {}
+            for key, handler in layer.items():
+                if isinstance(key, int):
+                    by_status[key] = self._adapt(handler)
+                elif isinstance(key, type) and issubclass(key, BaseException):
+                    by_class[key] = self._adapt(handler)
+            self._layers.append((by_status, by_class))
         self._by_status: dict[int, _Compiled] = {}
         self._by_class: dict[type[BaseException], _Compiled] = {
             RequestValidationError: validation_exception_handler,  # type: ignore[dict-item]
@@ -119,8 +132,34 @@ class ExceptionHandlers:
             self._cache[kind] = found
         return found
 
+    def _layered(self, exc: BaseException) -> _Compiled | None:
+        http = isinstance(exc, HTTPException)
+        for by_status, by_class in self._layers:
+            if http:
+                found = by_status.get(exc.status_code)  # type: ignore[attr-defined]
+                if found is not None:
+                    return found
+            for klass in type(exc).__mro__:
+                if klass in by_class:
+                    return by_class[klass]
+                if http and klass is HTTPException:
+                    break  # a blueprint's Exception handler does not swallow abort()
+        return None
+
+    def handles(self, exc: BaseException) -> bool:
+        """Whether a handler answers ``exc`` (HTTP errors always), rather than the 500."""
+        return (
+            isinstance(exc, HTTPException)
+            or self._layered(exc) is not None
+            or self._lookup(exc) is not None
+        )
+
     async def response_for(self, request: Request, exc: BaseException) -> Response:
         """The response for ``exc``; unhandled errors are logged with their traceback."""
+        if self._layers:
+            layered = self._layered(exc)
+            if layered is not None:
+                return await layered(request, exc)
         if isinstance(exc, HTTPException):
             handler = self._by_status.get(exc.status_code) or self._lookup(exc)
             assert handler is not None  # HTTPException always has the default handler

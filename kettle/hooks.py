@@ -69,11 +69,11 @@ def route_hooks(
     )
 
 
-def route_error_handlers(
-    app_handlers: dict[Any, Callable[..., Any]], owners: Sequence[Any]
-) -> dict[Any, Callable[..., Any]]:
-    """App handlers overlaid by each blueprint's own, the innermost winning."""
-    merged = dict(app_handlers)
-    for owner in owners[1:]:
-        merged.update(getattr(owner, "error_handlers", {}))
-    return merged
+def route_error_layers(owners: Sequence[Any]) -> list[dict[Any, Callable[..., Any]]]:
+    """The error handlers of the blueprints around a route, innermost first (searched
+    before the app's, as in Flask)."""
+    return [
+        dict(owner.error_handlers)
+        for owner in reversed(owners[1:])
+        if getattr(owner, "error_handlers", None)
+    ]

@@ -63,6 +63,7 @@ class WebAppMixin:
     @session_interface.setter
     def session_interface(self, interface: SessionInterface) -> None:
         self._session_interface = interface
+        self._invalidate()  # dispatch decides at compile whether sessions load up front
 
     # -- config-backed settings ------------------------------------------------------------------
 
@@ -317,8 +318,9 @@ class WebAppMixin:
             "type": "http",
             "method": method.upper(),
             "scheme": base.scheme or "http",
-            "path": path,
-            "raw_path": path.encode(),
+            # As servers do: the path includes the root path the app is mounted under.
+            "path": base.path.rstrip("/") + path,
+            "raw_path": (base.path.rstrip("/") + path).encode(),
             "root_path": base.path.rstrip("/"),
             "query_string": raw_query,
             "headers": raw_headers,
