@@ -1,0 +1,5 @@
+"""``fastapi.background``."""
+
+from kettle.background import BackgroundTasks
+
+__all__ = ["BackgroundTasks"]

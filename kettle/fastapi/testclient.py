@@ -1,0 +1,5 @@
+"""``fastapi.testclient``."""
+
+from kettle.testing import TestClient
+
+__all__ = ["TestClient"]
