@@ -114,6 +114,8 @@ def compile_http_endpoint(
     set_context, reset_context = _current.set, _current.reset
     # A session store doing I/O is loaded up front: the lazy `session` proxy cannot await.
     async_sessions = _has_async_sessions(app)
+    pinned = hooks.sync and (not is_async or any(not s.spec.is_async for s in plan.steps))
+    acquire_lease, release_lease = compiled.pool.acquire_lease, compiled.pool.release_lease
 
     async def plain_endpoint(
         scope: Scope, receive: Receive, send: Send, params: dict[str, Any]
@@ -203,6 +205,8 @@ def compile_http_endpoint(
         holder = [None, app, request, scope, receive, limits]
         token = set_context(holder)
         scope["route"] = route
+        # One request, one thread for its sync hooks and view, as in Flask.
+        lease = await acquire_lease() if pinned else None
         if async_sessions:
             await _open_session_now(holder)
         ctx: Context | None = None
@@ -295,6 +299,8 @@ def compile_http_endpoint(
                 if ctx is not None and ctx.stack is not None:
                     await _teardown(ctx, failure)
             finally:
+                if lease is not None:
+                    release_lease(lease)
                 reset_context(token)
 
     return endpoint if hooks else plain_endpoint

@@ -43,6 +43,11 @@ def run_sync(request: Request, make: Callable[[], Awaitable[Any]]) -> Any:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        from kettle.concurrency import thread_state
+
+        loop = getattr(thread_state, "loop", None)
+        if loop is not None:  # a thread leased by a request (see ThreadPool.acquire_lease)
+            return asyncio.run_coroutine_threadsafe(make(), loop).result()  # type: ignore[arg-type]
         import anyio.from_thread
 
         return anyio.from_thread.run(make)  # type: ignore[arg-type]

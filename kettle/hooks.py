@@ -25,6 +25,8 @@ class Hooks:
     before: tuple[AsyncHook, ...] = ()
     after: tuple[AsyncHook, ...] = ()
     teardown: tuple[AsyncHook, ...] = ()
+    #: some hook is a plain ``def``: the request keeps one worker thread throughout
+    sync: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.before or self.after or self.teardown)
@@ -66,6 +68,7 @@ def route_hooks(
         tuple(as_async(f, pool) for f in before),
         tuple(as_async(f, pool) for f in after),
         tuple(as_async(f, pool) for f in teardown),
+        sync=any(not is_async_callable(f) for f in (*before, *after, *teardown)),
     )
 
 

@@ -631,13 +631,6 @@ def test_request_form_is_empty_without_a_form_body() -> None:
     assert response.text == "None"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kettle bug: one request's plain-def before_request hooks, view and teardown each "
-    "take a worker thread of their own, so they can run on different threads; Flask runs a "
-    "request on one thread, and its tutorial's sqlite3 connection on g (check_same_thread) "
-    "then fails under load (the blog opens it with check_same_thread=False)",
-)
 def test_one_request_keeps_one_thread() -> None:
     # Deterministic: anyio reuses the most recently idle worker thread, so /b's view takes
     # the thread /a's sync hook just released, and /a's view must start on another.
