@@ -27,6 +27,8 @@ from kettle.lifespan import Hook, Lifespan, as_lifespan, run_lifespan, serve_lif
 from kettle.limits import Limits
 from kettle.middleware import Middleware, ServerErrorMiddleware
 from kettle.middleware.debug import debug_response
+from kettle.openapi.mixin import OpenAPIMixin
+from kettle.openapi.models import OpenAPIConfig, PlanEntry
 from kettle.params import Depends
 from kettle.routing.converters import DEFAULT_CONVERTERS, Converter
 from kettle.routing.matcher import Matcher
@@ -45,7 +47,7 @@ class NoMatchFound(LookupError):
     """``url_path_for`` was given an unknown route name or parameters that do not fit."""
 
 
-class Kettle(WebAppMixin, Scaffold):
+class Kettle(OpenAPIMixin, WebAppMixin, Scaffold):
     """A kettle application: declare routes, then serve it with any ASGI server.
 
     Args:
@@ -65,6 +67,16 @@ class Kettle(WebAppMixin, Scaffold):
         middleware: ``Middleware(cls, **options)`` entries, outermost first.
         exception_handlers: ``{status or exception class: handler}``.
         dependencies: ``Depends(...)`` run before every route's handler (auth, say).
+        title, version, description: the app's name, version and description in its
+            OpenAPI document (served at ``/openapi.json``, with Swagger UI at ``/docs`` and
+            ReDoc at ``/redoc``).
+        openapi_url, docs_url, redoc_url, swagger_ui_oauth2_redirect_url, summary,
+        terms_of_service, contact, license_info, openapi_tags, servers,
+        generate_unique_id_function, swagger_ui_parameters, swagger_ui_init_oauth: the
+            fields of the same names of :class:`~kettle.openapi.OpenAPIConfig` (a URL set
+            to ``None`` turns that page off).
+        openapi: an :class:`~kettle.openapi.OpenAPIConfig` for the other settings; the
+            keyword arguments above override its fields.
 
     Example:
         >>> from kettle import Kettle
@@ -97,6 +109,20 @@ class Kettle(WebAppMixin, Scaffold):
         version: str = "0.1.0",
         description: str = "",
         dependencies: Sequence[Depends] | None = None,
+        openapi_url: str | None = "/openapi.json",
+        docs_url: str | None = "/docs",
+        redoc_url: str | None = "/redoc",
+        swagger_ui_oauth2_redirect_url: str | None = "/docs/oauth2-redirect",
+        summary: str | None = None,
+        terms_of_service: str | None = None,
+        contact: Mapping[str, Any] | None = None,
+        license_info: Mapping[str, Any] | None = None,
+        openapi_tags: Sequence[Mapping[str, Any]] | None = None,
+        servers: Sequence[Mapping[str, Any]] | None = None,
+        generate_unique_id_function: Callable[[Route], str] | None = None,
+        swagger_ui_parameters: Mapping[str, Any] | None = None,
+        swagger_ui_init_oauth: Mapping[str, Any] | None = None,
+        openapi: OpenAPIConfig | None = None,
     ) -> None:
         super().__init__(
             import_name=import_name,
@@ -118,6 +144,24 @@ class Kettle(WebAppMixin, Scaffold):
         self.title = title
         self.version = version
         self.description = description
+        self._init_openapi(
+            OpenAPIConfig.from_options(
+                openapi,
+                openapi_url=openapi_url,
+                docs_url=docs_url,
+                redoc_url=redoc_url,
+                swagger_ui_oauth2_redirect_url=swagger_ui_oauth2_redirect_url,
+                summary=summary,
+                terms_of_service=terms_of_service,
+                contact=contact,
+                license_info=license_info,
+                openapi_tags=openapi_tags,
+                servers=servers,
+                generate_unique_id_function=generate_unique_id_function,
+                swagger_ui_parameters=swagger_ui_parameters,
+                swagger_ui_init_oauth=swagger_ui_init_oauth,
+            )
+        )
         self.state = State()
         self.user_middleware: list[Middleware] = list(middleware or ())
         self.error_handlers.update(exception_handlers or {})
@@ -128,6 +172,7 @@ class Kettle(WebAppMixin, Scaffold):
         self._stack: ASGIApp | None = None
         self._names: dict[str, list[PathPattern]] = {}
         self._routes: list[Route] = []
+        self._plans: list[PlanEntry] = []
         self._app_scoped: dict[Callable[..., Any], CallSpec] = {}
         self.app_scope = AppScope()
         self._overrides = _Overrides(self._invalidate)
@@ -274,7 +319,11 @@ class Kettle(WebAppMixin, Scaffold):
         names: dict[str, list[PathPattern]] = {}
         owners: dict[str, Callable[..., Any]] = {}
         app_scoped: dict[Callable[..., Any], CallSpec] = {}
-        for route in routes:
+        plans: list[PlanEntry] = []
+        # The document and docs pages are served like any route but are not the app's own:
+        # they stay out of compiled_routes (and `kettle routes`), and leave the app's own
+        # GET routes alone.
+        for route in [*routes, *self._openapi_routes(routes)]:
             pattern = self._pattern(route)
             owner = owners.setdefault(route.name, route.endpoint)
             if owner is not route.endpoint:
@@ -292,6 +341,7 @@ class Kettle(WebAppMixin, Scaffold):
                 endpoint = compile_websocket_endpoint(route, plan, limits)
             else:
                 encoder = self._encoder(route, plan)
+                plans.append((route, pattern, plan, encoder))
                 hooks = route_hooks(app_hooks, route.owners or (self,), pool)
                 key = tuple(id(o) for o in route.owners[1:] if getattr(o, "error_handlers", None))
                 if key not in tables:
@@ -317,6 +367,7 @@ class Kettle(WebAppMixin, Scaffold):
             stack = ServerErrorMiddleware(stack, errors)
         self._names = names
         self._routes = routes
+        self._plans = plans
         self._app_scoped = app_scoped
         self._stack = stack
         return stack

@@ -88,6 +88,8 @@ class Context:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        return str(value)  # JSON numbers past 64 bits are not portable (orjson refuses them)
     if value is None or isinstance(value, str | int | float | bool):
         return value
     if isinstance(value, list | tuple):

@@ -599,6 +599,38 @@ def routes(info: CliState, app_arg: str | None, sort_by: str, factory: bool) -> 
         click.echo(line)
 
 
+# -- kettle openapi -----------------------------------------------------------------------
+
+
+@cli.command()
+@APP_ARGUMENT
+@click.option("--yaml", "as_yaml", is_flag=True, help="Write YAML instead of JSON.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+    default="-",
+    show_default=True,
+    help="File to write the document to ('-' for standard output).",
+)
+@click.option("--factory", is_flag=True, help="APP is a callable returning the app.")
+@click.pass_obj
+def openapi(info: CliState, app_arg: str | None, as_yaml: bool, output: str, factory: bool) -> None:
+    """Print APP's OpenAPI document (JSON, or YAML with --yaml)."""
+    import json
+
+    from kettle.openapi import to_yaml
+
+    app = info.load_app(app_arg, factory)
+    try:
+        document = app.openapi()
+    except ConfigurationError as exc:
+        raise click.ClickException(f"the app's document cannot be built: {exc}") from None
+    text = to_yaml(document) if as_yaml else json.dumps(document, indent=2) + "\n"
+    with click.open_file(output, "w", encoding="utf-8") as out:
+        out.write(text)
+
+
 def main(args: Sequence[str] | None = None) -> None:
     """The ``kettle`` console script."""
     cli.main(args=list(args) if args is not None else None)

@@ -271,6 +271,11 @@ def dumps(value: Any) -> bytes:
     try:
         return orjson.dumps(value, default=json_default)
     except orjson.JSONEncodeError as exc:
+        if "64-bit" in str(exc):
+            # orjson stops at 64-bit integers; the standard library writes any size.
+            import json
+
+            return json.dumps(value, default=json_default, separators=(",", ":")).encode()
         # PERF: OPT_NON_STR_KEYS slows every call; only dicts with int/enum keys need it.
         if "str" not in str(exc):
             raise

@@ -1,0 +1,483 @@
+"""The OpenAPI 3.1 document of an app, written from its compiled route plans.
+
+``Kettle.compile()`` has already read every handler's signature into a ``RoutePlan``
+(its parameters with their locations, markers and types; its dependencies; the JSON body
+and form readers) and chosen each route's response model. This module only reads those
+plans: it never inspects a signature again.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import http
+import inspect
+import re
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from kettle import params as p
+from kettle.exceptions import ConfigurationError
+from kettle.introspection import describe
+from kettle.openapi.inputs import (
+    InputWriter,
+    can_fail,
+    expand_groups,
+    strip_annotated,
+    union_members,
+)
+from kettle.openapi.models import (
+    OPENAPI_VERSION,
+    SECURITY_ATTRIBUTES,
+    JSONDict,
+    OpenAPIConfig,
+    PlanEntry,
+    SecurityScheme,
+)
+from kettle.openapi.schemas import REF_PREFIX, SchemaRegistry
+from kettle.routing.patterns import PathPattern
+from kettle.routing.routes import HTTP_METHODS, UNSET, Route
+from kettle.serialization import model_for
+from kettle.signature import CallSpec
+
+if typing.TYPE_CHECKING:
+    from kettle.binding import RoutePlan
+
+#: Path item keys in the order the specification lists them.
+_METHOD_ORDER = {m: i for i, m in enumerate(("GET", "PUT", "POST", "DELETE", *HTTP_METHODS))}
+
+
+def build_document(
+    entries: Iterable[PlanEntry],
+    *,
+    title: str,
+    version: str,
+    description: str = "",
+    config: OpenAPIConfig | None = None,
+) -> JSONDict:
+    """The OpenAPI document of the compiled routes ``entries``.
+
+    Raises:
+        ConfigurationError: two routes declare the same ``operation_id``, or two
+            security dependencies declare different schemes under one name.
+
+    Example:
+        >>> from kettle import Kettle
+        >>> app = Kettle(__name__, title="Shop", version="2.0")
+        >>> @app.get("/items/{item_id:int}")
+        ... async def read_item(item_id: int) -> dict[str, int]:
+        ...     return {"item_id": item_id}
+        >>> doc = app.openapi()
+        >>> doc["info"]
+        {'title': 'Shop', 'version': '2.0'}
+        >>> doc["paths"]["/items/{item_id}"]["get"]["operationId"]
+        'read_item'
+    """
+    return _Builder(config or OpenAPIConfig()).document(list(entries), title, version, description)
+
+
+class _Builder:
+    def __init__(self, config: OpenAPIConfig) -> None:
+        self.config = config
+        self.schemas = SchemaRegistry(config.separate_input_output_schemas)
+        self.inputs = InputWriter(self.schemas)
+        self.security_schemes: dict[str, SecurityScheme] = {}
+        self.error_refs: list[JSONDict] = []  # the 422 schemas, pointed at the end
+
+    # -- the document ------------------------------------------------------------------
+
+    def document(
+        self, entries: list[PlanEntry], title: str, version: str, description: str
+    ) -> JSONDict:
+        config = self.config
+        info: JSONDict = {"title": title}
+        if config.summary:
+            info["summary"] = config.summary
+        if description:
+            info["description"] = description
+        if config.terms_of_service:
+            info["termsOfService"] = config.terms_of_service
+        if config.contact:
+            info["contact"] = dict(config.contact)
+        if config.license_info:
+            info["license"] = dict(config.license_info)
+        info["version"] = version
+        doc: JSONDict = {"openapi": OPENAPI_VERSION, "info": info}
+        if config.servers:
+            doc["servers"] = [dict(server) for server in config.servers]
+        documented = [
+            (route, pattern, plan, method)
+            for route, pattern, plan, _ in entries
+            if route.include_in_schema and not route.is_websocket
+            for method in sorted(route.methods, key=_METHOD_ORDER.__getitem__)
+        ]
+        ids = self._operation_ids([(route, method) for route, _, _, method in documented])
+        paths: JSONDict = {}
+        for (route, pattern, plan, method), op_id in zip(documented, ids, strict=True):
+            item = paths.setdefault(pattern.openapi_path, {})
+            key = method.lower()
+            if key not in item:  # /a/{x:int} and /a/{x} share one OpenAPI path: first wins
+                item[key] = self._operation(route, pattern, plan, op_id)
+        doc["paths"] = paths
+        if config.webhooks:
+            doc["webhooks"] = copy.deepcopy(dict(config.webhooks))
+        definitions = self.schemas.generate()
+        components: JSONDict = {}
+        if self.error_refs:
+            definitions = self._validation_error_schemas(definitions)
+        definitions = _referenced(doc, definitions)
+        if definitions:
+            components["schemas"] = definitions
+        if self.security_schemes:
+            components["securitySchemes"] = {
+                name: dict(scheme.scheme) for name, scheme in self.security_schemes.items()
+            }
+        if components:
+            doc["components"] = components
+        if config.openapi_tags:
+            doc["tags"] = [dict(tag) for tag in config.openapi_tags]
+        if config.external_docs:
+            doc["externalDocs"] = dict(config.external_docs)
+        return doc
+
+    def _operation_ids(self, documented: Sequence[tuple[Route, str]]) -> list[str]:
+        """Unique operation ids: explicit ones as given (a repeat is an error), generated
+        ones readable and numbered on a repeat."""
+        methods: dict[int, int] = {}
+        for route, _ in documented:
+            methods[id(route)] = methods.get(id(route), 0) + 1
+        wanted: list[tuple[str, bool]] = []
+        generate = self.config.generate_unique_id_function
+        for route, method in documented:
+            explicit = route.operation_id is not None
+            if explicit:
+                base = str(route.operation_id)
+            elif generate is not None:
+                base = str(generate(route))
+            else:
+                base = _identifier(route.name)
+            if methods[id(route)] > 1:
+                base = f"{base}_{method.lower()}"
+            wanted.append((base, explicit))
+        taken: dict[str, Route] = {}
+        result = [""] * len(wanted)
+        for index, ((base, explicit), (route, _)) in enumerate(
+            zip(wanted, documented, strict=True)
+        ):
+            if not explicit:
+                continue
+            if base in taken:
+                raise ConfigurationError(
+                    f"operation_id {base!r} is used by both {describe(taken[base].endpoint)} "
+                    f"and {describe(route.endpoint)}: operation ids must be unique"
+                )
+            taken[base] = route
+            result[index] = base
+        for index, ((base, explicit), (route, _)) in enumerate(
+            zip(wanted, documented, strict=True)
+        ):
+            if explicit:
+                continue
+            name, count = base, 1
+            while name in taken:
+                count += 1
+                name = f"{base}_{count}"
+            taken[name] = route
+            result[index] = name
+        return result
+
+    # -- one operation -----------------------------------------------------------------
+
+    def _operation(
+        self, route: Route, pattern: PathPattern, plan: RoutePlan, op_id: str
+    ) -> JSONDict:
+        op: JSONDict = {}
+        tags = list(route.tags) or ([route.blueprint] if route.blueprint else [])
+        if tags:
+            op["tags"] = tags
+        op["summary"] = route.summary or _default_summary(route.name)
+        text = route.description if route.description is not None else _docstring(route)
+        if text:
+            op["description"] = text
+        op["operationId"] = op_id
+        parameters = self.inputs.parameters(pattern, plan)
+        if parameters:
+            op["parameters"] = parameters
+            self.schemas.after(functools.partial(expand_groups, op))
+        body = self.inputs.request_body(plan, op_id)
+        if body is not None:
+            op["requestBody"] = body
+        op["responses"] = self._responses(route, plan)
+        if route.deprecated:
+            op["deprecated"] = True
+        security = self._security(plan.spec)
+        if security:
+            op["security"] = security
+        extra = route.options.get("openapi_extra")
+        if extra:
+            _deep_merge(op, copy.deepcopy(dict(extra)))
+        return op
+
+    # -- responses -----------------------------------------------------------------------
+
+    def _responses(self, route: Route, plan: RoutePlan) -> JSONDict:
+        spec = plan.spec
+        annotation = spec.return_annotation
+        model = model_for(annotation, route.response_model, UNSET)
+        returns_none = annotation is None or annotation is type(None)
+        status = route.status_code or (204 if returns_none and model is None else 200)
+        responses: dict[str, JSONDict] = {}
+        success: JSONDict = {
+            "description": str(route.options.get("response_description", "Successful Response"))
+        }
+        if status not in (204, 304) and status >= 200:
+            content = self._success_content(route, annotation, model)
+            if content:
+                success["content"] = content
+        responses[str(status)] = success
+        for code, declared in (route.responses or {}).items():
+            self._declared_response(responses, code, declared)
+        if can_fail(plan) and "422" not in responses:
+            ref: JSONDict = {}
+            self.error_refs.append(ref)
+            responses["422"] = {
+                "description": "Validation Error",
+                "content": {"application/json": {"schema": ref}},
+            }
+        return {key: responses[key] for key in sorted(responses, key=_status_order)}
+
+    def _success_content(self, route: Route, annotation: Any, model: Any) -> JSONDict | None:
+        if model is not None:
+            return {"application/json": {"schema": self.schemas.request(model, "serialization")}}
+        media = _media_type_of(route.response_class) or _media_type_of(annotation)
+        if media is not None:
+            schema: JSONDict = {"type": "string"} if media.startswith("text/") else {}
+            return {media: {"schema": schema}}
+        if _is_page(annotation):
+            return {"text/html": {"schema": {"type": "string"}}}
+        if _is_json_container(annotation):
+            return {
+                "application/json": {
+                    "schema": self.schemas.request(annotation, "serialization"),
+                }
+            }
+        return None
+
+    def _declared_response(self, responses: dict[str, JSONDict], code: Any, declared: Any) -> None:
+        key = str(code).upper() if isinstance(code, str) else str(code)
+        if key == "DEFAULT":
+            key = "default"
+        entry = responses.setdefault(key, {})
+        if not isinstance(declared, Mapping):
+            declared = {"description": str(declared)}
+        declared = dict(declared)
+        model = declared.pop("model", None)
+        description = declared.pop("description", None)
+        entry["description"] = description or entry.get("description") or _phrase(key)
+        content = declared.pop("content", None)
+        if content is not None or model is not None:
+            merged: JSONDict = entry.setdefault("content", {})
+            for media, value in dict(content or {}).items():
+                merged[media] = {**merged.get(media, {}), **copy.deepcopy(dict(value))}
+            if model is not None:
+                json_content = merged.setdefault("application/json", {})
+                json_content["schema"] = self.schemas.request(model, "serialization")
+        for name, value in declared.items():
+            entry[name] = copy.deepcopy(value)
+
+    def _validation_error_schemas(self, definitions: JSONDict) -> JSONDict:
+        item_name = _free_name("ValidationError", definitions)
+        error_name = _free_name("HTTPValidationError", {**definitions, item_name: None})
+        definitions = dict(definitions)
+        definitions[item_name] = {
+            "title": "ValidationError",
+            "type": "object",
+            "properties": {
+                "type": {"title": "Error Type", "type": "string"},
+                "loc": {
+                    "title": "Location",
+                    "type": "array",
+                    "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+                },
+                "msg": {"title": "Message", "type": "string"},
+                "input": {"title": "Input"},
+                "ctx": {"title": "Context", "type": "object"},
+            },
+            "required": ["type", "loc", "msg"],
+        }
+        definitions[error_name] = {
+            "title": "HTTPValidationError",
+            "type": "object",
+            "properties": {
+                "detail": {
+                    "title": "Detail",
+                    "type": "array",
+                    "items": {"$ref": REF_PREFIX + item_name},
+                }
+            },
+            "required": ["detail"],
+        }
+        for ref in self.error_refs:
+            ref["$ref"] = REF_PREFIX + error_name
+        return {name: definitions[name] for name in sorted(definitions)}
+
+    # -- security ------------------------------------------------------------------------
+
+    def _security(self, spec: CallSpec) -> list[JSONDict]:
+        required: dict[str, list[str]] = {}
+        optional: list[bool] = []
+        self._collect_security(spec, [], required, optional)
+        if not required:
+            return []
+        requirement = {name: list(dict.fromkeys(scopes)) for name, scopes in required.items()}
+        return [requirement, {}] if all(optional) else [requirement]
+
+    def _collect_security(
+        self,
+        spec: CallSpec,
+        scopes: list[str],
+        required: dict[str, list[str]],
+        optional: list[bool],
+    ) -> None:
+        for dep in spec.dependencies:
+            depends = dep.depends
+            own = list(depends.scopes) if isinstance(depends, p.Security) else []
+            chain = scopes + own
+            scheme = _scheme_of(depends.dependency) or _scheme_of(dep.call.func)
+            if scheme is not None:
+                known = self.security_schemes.get(scheme.name)
+                if known is not None and dict(known.scheme) != dict(scheme.scheme):
+                    raise ConfigurationError(
+                        f"two different security schemes are named {scheme.name!r}"
+                    )
+                self.security_schemes[scheme.name] = scheme
+                required.setdefault(scheme.name, []).extend(chain)
+                optional.append(scheme.optional)
+            self._collect_security(dep.call, chain, required, optional)
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _referenced(doc: JSONDict, definitions: JSONDict) -> JSONDict:
+    """The definitions ``doc`` refers to, directly or through other definitions (a model
+    whose fields were spread into parameters is not itself referred to)."""
+    wanted: set[str] = set()
+    pending: list[Any] = [doc]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(REF_PREFIX):
+                name = ref[len(REF_PREFIX) :]
+                if name not in wanted and name in definitions:
+                    wanted.add(name)
+                    pending.append(definitions[name])
+            pending.extend(v for v in node.values() if isinstance(v, dict | list))
+        elif isinstance(node, list):
+            pending.extend(v for v in node if isinstance(v, dict | list))
+    return {name: value for name, value in definitions.items() if name in wanted}
+
+
+def _media_type_of(tp: Any) -> str | None:
+    from kettle.responses import Response
+
+    tp = strip_annotated(tp)
+    if isinstance(tp, type) and issubclass(tp, Response):
+        media = tp.media_type
+        return media if isinstance(media, str) else None
+    return None
+
+
+def _is_page(tp: Any) -> bool:
+    """``str`` and ``bytes`` returns are sent as HTML, as in Flask."""
+    members = union_members(tp)
+    return bool(members) and all(m in (str, bytes) for m in members) and tp is not Any
+
+
+def _is_json_container(tp: Any) -> bool:
+    tp = strip_annotated(tp)
+    return tp in (dict, list) or typing.get_origin(tp) in (dict, list)
+
+
+def _scheme_of(dependency: Any) -> SecurityScheme | None:
+    if dependency is None:
+        return None
+    for name in SECURITY_ATTRIBUTES:
+        value = getattr(dependency, name, None)
+        if isinstance(value, SecurityScheme):
+            return value
+    return None
+
+
+_IDENT = re.compile(r"\W+")
+
+
+def _identifier(name: str) -> str:
+    """``auth.login`` → ``auth_login``: an id code generators can use as a name."""
+    return _IDENT.sub("_", name).strip("_") or "operation"
+
+
+def _default_summary(name: str) -> str:
+    words = name.rsplit(".", 1)[-1].replace("_", " ").strip()
+    return words.title() if words else name
+
+
+def _docstring(route: Route) -> str | None:
+    """The handler's docstring, up to a form feed (``\\f``) if it has one."""
+    doc = inspect.getdoc(route.endpoint)
+    if not doc:
+        return None
+    return doc.split("\f", 1)[0].strip() or None
+
+
+def _phrase(key: str) -> str:
+    try:
+        return http.HTTPStatus(int(key)).phrase
+    except ValueError:
+        return "Additional Response" if key == "default" else f"{key} Response"
+
+
+def _status_order(key: str) -> tuple[int, str]:
+    return (1, key) if key == "default" else (0, key)
+
+
+def _free_name(name: str, taken: Mapping[str, Any]) -> str:
+    if name not in taken:
+        return name
+    name = f"Kettle{name}"
+    count = 1
+    candidate = name
+    while candidate in taken:
+        count += 1
+        candidate = f"{name}{count}"
+    return candidate
+
+
+def _deep_merge(target: JSONDict, extra: Mapping[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
+            _deep_merge(target[key], value)
+        else:
+            target[key] = value
+
+
+def merge_root_path(document: JSONDict, root_path: str) -> JSONDict:
+    """``document`` with ``root_path`` first in its ``servers`` (a shallow copy).
+
+    Example:
+        >>> merge_root_path({"openapi": "3.1.0"}, "/api")["servers"]
+        [{'url': '/api'}]
+    """
+    servers = list(document.get("servers", ()))
+    if any(server.get("url") == root_path for server in servers):
+        return document
+    out: JSONDict = {}
+    for key, value in document.items():
+        if key != "servers":
+            out[key] = value
+        if key == "info":
+            out["servers"] = [{"url": root_path}, *servers]
+    out.setdefault("servers", [{"url": root_path}, *servers])
+    return out
