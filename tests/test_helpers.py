@@ -531,8 +531,7 @@ class TestFlash:
         with pytest.raises(RuntimeError, match="request context"):
             get_flashed_messages()
 
-    @pytest.mark.skip(reason="needs dispatch integration (context push, session save)")
-    def test_flash_across_requests_through_the_app(self) -> None:  # pragma: no cover
+    def test_flash_across_requests_through_the_app(self) -> None:
         app: Any = Kettle(__name__)
         app.config["SECRET_KEY"] = "s"
 
