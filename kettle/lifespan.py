@@ -53,6 +53,27 @@ async def run_lifespan(
             await _call(hook)
 
 
+_frozen = False
+
+
+def _freeze_startup_objects() -> None:
+    """Move everything built at startup out of the garbage collector's sight.
+
+    PERF: routes, plans, pydantic validators and imported modules live as long as the
+    worker, yet every full collection walks them all; with pydantic and the OpenAPI
+    routes loaded that cost kettle ~15% of its requests/s over HTTP (0.78 -> 0.89 of
+    raw ASGI's). Done once per process (one app per worker; test suites start many).
+    """
+    global _frozen
+    if _frozen:
+        return
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    _frozen = True
+
+
 async def serve_lifespan(app: Kettle, scope: Scope, receive: Receive, send: Send) -> None:
     """Answer the server's lifespan messages around ``app.lifespan_context``."""
     started = False
@@ -64,6 +85,7 @@ async def serve_lifespan(app: Kettle, scope: Scope, receive: Receive, send: Send
                 if "state" not in scope:
                     raise RuntimeError("The server does not support lifespan state")
                 scope["state"].update(state)
+            _freeze_startup_objects()
             await send({"type": "lifespan.startup.complete"})
             started = True
             await receive()  # lifespan.shutdown
