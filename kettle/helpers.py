@@ -294,7 +294,17 @@ def send_from_directory(directory: str | os.PathLike[str], path: str, **kwargs: 
         >>> client.get("/files/notes.txt").text, client.get("/files/%2e%2e/etc/passwd").status_code
         ('hello', 404)
     """
-    target = safe_join(_app_relative(directory), path)
+    return send_file(existing_file(_app_relative(directory), path), **kwargs)
+
+
+def existing_file(directory: str | os.PathLike[str], path: str) -> str:
+    """The real path of regular file ``path`` inside ``directory``, or a 404.
+
+    Raises:
+        HTTPException: 404 when :func:`safe_join` refuses the path, or nothing (or not a
+            regular file: a folder, a device) is there.
+    """
+    target = safe_join(directory, path)
     if target is None:
         raise HTTPException(404)
     # PERF: one stat on the request path (~1 us on a local disk) instead of a thread hop
@@ -305,7 +315,7 @@ def send_from_directory(directory: str | os.PathLike[str], path: str, **kwargs: 
         raise HTTPException(404) from None
     if not stat.S_ISREG(mode):
         raise HTTPException(404)
-    return send_file(target, **kwargs)
+    return target
 
 
 def _app_relative(path: str | os.PathLike[str]) -> str:
