@@ -58,11 +58,42 @@ def run_sync(request: Request, make: Callable[[], Awaitable[Any]]) -> Any:
     )
 
 
-class _Lookup:
-    """Mapping-style access that turns a missing key into a 400 (Flask's behaviour)."""
+class _View:
+    """Read-only container access forwarded to the data ``_data()`` returns."""
+
+    __slots__ = ()
 
     def _data(self) -> Any:
         raise NotImplementedError
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+    def keys(self) -> Any:
+        return self._data().keys()
+
+    def values(self) -> Any:
+        return self._data().values()
+
+    def items(self) -> Any:
+        return self._data().items()
+
+    def __eq__(self, other: object) -> bool:
+        return bool(self._data() == other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class _Lookup(_View):
+    """Mapping-style access that turns a missing key into a 400 (Flask's behaviour)."""
+
+    __slots__ = ()
 
     def __getitem__(self, key: str) -> Any:
         try:
@@ -83,32 +114,11 @@ class _Lookup:
     def getlist(self, key: str) -> list[Any]:
         return list(self._data().getlist(key))
 
-    def __contains__(self, key: object) -> bool:
-        return key in self._data()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data())
-
-    def __len__(self) -> int:
-        return len(self._data())
-
-    def keys(self) -> Any:
-        return self._data().keys()
-
-    def values(self) -> Any:
-        return self._data().values()
-
-    def items(self) -> Any:
-        return self._data().items()
-
     def to_dict(self, flat: bool = True) -> dict[str, Any]:
         data = self._data()
         if flat:
             return {k: data[k] for k in data}
         return {k: data.getlist(k) for k in data}
-
-    def __eq__(self, other: object) -> bool:
-        return bool(self._data() == other)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._data()!r})"
@@ -159,7 +169,7 @@ class FilesAccessor(FormAccessor):
         return MultiDict((k, v) for k, v in self._form().multi_items() if isinstance(v, UploadFile))
 
 
-class JSONAccessor:
+class JSONAccessor(_View):
     """``await request.json()`` (async) or ``request.json["key"]`` (Flask)."""
 
     __slots__ = ("_request",)
@@ -179,29 +189,8 @@ class JSONAccessor:
     def get(self, key: Any, default: Any = None) -> Any:
         return self._data().get(key, default)
 
-    def __contains__(self, key: object) -> bool:
-        return key in self._data()
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._data())
-
-    def __len__(self) -> int:
-        return len(self._data())
-
-    def keys(self) -> Any:
-        return self._data().keys()
-
-    def values(self) -> Any:
-        return self._data().values()
-
-    def items(self) -> Any:
-        return self._data().items()
-
     def __bool__(self) -> bool:
         return bool(self._data())
-
-    def __eq__(self, other: object) -> bool:
-        return bool(self._data() == other)
 
     def __repr__(self) -> str:
         return repr(self._data())
