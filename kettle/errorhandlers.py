@@ -49,7 +49,7 @@ class ExceptionHandlers:
         self,
         handlers: Mapping[int | type[BaseException], ExceptionHandler],
         pool: ThreadPool,
-        debug_handler: _Compiled | None = None,
+        debug_handler: Callable[[Request, BaseException], Awaitable[Response | None]] | None = None,
         layers: Sequence[Mapping[int | type[BaseException], ExceptionHandler]] = (),
     ) -> None:
         """``handlers`` are the app's; ``layers`` the blueprints' around a route, innermost
@@ -173,7 +173,10 @@ class ExceptionHandlers:
             "Unhandled %s in %s %s", type(exc).__name__, request.method, request.path, exc_info=exc
         )
         if self._debug_handler is not None:
-            return await self._debug_handler(request, exc)
+            # The debug page decides per request (loopback client and Host only).
+            page = await self._debug_handler(request, exc)
+            if page is not None:
+                return page
         handler = self._server_error or server_error_handler
         try:
             return await handler(request, exc)

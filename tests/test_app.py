@@ -422,3 +422,22 @@ def test_app_state_and_repr_free_of_side_effects() -> None:
     assert app.state.counter == 1
     with pytest.raises(AttributeError):
         _ = app.state.missing
+
+
+@pytest.mark.parametrize(
+    "hosts",
+    [[b"a.example", b"b.example"], [b"a.example", b"a.example"], [b"x", b"y", b"z"]],
+)
+@pytest.mark.parametrize("path", ["/", "/missing"])
+def test_more_than_one_host_header_is_a_400(hosts: list[bytes], path: str) -> None:
+    # RFC 9112 3.2, under any server: a proxy and the app must not pick different hosts.
+    app = Kettle(__name__)
+
+    @app.get("/")
+    def index() -> str:
+        return "ok"
+
+    headers = [("host", h.decode()) for h in hosts]
+    response = TestClient(app).get(path, headers=headers)
+    assert (response.status_code, response.json()) == (400, {"detail": "Duplicate Host header"})
+    assert TestClient(app).get("/", headers={"host": "a.example"}).status_code == 200

@@ -39,6 +39,11 @@ class Exploding:
         await self.app(scope, receive, send)
 
 
+def local(app: Kettle) -> TestClient:
+    """A test client that looks like a browser on the developer's machine."""
+    return TestClient(app, base_url="http://localhost:8000", client=("127.0.0.1", 50000))
+
+
 def make_app(debug: bool) -> Kettle:
     app = Kettle(__name__, debug=debug, middleware=[Middleware(Exploding)])
 
@@ -94,7 +99,7 @@ ERRORS = {
 class TestInDebugMode:
     @pytest.mark.parametrize("path", list(ERRORS))
     def test_browsers_get_an_html_traceback(self, path: str) -> None:
-        response = TestClient(make_app(debug=True)).get(path, headers={"accept": BROWSER})
+        response = local(make_app(debug=True)).get(path, headers={"accept": BROWSER})
         assert response.status_code == 500
         assert response.headers["content-type"] == "text/html; charset=utf-8"
         page = response.text
@@ -105,7 +110,7 @@ class TestInDebugMode:
         assert "never run this in production" in page
 
     def test_source_context_of_the_failing_frame(self) -> None:
-        page = TestClient(make_app(debug=True)).get("/sync/ada", headers={"accept": BROWSER}).text
+        page = local(make_app(debug=True)).get("/sync/ada", headers={"accept": BROWSER}).text
         assert "<b>load_user</b>" in page
         assert "<b>sync_view</b>" in page
         # the raise line, escaped, and the line before it
@@ -114,12 +119,12 @@ class TestInDebugMode:
         assert "s3cr3t" not in page  # values of locals are never shown
 
     def test_chained_exceptions_are_shown(self) -> None:
-        page = TestClient(make_app(debug=True)).get("/chained", headers={"accept": BROWSER}).text
+        page = local(make_app(debug=True)).get("/chained", headers={"accept": BROWSER}).text
         assert "<h2>KeyError: &#x27;missing&#x27;</h2>" in page
 
     @pytest.mark.parametrize("path", [*ERRORS, "/sync/%3Cscript%3Ealert(1)"])
     def test_everything_is_escaped(self, path: str) -> None:
-        page = TestClient(make_app(debug=True)).get(path, headers={"accept": BROWSER}).text
+        page = local(make_app(debug=True)).get(path, headers={"accept": BROWSER}).text
         assert "<script" not in page.lower()
         assert "&lt;script&gt;" in page
         # A static page: nothing in it can send code back to the server.
@@ -129,7 +134,7 @@ class TestInDebugMode:
     @pytest.mark.parametrize("accept", [None, "*/*", "application/json", "text/plain"])
     def test_other_clients_get_text(self, accept: str | None) -> None:
         headers = {"accept": accept} if accept else {}
-        response = TestClient(make_app(debug=True)).get("/sync/ada", headers=headers)
+        response = local(make_app(debug=True)).get("/sync/ada", headers=headers)
         assert response.status_code == 500
         assert response.headers["content-type"] == "text/plain; charset=utf-8"
         text = response.text
@@ -140,7 +145,7 @@ class TestInDebugMode:
     def test_no_console_and_no_debugger_urls(self, tmp_path: Path) -> None:
         marker = tmp_path / "pwned"
         command = f"open({str(marker)!r}, 'w').write('x')"
-        client = TestClient(make_app(debug=True))
+        client = local(make_app(debug=True))
         for url in (
             f"/sync/ada?__debugger__=yes&cmd={command}&frm=0&s=x",
             f"/?__debugger__=yes&cmd={command}&frm=0&s=x",
@@ -152,7 +157,7 @@ class TestInDebugMode:
         assert not marker.exists()
 
     def test_http_errors_are_not_tracebacks(self) -> None:
-        response = TestClient(make_app(debug=True)).get("/not-found", headers={"accept": BROWSER})
+        response = local(make_app(debug=True)).get("/not-found", headers={"accept": BROWSER})
         assert (response.status_code, response.json()) == (404, {"detail": "no such page"})
 
     def test_the_apps_own_handler_wins(self) -> None:
@@ -162,12 +167,12 @@ class TestInDebugMode:
         def handled(exc: ValueError) -> tuple[str, int]:
             return "handled", 400
 
-        response = TestClient(app).get("/sync/ada", headers={"accept": BROWSER})
+        response = local(app).get("/sync/ada", headers={"accept": BROWSER})
         assert (response.status_code, response.text) == (400, "handled")
 
     def test_switched_on_after_the_first_request(self) -> None:
         app = make_app(debug=False)
-        client = TestClient(app)
+        client = local(app)
         assert client.get("/sync/ada", headers={"accept": BROWSER}).json() == {
             "detail": "Internal Server Error"
         }
@@ -212,6 +217,62 @@ class TestWithoutDebug:
 
         response = TestClient(app).get("/", headers={"accept": BROWSER})
         assert (response.status_code, response.json()) == (418, {"detail": "teapot"})
+
+
+# -- the per-request check (issue: debug page through a foreign Host or client) -------------
+
+LOCAL_HOSTS = ["localhost", "localhost:8000", "app.localhost:5000", "127.0.0.1", "127.0.0.9:80",
+               "[::1]", "[::1]:8000", "LOCALHOST"]  # fmt: skip
+FOREIGN_HOSTS = ["attacker.example", "attacker.example:8000", "localhost.attacker.example",
+                 "127.0.0.1.nip.io", "10.0.0.1", "[2001:db8::1]", "", "localhost:8000 x",
+                 "999.1.1.1"]  # fmt: skip
+
+
+class TestOnlyForLocalRequests:
+    @pytest.mark.parametrize("host", LOCAL_HOSTS)
+    def test_loopback_client_and_host_see_the_page(self, host: str) -> None:
+        client = TestClient(make_app(debug=True), client=("127.0.0.1", 50000))
+        response = client.get("/sync/ada", headers={"accept": BROWSER, "host": host})
+        assert response.headers["content-type"] == "text/html; charset=utf-8"
+
+    @pytest.mark.parametrize("host", FOREIGN_HOSTS)
+    def test_a_foreign_host_gets_the_plain_500(self, host: str) -> None:
+        # DNS rebinding: the attacker's page reaches the loopback server under its own name.
+        client = TestClient(make_app(debug=True), client=("127.0.0.1", 50000))
+        response = client.get("/sync/ada", headers={"accept": BROWSER, "host": host})
+        assert (response.status_code, response.json()) == (500, {"detail": "Internal Server Error"})
+        assert "Traceback" not in response.text
+        assert HOSTILE not in response.text
+
+    @pytest.mark.parametrize(
+        "peer", [("192.0.2.7", 1234), ("10.0.0.1", 1), ("::ffff:192.0.2.7", 1), ("testclient", 1)]
+    )
+    def test_a_remote_client_gets_the_plain_500(self, peer: tuple[str, int]) -> None:
+        client = TestClient(make_app(debug=True), base_url="http://localhost", client=peer)
+        response = client.get("/sync/ada", headers={"accept": BROWSER})
+        assert (response.status_code, response.json()) == (500, {"detail": "Internal Server Error"})
+
+    def test_duplicate_hosts_get_the_plain_500(self) -> None:
+        client = TestClient(make_app(debug=True), client=("127.0.0.1", 50000))
+        response = client.get(
+            "/sync/ada", headers=[("accept", BROWSER), ("host", "localhost"), ("host", "evil")]
+        )
+        assert response.status_code in (400, 500)
+        assert "Traceback" not in response.text
+
+    def test_the_apps_500_handler_answers_the_others(self) -> None:
+        app = make_app(debug=True)
+
+        @app.errorhandler(500)
+        def oops(exc: Exception) -> tuple[str, int]:
+            return "our own 500 page", 500
+
+        remote = TestClient(app, client=("192.0.2.7", 1)).get("/sync/ada")
+        assert (remote.status_code, remote.text) == (500, "our own 500 page")
+        assert (
+            "text/html"
+            in local(app).get("/sync/ada", headers={"accept": BROWSER}).headers["content-type"]
+        )
 
 
 # -- kettle run --debug ------------------------------------------------------------------------

@@ -3,12 +3,20 @@
 Only used when the app is in debug mode (``Kettle(debug=True)`` or ``kettle run --debug``,
 which binds to loopback). It shows code and local variable *names* but runs nothing: there
 is no console, so a page left open in a browser cannot execute code on the server.
+
+How the server was started is not trusted: ``KETTLE_DEBUG=1 uvicorn app:app --host
+0.0.0.0`` must not hand tracebacks to the network. Each request is checked when it
+fails: the page is shown only to a loopback client that also names a loopback ``Host``
+(a DNS-rebinding page in the developer's browser reaches a loopback server under its own
+host name). Every other request gets the app's ordinary 500.
 """
 
 from __future__ import annotations
 
 import html
+import ipaddress
 import linecache
+import re
 import traceback
 from typing import TYPE_CHECKING
 
@@ -16,6 +24,13 @@ from kettle.responses import HTMLResponse, PlainTextResponse, Response
 
 if TYPE_CHECKING:
     from kettle.requests import Request
+
+# ``localhost`` and its subdomains (RFC 6761: they never leave the machine), an IPv4
+# literal or a bracketed IPv6 literal, each with an optional port.
+_HOST = re.compile(
+    r"(?:(localhost|[a-z0-9.-]+\.localhost)|(\d{1,3}(?:\.\d{1,3}){3})|\[([0-9a-f:.]+)\])"
+    r"(?::\d{1,5})?"
+)
 
 _CONTEXT_LINES = 5
 _STYLE = """
@@ -76,8 +91,51 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return found
 
 
-async def debug_response(request: Request, exc: BaseException) -> Response:
-    """A 500 with the traceback: HTML for browsers, plain text for everything else."""
+def _is_loopback_ip(text: str) -> bool:
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:
+        return False
+
+
+def is_local_request(request: Request) -> bool:
+    """Whether ``request`` came from this machine *and* was addressed to it by name.
+
+    Example:
+        >>> from kettle.requests import Request
+        >>> def make(client, host):
+        ...     scope = {"type": "http", "headers": [(b"host", host)], "client": client}
+        ...     return Request(scope)
+        >>> is_local_request(make(("127.0.0.1", 5000), b"localhost:8000"))
+        True
+        >>> is_local_request(make(("127.0.0.1", 5000), b"attacker.example"))
+        False
+        >>> is_local_request(make(("192.0.2.7", 5000), b"127.0.0.1:8000"))
+        False
+    """
+    client = request.scope.get("client")
+    if not client or not _is_loopback_ip(str(client[0])):
+        return False
+    headers = request.scope["headers"]
+    hosts = [value for name, value in headers if name == b"host"]
+    if len(hosts) != 1:
+        return False
+    raw = hosts[0].decode("latin-1").lower()
+    found = _HOST.fullmatch(raw)
+    if found is None:
+        return False
+    name, ipv4, ipv6 = found.groups()
+    return name is not None or _is_loopback_ip(ipv4 or ipv6)
+
+
+async def debug_response(request: Request, exc: BaseException) -> Response | None:
+    """A 500 with the traceback: HTML for browsers, plain text for everything else.
+
+    ``None`` for a request that is not local (see :func:`is_local_request`): the caller
+    answers it with the ordinary 500.
+    """
+    if not is_local_request(request):
+        return None
     accept = request.headers.get("accept", "")
     if "text/html" in accept:
         return HTMLResponse(render_traceback(exc, request), 500)
