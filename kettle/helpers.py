@@ -305,7 +305,9 @@ def existing_file(directory: str | os.PathLike[str], path: str) -> str:
             regular file: a folder, a device) is there.
     """
     target = safe_join(directory, path)
-    if target is None:
+    # "hello.txt/" (or "hello.txt/.") names a folder: serving the file there would give
+    # one file many URLs, and relative links in it would resolve against the wrong base.
+    if target is None or path.rpartition("/")[2] in ("", "."):
         raise HTTPException(404)
     # PERF: one stat on the request path (~1 us on a local disk) instead of a thread hop
     # (~50 us); the file itself is opened and read off the event loop by FileResponse.

@@ -357,3 +357,45 @@ def test_body_that_arrives_late_but_in_time_is_read(kind: str) -> None:
 
     asyncio.run(main())
     assert sent[1]["body"] == b'{"size":15,"same":true}'
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br", "zstd", "GZIP", "gzip, identity"])
+@pytest.mark.parametrize("route", ["/body", "/json", "/form"])
+def test_compressed_request_bodies_are_refused(encoding: str, route: str) -> None:
+    # Decoding would let a small bomb expand past every size limit (HOSTILE-INPUTS 5).
+    import gzip
+
+    app = Kettle(__name__)
+
+    @app.post("/body")
+    async def body(request: Request) -> dict[str, int]:
+        return {"size": len(await request.body())}
+
+    @app.post("/json")
+    async def json_body(request: Request) -> Any:
+        return await request.json()
+
+    @app.post("/form")
+    async def form(request: Request) -> dict[str, int]:
+        return {"fields": len(await request.form())}
+
+    bomb = gzip.compress(b"0" * 1_000_000)
+    media = "application/x-www-form-urlencoded" if route == "/form" else "application/json"
+    response = TestClient(app).post(
+        route, content=bomb, headers={"content-encoding": encoding, "content-type": media}
+    )
+    assert response.status_code == 415
+    assert "Content-Encoding" in response.json()["detail"]
+
+
+def test_identity_content_encoding_is_the_plain_body() -> None:
+    app = Kettle(__name__)
+
+    @app.post("/body")
+    async def body(request: Request) -> dict[str, int]:
+        return {"size": len(await request.body())}
+
+    response = TestClient(app).post(
+        "/body", content=b"abc", headers={"content-encoding": "identity"}
+    )
+    assert response.json() == {"size": 3}

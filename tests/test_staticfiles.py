@@ -123,6 +123,9 @@ class TestOutsideTheRoot:
             "/static/sibling/x.css",
             "/static/..%2fstatic1%2fx.css",
             "/static/css/site.css%00",
+            # A file URL with a trailing slash names a folder: one file, one URL.
+            "/static/css/site.css/",
+            "/static/css/site.css//",
         ],
     )
     def test_404(self, static: Path, url: str) -> None:
