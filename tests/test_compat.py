@@ -81,3 +81,24 @@ def test_flask_style_app() -> None:
 )
 def test_status_constants(name: str, value: int) -> None:
     assert getattr(status, name) == value
+
+
+CSV = "text/csv; charset=latin-1"
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "expected"),
+    [
+        ((), {}, (200, "text/html; charset=utf-8")),
+        ((), {"status": "404 NOT FOUND"}, (404, "text/html; charset=utf-8")),
+        ((201,), {"mimetype": "text/plain"}, (201, "text/plain; charset=utf-8")),
+        ((), {"mimetype": "text/plain", "content_type": CSV}, (200, CSV)),
+    ],
+    ids=["defaults", "status-line", "positional-status", "content-type-wins"],
+)
+def test_flask_response_takes_flasks_arguments(
+    args: tuple[int, ...], kwargs: dict[str, str], expected: tuple[int, str]
+) -> None:
+    response = Response("x", *args, headers={"X-Tag": "1"}, **kwargs)
+    assert (response.status_code, response.headers["content-type"]) == expected
+    assert (response.body, response.headers["x-tag"]) == (b"x", "1")

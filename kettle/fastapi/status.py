@@ -3,15 +3,10 @@
 from http import HTTPStatus
 from typing import Any
 
-
-def _name(status: HTTPStatus) -> str:
-    return f"HTTP_{status.value}_{status.name}"
-
-
-_CODES = {_name(s): s.value for s in HTTPStatus}
+_CODES = {f"HTTP_{s.value}_{s.name}": s.value for s in HTTPStatus}
 globals().update(_CODES)
 __all__ = sorted(_CODES)
 
 
-def __getattr__(name: str) -> Any:  # for type checkers and typos alike
+def __getattr__(name: str) -> Any:  # PEP 562: type checkers then accept the HTTP_* names
     raise AttributeError(f"module 'kettle.fastapi.status' has no attribute {name!r}")
