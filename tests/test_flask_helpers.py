@@ -1,0 +1,125 @@
+"""The Flask half in real apps: ``redirect``, ``abort``, ``make_response``,
+``jsonify``, ``send_file`` and ``stream_with_context`` through an app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio.lowlevel
+import pytest
+from conftest import write
+
+from kettle import (
+    Kettle,
+    Response,
+    StreamingResponse,
+    abort,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    request,
+    send_file,
+    send_from_directory,
+    stream_with_context,
+    url_for,
+)
+from kettle.globals import has_request_context
+from kettle.testing import TestClient
+
+
+class TestHelpers:
+    def test_redirect_abort_make_response_jsonify(self) -> None:
+        app = Kettle(__name__)
+
+        @app.after_request
+        def stamp(response: Response) -> Response:
+            response.headers["x-stamp"] = "1"
+            return response
+
+        @app.get("/old")
+        def old() -> Response:
+            return redirect(url_for("new", q="a b"), 301)
+
+        @app.get("/new")
+        def new() -> Response:
+            response = make_response(jsonify(q=request.args["q"]), 201, {"x-made": "yes"})
+            response.set_cookie("seen", "1")
+            return response
+
+        @app.get("/secret")
+        async def secret() -> str:
+            abort(403, "not for you")
+
+        client = TestClient(app, follow_redirects=False)
+        response = client.get("/old")
+        assert (response.status_code, response.headers["location"]) == (301, "/new?q=a+b")
+        assert response.headers["x-stamp"] == "1"
+        made = client.get("/new?q=a+b")
+        assert made.status_code == 201
+        assert made.json() == {"q": "a b"}
+        assert made.headers["x-made"] == "yes"
+        assert made.headers["x-stamp"] == "1"
+        assert made.headers["set-cookie"].startswith("seen=1;")
+        denied = client.get("/secret")
+        assert (denied.status_code, denied.json()) == (403, {"detail": "not for you"})
+        assert denied.headers["x-stamp"] == "1"  # after_request sees error responses too
+
+    def test_send_file_and_send_from_directory(self, tmp_path: Path) -> None:
+        write(tmp_path / "files" / "report.txt", "quarterly")
+        write(tmp_path / "secret.txt", "do not serve")
+        app = Kettle(__name__, root_path=str(tmp_path))
+
+        @app.get("/report")
+        def report() -> Response:
+            return send_file("files/report.txt", as_attachment=True)
+
+        @app.get("/files/{name:path}")
+        async def files(name: str) -> Response:
+            return send_from_directory("files", name)
+
+        client = TestClient(app)
+        response = client.get("/report")
+        assert response.text == "quarterly"
+        assert response.headers["content-disposition"] == 'attachment; filename="report.txt"'
+        assert client.get("/files/report.txt").text == "quarterly"
+        etag = client.get("/files/report.txt").headers["etag"]
+        assert client.get("/files/report.txt", headers={"if-none-match": etag}).status_code == 304
+        for name in ("../secret.txt", "..%2fsecret.txt", "%2e%2e/secret.txt", "..%5csecret.txt"):
+            assert client.get(f"/files/{name}").status_code == 404, name
+
+    @pytest.mark.parametrize("is_async", [False, True])
+    def test_stream_with_context(self, is_async: bool) -> None:
+        app = Kettle(__name__)
+
+        if is_async:
+
+            @app.get("/stream")
+            async def stream() -> StreamingResponse:
+                g.name = "async"
+
+                async def pieces() -> Any:
+                    yield request.args["a"] + ","
+                    await anyio.lowlevel.checkpoint()
+                    yield g.name + "," + str(has_request_context())
+
+                return StreamingResponse(stream_with_context(pieces()))
+
+        else:
+
+            @app.get("/stream")
+            def stream() -> StreamingResponse:
+                g.name = "sync"
+
+                @stream_with_context
+                def pieces() -> Iterator[str]:
+                    yield request.args["a"] + ","
+                    yield g.name + "," + str(has_request_context())
+
+                return StreamingResponse(pieces())
+
+        name = "async" if is_async else "sync"
+        assert TestClient(app).get("/stream?a=1").text == f"1,{name},True"

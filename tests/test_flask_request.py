@@ -1,0 +1,84 @@
+"""The Flask half in real apps: Flask's request API (``request.form``, ``files``,
+``get_json``...) in sync and async handlers.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kettle import Kettle, request
+from kettle.testing import TestClient
+
+
+class TestRequestAPI:
+    def test_sync_handlers_read_the_body_synchronously(self) -> None:
+        app = Kettle(__name__)
+
+        @app.post("/form")
+        def form():
+            return {
+                "name": request.form["name"],
+                "tags": request.form.getlist("tag"),
+                "q": request.args.get("q"),
+                "age": request.form.get("age", type=int),
+            }
+
+        @app.post("/json")
+        def json_body():
+            return {"json": request.get_json(), "raw": request.data.decode()}
+
+        @app.post("/upload")
+        def upload():
+            upload = request.files["file"]
+            return {"name": upload.filename, "title": request.form["title"]}
+
+        @app.post("/missing")
+        def missing() -> str:
+            return str(request.form["nope"])
+
+        client = TestClient(app)
+        sent = {"name": "ada", "tag": ["a", "b"], "age": "x"}
+        assert client.post("/form?q=1", data=sent).json() == {
+            "name": "ada",
+            "tags": ["a", "b"],
+            "q": "1",
+            "age": None,
+        }
+        assert client.post("/json", json={"k": 1}).json() == {"json": {"k": 1}, "raw": '{"k":1}'}
+        files = {"file": ("notes.txt", b"hello")}
+        assert client.post("/upload", files=files, data={"title": "t"}).json() == {
+            "name": "notes.txt",
+            "title": "t",
+        }
+        response = client.post("/missing", data={"a": "1"})
+        assert response.status_code == 400  # a missing key is a 400, as in Flask
+
+    def test_async_handlers_await_then_index(self, caplog: pytest.LogCaptureFixture) -> None:
+        app = Kettle(__name__)
+
+        @app.post("/awaited")
+        async def awaited():
+            form = await request.form()
+            return {"called": form["name"], "indexed": request.form["name"]}
+
+        @app.post("/not-awaited")
+        async def not_awaited() -> str:
+            return str(request.form["name"])
+
+        client = TestClient(app)
+        assert client.post("/awaited", data={"name": "ada"}).json() == {
+            "called": "ada",
+            "indexed": "ada",
+        }
+        assert client.post("/not-awaited", data={"name": "ada"}).status_code == 500
+        assert "await request.form()" in caplog.text
+
+    def test_max_content_length_limits_the_body(self) -> None:
+        app = Kettle(__name__)
+        app.config["MAX_CONTENT_LENGTH"] = 10
+
+        @app.post("/json")
+        def json_body():
+            return request.get_json()
+
+        assert TestClient(app).post("/json", json={"k": "x" * 50}).status_code == 413
