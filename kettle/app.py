@@ -8,13 +8,13 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from kettle.binding import AppScope, RoutePlan
 from kettle.concurrency import ThreadPool
 from kettle.datastructures import State
+from kettle.di import AppScope
 from kettle.dispatch import (
     Compiled,
     Endpoint,
-    compile_http_endpoint,
+    compile_endpoint,
     compile_refusal,
     compile_websocket_endpoint,
     make_dispatch,
@@ -30,6 +30,7 @@ from kettle.middleware.debug import debug_response
 from kettle.openapi.mixin import OpenAPIMixin
 from kettle.openapi.models import OpenAPIConfig, PlanEntry
 from kettle.params import Depends
+from kettle.plan import RoutePlan
 from kettle.routing.converters import DEFAULT_CONVERTERS, Converter
 from kettle.routing.matcher import Matcher
 from kettle.routing.patterns import PathPattern, PatternError, parse_pattern
@@ -174,7 +175,7 @@ class Kettle(OpenAPIMixin, WebAppMixin, Scaffold):
         self._routes: list[Route] = []
         self._plans: list[PlanEntry] = []
         self._app_scoped: dict[Callable[..., Any], CallSpec] = {}
-        self.app_scope = AppScope()
+        self.app_scope = AppScope(self.thread_pool)
         self._overrides = _Overrides(self._invalidate)
         self._listeners.append(self._invalidate)
 
@@ -277,7 +278,7 @@ class Kettle(OpenAPIMixin, WebAppMixin, Scaffold):
         )
 
     async def _start_app_scope(self) -> None:
-        await self.app_scope.start(self._app_scoped, self.thread_pool)
+        await self.app_scope.start(self._app_scoped)
 
     # -- compiling ----------------------------------------------------------------------------
 
@@ -347,9 +348,8 @@ class Kettle(OpenAPIMixin, WebAppMixin, Scaffold):
                 if key not in tables:
                     layers = route_error_layers(route.owners)
                     tables[key] = ExceptionHandlers(app_handlers, pool, debug_page, layers)
-                endpoint = compile_http_endpoint(
-                    route, plan, limits, compiled, encoder, hooks, tables[key], self
-                )
+                plan.respond_with(route.status_code, encoder)
+                endpoint = compile_endpoint(route, plan, limits, pool, hooks, tables[key], self)
             for method in sorted(route.methods):
                 if not matcher.add(pattern, method, endpoint):
                     raise ConfigurationError(
@@ -359,7 +359,7 @@ class Kettle(OpenAPIMixin, WebAppMixin, Scaffold):
                 matcher.add(pattern, "HEAD", endpoint)  # implicit HEAD; an explicit one wins
         app_wide = route_hooks(app_hooks, (self,), pool)
         if app_wide or app_handlers:
-            compiled.refuse = compile_refusal(self, app_wide, errors, app_limits)
+            compiled.refuse = compile_refusal(self, app_wide, errors, app_limits, pool)
         stack: ASGIApp = make_dispatch(compiled, functools.partial(serve_lifespan, self))
         if self.user_middleware:
             for entry in reversed(self.user_middleware):

@@ -137,7 +137,7 @@ class FormAccessor(_Lookup):
 
     def _form(self) -> FormData:
         request = self._request
-        if request._form is None:
+        if request.parsed_form is None:
             media = request.content_type[0]
             if media not in ("application/x-www-form-urlencoded", "multipart/form-data"):
                 # Flask's request.form is simply empty when no form was sent (a GET, say);
@@ -146,8 +146,8 @@ class FormAccessor(_Lookup):
 
                 return FormData()
             run_sync(request, request.parse_form)
-        assert request._form is not None
-        return request._form
+        assert request.parsed_form is not None
+        return request.parsed_form
 
     def _data(self) -> Any:
         from kettle.forms import UploadFile
@@ -201,7 +201,7 @@ class FlaskRequestMixin:
 
     scope: Any
     _body: bytes | None
-    _form: FormData | None
+    parsed_form: FormData | None
     _json: Any
     query_params: QueryParams
     headers: Any

@@ -19,8 +19,9 @@ from html import escape
 from typing import IO, TYPE_CHECKING, Any, TypeVar, overload
 from urllib.parse import quote, urlencode
 
+from kettle.context import current as _current
 from kettle.exceptions import HTTPException
-from kettle.globals import _current, _request_context, current_app, current_context, session
+from kettle.globals import _request_context, current_app, current_context, session
 from kettle.responses import (
     JSONResponse,
     RedirectResponse,

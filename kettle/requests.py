@@ -178,7 +178,7 @@ class Request(FlaskRequestMixin, HTTPConnection):
 
     _body: bytes | None = None
     _json: Any = None  # replaced below by the unset marker
-    _form: FormData | None = None
+    parsed_form: FormData | None = None
     _stream_consumed = False
 
     def __init__(self, scope: Scope, receive: Receive | None = None, limits: Limits | None = None):
@@ -320,16 +320,16 @@ class Request(FlaskRequestMixin, HTTPConnection):
         Uploaded files are :class:`~kettle.forms.UploadFile` objects, spooled to disk
         past ``spool_max_size``; they are closed when the response has been sent.
         """
-        if self._form is None:
+        if self.parsed_form is None:
             from kettle.forms import parse_form
 
-            self._form = await parse_form(self)
-        return self._form
+            self.parsed_form = await parse_form(self)
+        return self.parsed_form
 
     async def close(self) -> None:
         """Release resources held by the request (uploaded files)."""
-        if self._form is not None:
-            await self._form.close()
+        if self.parsed_form is not None:
+            await self.parsed_form.close()
 
     async def is_disconnected(self) -> bool:
         """Whether the client has gone away, checked without waiting.

@@ -50,6 +50,8 @@ class Response:
 
     media_type: str | None = None
     charset: str = "utf-8"
+    #: the body is produced while it is sent (by the app's own code, after the headers)
+    streams: bool = False
 
     def __init__(
         self,
@@ -329,6 +331,8 @@ class StreamingResponse(Response):
         ...         yield f"{i}\\n"
         >>> response = StreamingResponse(numbers(), media_type="text/plain")
     """
+
+    streams = True
 
     def __init__(
         self,

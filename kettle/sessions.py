@@ -301,6 +301,10 @@ class SessionInterface:
         """True for the null session (it is never saved)."""
         return isinstance(obj, self.null_session_class)
 
+    def is_configured(self, app: SessionApp) -> bool:
+        """Whether sessions can hold anything for ``app`` (so a page may depend on one)."""
+        return True
+
     def get_cookie_name(self, app: SessionApp) -> str:
         """``SESSION_COOKIE_NAME``."""
         return str(_setting(app, "SESSION_COOKIE_NAME"))
@@ -433,6 +437,10 @@ class SecureCookieSessionInterface(SessionInterface):
         )
         self._signer = (keys, serializer)
         return serializer
+
+    def is_configured(self, app: SessionApp) -> bool:
+        """True once a ``SECRET_KEY`` is set: without one every session is empty."""
+        return bool(_setting(app, "SECRET_KEY"))
 
     def _new_session(self) -> SecureCookieSession:
         session = self.session_class()

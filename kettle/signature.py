@@ -1,7 +1,7 @@
 """Read a handler's signature once and say where each parameter's value comes from.
 
 The result is a ``CallSpec`` tree (the handler and its dependencies): plain data, built at
-startup, with no request in sight. ``kettle.binding`` turns it into the extractors and
+startup, with no request in sight. ``kettle.plan`` turns it into the extractors and
 validators a request runs.
 """
 

@@ -129,7 +129,9 @@ class TestSessions:
     def test_missing_secret_key_explained_on_the_debug_page(self) -> None:
         app = session_app(SECRET_KEY=None)
         app.debug = True
-        response = TestClient(app).post("/login/ada", headers={"accept": "text/plain"})
+        # The debug page is for the developer's own machine: a loopback client and Host.
+        local = TestClient(app, base_url="http://localhost", client=("127.0.0.1", 50000))
+        response = local.post("/login/ada", headers={"accept": "text/plain"})
         assert response.status_code == 500
         assert "Set SECRET_KEY in the app's config" in response.text
 

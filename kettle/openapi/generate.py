@@ -42,7 +42,7 @@ from kettle.serialization import model_for
 from kettle.signature import CallSpec
 
 if typing.TYPE_CHECKING:
-    from kettle.binding import RoutePlan
+    from kettle.plan import RoutePlan
 
 #: Path item keys in the order the specification lists them.
 _METHOD_ORDER = {m: i for i, m in enumerate(("GET", "PUT", "POST", "DELETE", *HTTP_METHODS))}

@@ -22,7 +22,7 @@ from kettle.routing.patterns import PathPattern
 from kettle.signature import ParamSpec
 
 if typing.TYPE_CHECKING:
-    from kettle.binding import RoutePlan
+    from kettle.plan import RoutePlan
 
 _BINARY: JSONDict = {"type": "string", "format": "binary"}
 

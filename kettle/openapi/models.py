@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
-    from kettle.binding import RoutePlan
+    from kettle.plan import RoutePlan
     from kettle.routing.patterns import PathPattern
     from kettle.routing.routes import Route
     from kettle.serialization import ResponseEncoder

@@ -1,0 +1,187 @@
+"""Dependency injection at request time: the state of one resolution, calling a
+dependency, app-scoped values and teardown.
+
+What to call and in which order is decided at startup (:mod:`kettle.plan` turns the
+:class:`~kettle.signature.CallSpec` tree into steps); this module holds what runs per
+request. ``yield`` dependencies enter an exit stack that closes after the response has been
+sent, newest first, and sees the handler's exception if there was one. App-scoped
+dependencies (``Depends(..., scope="app")``) are created once, at startup, and closed at
+shutdown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from kettle.concurrency import ThreadPool
+from kettle.exceptions import ConfigurationError
+from kettle.signature import CallSpec
+
+logger = logging.getLogger("kettle.error")
+
+#: Marks a value not resolved (yet) in :attr:`CallState.values` and missing raw inputs.
+MISSING: Any = object()
+
+
+class CallState:
+    """The state of resolving one plan for one request (or WebSocket connection).
+
+    ``values`` holds each step's result by slot; ``errors`` collects validation errors of
+    every step so a 422 reports them together; ``response`` and ``background`` are the
+    ``Response`` and ``BackgroundTasks`` objects handed to parameters that ask for them;
+    ``stack`` closes ``yield`` dependencies.
+    """
+
+    # PERF: what most requests never use defaults at class level; __init__ sets six
+    # attributes instead of ten (every typed request makes one).
+    body_errors = False
+    response: Any = None
+    background: Any = None
+    stack: contextlib.AsyncExitStack | None = None
+
+    def __init__(self, conn: Any, params: dict[str, Any], slots: int) -> None:
+        self.conn = conn
+        self.params = params
+        self.values: list[Any] = [MISSING] * slots
+        self.errors: list[dict[str, Any]] = []
+        self.body_values: dict[str, Any] = {}
+        self.form_values: dict[str, Any] = {}
+
+    def exit_stack(self) -> contextlib.AsyncExitStack:
+        """The stack ``yield`` dependencies enter (created on first use)."""
+        if self.stack is None:
+            self.stack = contextlib.AsyncExitStack()
+        return self.stack
+
+    @property
+    def shapes_response(self) -> bool:
+        """Whether a parameter received the ``Response`` or ``BackgroundTasks`` object,
+        so what the handler returns must be merged with it."""
+        return self.response is not None or self.background is not None
+
+    def apply_to(self, response: Any) -> None:
+        """Merge headers, cookies and status set on the injected ``Response`` into
+        ``response``, and attach the injected background tasks."""
+        if self.response is not None:
+            response.merge_from(self.response)
+        if self.background is not None and response.background is None:
+            response.background = self.background
+
+
+async def call_dependency(
+    spec: CallSpec,
+    kwargs: dict[str, Any],
+    pool: ThreadPool,
+    stack: Callable[[], contextlib.AsyncExitStack],
+) -> Any:
+    """Call one dependency; a generator's exit is pushed onto ``stack()``.
+
+    Plain ``def`` dependencies (and sync generators) run in the thread pool.
+    """
+    func = spec.func
+    if spec.generator == "async":
+        return await stack().enter_async_context(contextlib.asynccontextmanager(func)(**kwargs))
+    if spec.generator == "sync":
+        manager = contextlib.contextmanager(func)(**kwargs)
+        return await stack().enter_async_context(_ThreadedContext(manager, pool))
+    if spec.is_async:
+        return await func(**kwargs)
+    return await pool.run(func, **kwargs)
+
+
+async def teardown(state: CallState, failure: BaseException | None) -> None:
+    """Close ``yield`` dependencies, newest first, showing them the handler's exception."""
+    if state.stack is None:
+        return
+    try:
+        if failure is None:
+            await state.stack.aclose()
+        else:
+            await state.stack.__aexit__(type(failure), failure, failure.__traceback__)
+    except Exception as exc:
+        if exc is not failure:
+            logger.exception("Error in the teardown of a dependency")
+
+
+class _ThreadedContext:
+    """A sync context manager entered and exited in the thread pool."""
+
+    def __init__(self, manager: contextlib.AbstractContextManager[Any], pool: ThreadPool) -> None:
+        self.manager = manager
+        self.pool = pool
+
+    async def __aenter__(self) -> Any:
+        return await self.pool.run(self.manager.__enter__)
+
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
+        return await self.pool.run(self.manager.__exit__, *exc_info)
+
+
+def check_app_scoped(spec: CallSpec) -> None:
+    """Refuse an app-scoped dependency that needs anything a request provides."""
+    if spec.params or spec.specials:
+        raise ConfigurationError(
+            f"{spec.label}: an app-scoped dependency is created once at startup, so it "
+            "cannot take request parameters or objects"
+        )
+    for dep in spec.dependencies:
+        if dep.call.scope != "app":
+            raise ConfigurationError(
+                f"{spec.label}: an app-scoped dependency can only depend on other "
+                f"app-scoped dependencies, not on {dep.call.label}"
+            )
+
+
+class AppScope:
+    """Values of ``Depends(..., scope="app")``: created once, torn down at shutdown."""
+
+    def __init__(self, pool: ThreadPool) -> None:
+        self.pool = pool
+        self.values: dict[Any, Any] = {}
+        self.stack = contextlib.AsyncExitStack()
+        self._lock: Any = None
+
+    def _stack(self) -> contextlib.AsyncExitStack:
+        return self.stack
+
+    async def get(self, spec: CallSpec, state: CallState, deps: list[tuple[str, int]]) -> Any:
+        """The value for ``spec``, created now if startup did not (no lifespan ran)."""
+        key = spec.func
+        try:
+            return self.values[key]
+        except KeyError:
+            pass
+        import anyio
+
+        if self._lock is None:
+            self._lock = anyio.Lock()
+        async with self._lock:
+            if key not in self.values:
+                kwargs = {name: state.values[slot] for name, slot in deps}
+                self.values[key] = await call_dependency(spec, kwargs, self.pool, self._stack)
+        return self.values[key]
+
+    async def start(self, specs: Mapping[Any, CallSpec]) -> None:
+        """Create every app-scoped dependency (dependencies first), at startup."""
+        for func, spec in specs.items():
+            await self._resolve(func, spec)
+
+    async def _resolve(self, func: Any, spec: CallSpec) -> Any:
+        if func in self.values:
+            return self.values[func]
+        kwargs = {}
+        for dep in spec.dependencies:
+            value = await self._resolve(dep.call.func, dep.call)
+            if dep.name is not None:
+                kwargs[dep.name] = value
+        self.values[func] = await call_dependency(spec, kwargs, self.pool, self._stack)
+        return self.values[func]
+
+    async def close(self) -> None:
+        """Tear down every app-scoped value (at shutdown), newest first."""
+        self.values.clear()
+        await self.stack.aclose()
+        self.stack = contextlib.AsyncExitStack()
