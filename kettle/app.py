@@ -8,44 +8,27 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from kettle.compiler import Build, CompiledApp
 from kettle.concurrency import ThreadPool
 from kettle.datastructures import State
 from kettle.di import AppScope
-from kettle.dispatch import (
-    Compiled,
-    Endpoint,
-    compile_endpoint,
-    compile_refusal,
-    compile_websocket_endpoint,
-    make_dispatch,
-)
-from kettle.errorhandlers import ExceptionHandler, ExceptionHandlers
-from kettle.exceptions import ConfigurationError
-from kettle.hooks import route_error_layers, route_hooks
-from kettle.introspection import describe
+from kettle.dispatch import compile_refusal, make_dispatch
+from kettle.errorhandlers import ExceptionHandler
+from kettle.hooks import route_hooks
 from kettle.lifespan import Hook, Lifespan, as_lifespan, run_lifespan, serve_lifespan
 from kettle.limits import Limits
 from kettle.middleware import Middleware, ServerErrorMiddleware
-from kettle.middleware.debug import debug_response
 from kettle.openapi.mixin import OpenAPIMixin
-from kettle.openapi.models import OpenAPIConfig, PlanEntry
+from kettle.openapi.models import OpenAPIConfig
 from kettle.params import Depends
-from kettle.plan import RoutePlan
 from kettle.routing.converters import DEFAULT_CONVERTERS, Converter
-from kettle.routing.matcher import Matcher
-from kettle.routing.patterns import PathPattern, PatternError, parse_pattern
-from kettle.routing.routes import UNSET, Route
+from kettle.routing.routes import Route
+from kettle.routing.urls import NoMatchFound as NoMatchFound  # re-exported
 from kettle.scaffold import Scaffold
-from kettle.serialization import ResponseEncoder, model_for
-from kettle.signature import CallSpec, analyze
 from kettle.types import ASGIApp, Receive, Scope, Send
 from kettle.webapp import WebAppMixin
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class NoMatchFound(LookupError):
-    """``url_path_for`` was given an unknown route name or parameters that do not fit."""
 
 
 class Kettle(OpenAPIMixin, WebAppMixin, Scaffold):
@@ -170,11 +153,7 @@ class Kettle(OpenAPIMixin, WebAppMixin, Scaffold):
         self.on_startup_hooks: list[Hook] = list(on_startup or ())
         self.on_shutdown_hooks: list[Hook] = list(on_shutdown or ())
         self._lifespan = as_lifespan(lifespan) if lifespan is not None else None
-        self._stack: ASGIApp | None = None
-        self._names: dict[str, list[PathPattern]] = {}
-        self._routes: list[Route] = []
-        self._plans: list[PlanEntry] = []
-        self._app_scoped: dict[Callable[..., Any], CallSpec] = {}
+        self._compiled: CompiledApp | None = None
         self.app_scope = AppScope(self.thread_pool)
         self._overrides = _Overrides(self._invalidate)
         self._listeners.append(self._invalidate)
@@ -197,15 +176,15 @@ class Kettle(OpenAPIMixin, WebAppMixin, Scaffold):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self
-        stack = self._stack
-        if stack is None:
-            stack = self.compile()
-        await stack(scope, receive, send)
+        compiled = self._compiled
+        if compiled is None:
+            compiled = self.compile()
+        await compiled.stack(scope, receive, send)
 
     # -- declaring ---------------------------------------------------------------------------
 
     def _invalidate(self) -> None:
-        self._stack = None
+        self._compiled = None
 
     def add_middleware(self, cls: Callable[..., ASGIApp], *args: Any, **options: Any) -> None:
         """Wrap the app in ASGI middleware ``cls(app, *args, **options)``.
@@ -278,11 +257,18 @@ class Kettle(OpenAPIMixin, WebAppMixin, Scaffold):
         )
 
     async def _start_app_scope(self) -> None:
-        await self.app_scope.start(self._app_scoped)
+        await self.app_scope.start(self.ensure_compiled().app_scoped)
 
     # -- compiling ----------------------------------------------------------------------------
 
-    def compile(self) -> ASGIApp:
+    def ensure_compiled(self) -> CompiledApp:
+        """The compiled app, compiling first if nothing is compiled or a declaration changed."""
+        compiled = self._compiled
+        if compiled is None:
+            compiled = self.compile()
+        return compiled
+
+    def compile(self) -> CompiledApp:
         """Build the matcher, one plan per handler and the middleware stack.
 
         Runs at startup (or on the first request) and again if routes change afterwards.
@@ -296,139 +282,36 @@ class Kettle(OpenAPIMixin, WebAppMixin, Scaffold):
         bases: dict[int, str] = {}
         routes = list(self.iter_routes(bases=bases))
         routes.extend(self._static_routes(bases))
-        pool = self.thread_pool
-        app_limits = self.limits
-        max_content = self.config.get("MAX_CONTENT_LENGTH")
-        if max_content is not None:  # Flask's setting, mapped onto the body limit
-            app_limits = app_limits.replace(max_body_size=int(max_content))
-        debug_page = debug_response if self.debug else None
-        app_handlers = dict(self.error_handlers)
-        app_hooks: tuple[list[Callable[..., Any]], ...] = (
-            list(self.before_request_funcs),
-            list(self.after_request_funcs),
-            list(self.teardown_request_funcs),
-        )
-        for bp in self.blueprints.values():
-            app_handlers.update(bp.app_error_handlers)
-            app_hooks[0].extend(bp.app_before_request_funcs)
-            app_hooks[1].extend(bp.app_after_request_funcs)
-            app_hooks[2].extend(bp.app_teardown_request_funcs)
-        errors = ExceptionHandlers(app_handlers, pool, debug_page)
-        tables: dict[tuple[int, ...], ExceptionHandlers] = {(): errors}
-        matcher: Matcher[Endpoint] = Matcher()
-        compiled = Compiled(matcher, errors, pool, app_limits, self.redirect_slashes)
-        names: dict[str, list[PathPattern]] = {}
-        owners: dict[str, Callable[..., Any]] = {}
-        app_scoped: dict[Callable[..., Any], CallSpec] = {}
-        plans: list[PlanEntry] = []
+        build = Build(self)
         # The document and docs pages are served like any route but are not the app's own:
         # they stay out of compiled_routes (and `kettle routes`), and leave the app's own
         # GET routes alone.
         for route in [*routes, *self._openapi_routes(routes)]:
-            pattern = self._pattern(route)
-            owner = owners.setdefault(route.name, route.endpoint)
-            if owner is not route.endpoint:
-                raise ConfigurationError(
-                    f"route name {route.name!r} is used by both {describe(owner)} and "
-                    f"{describe(route.endpoint)}; pass name=... to tell them apart"
-                )
-            names.setdefault(route.name, []).append(pattern)
-            limits = app_limits.merged(route.limits)
-            if max_content is not None and limits.max_body_size == self.limits.max_body_size:
-                # Flask's MAX_CONTENT_LENGTH, unless this route set its own body limit.
-                limits = limits.replace(max_body_size=int(max_content))
-            plan = self._plan(route, pattern, app_scoped)
-            if route.is_websocket:
-                endpoint = compile_websocket_endpoint(route, plan, limits)
-            else:
-                encoder = self._encoder(route, plan)
-                plans.append((route, pattern, plan, encoder))
-                hooks = route_hooks(app_hooks, route.owners or (self,), pool)
-                key = tuple(id(o) for o in route.owners[1:] if getattr(o, "error_handlers", None))
-                if key not in tables:
-                    layers = route_error_layers(route.owners)
-                    tables[key] = ExceptionHandlers(app_handlers, pool, debug_page, layers)
-                plan.respond_with(route.status_code, encoder)
-                endpoint = compile_endpoint(route, plan, limits, pool, hooks, tables[key], self)
-            for method in sorted(route.methods):
-                if not matcher.add(pattern, method, endpoint):
-                    raise ConfigurationError(
-                        f"{describe(route.endpoint)}: {method} {route.path} is already routed"
-                    )
-            if "GET" in route.methods and "HEAD" not in route.methods:
-                matcher.add(pattern, "HEAD", endpoint)  # implicit HEAD; an explicit one wins
-        app_wide = route_hooks(app_hooks, (self,), pool)
-        if app_wide or app_handlers:
-            compiled.refuse = compile_refusal(self, app_wide, errors, app_limits, pool)
-        stack: ASGIApp = make_dispatch(compiled, functools.partial(serve_lifespan, self))
+            build.add(route)
+        app_wide = route_hooks(build.app_hooks, (self,), self.thread_pool)
+        if app_wide or build.app_handlers:
+            build.dispatch.refuse = compile_refusal(
+                self, app_wide, build.errors, build.limits, self.thread_pool
+            )
+        stack: ASGIApp = make_dispatch(build.dispatch, functools.partial(serve_lifespan, self))
         if self.user_middleware:
             for entry in reversed(self.user_middleware):
                 stack = entry.build(stack)
-            stack = ServerErrorMiddleware(stack, errors)
-        self._names = names
-        self._routes = routes
-        self._plans = plans
-        self._app_scoped = app_scoped
-        self._stack = stack
-        return stack
-
-    def _plan(
-        self, route: Route, pattern: PathPattern, app_scoped: dict[Callable[..., Any], CallSpec]
-    ) -> RoutePlan:
-        dependencies = [d for d in route.dependencies if isinstance(d, Depends)]
-        if len(dependencies) != len(route.dependencies):
-            raise ConfigurationError(
-                f"{describe(route.endpoint)}: dependencies=[...] takes Depends(...) items"
-            )
-        try:
-            spec = analyze(
-                route.endpoint, list(pattern.params), dependencies, self.dependency_overrides
-            )
-        except ConfigurationError as exc:
-            raise _naming(route, exc) from exc
-        for prm in spec.params:
-            converter = pattern.params.get(prm.name)
-            # PERF: a path value the converter already produced as the annotated type (or
-            # an unannotated one) needs no second validation.
-            if (
-                prm.location == "path"
-                and converter is not None
-                and prm.annotation in (Any, converter.converter.python_type)
-                and not prm.marker.constraints()
-            ):
-                prm.annotation = Any
-        try:
-            plan = RoutePlan(spec, self.thread_pool, self.app_scope)
-        except ConfigurationError as exc:
-            raise _naming(route, exc) from exc
-        for step in plan.steps:
-            if step.spec.scope == "app":
-                app_scoped.setdefault(step.spec.func, step.spec)
-        return plan
-
-    def _encoder(self, route: Route, plan: RoutePlan) -> ResponseEncoder | None:
-        model = model_for(plan.spec.return_annotation, route.response_model, UNSET)
-        if model is None:
-            return None
-        try:
-            return ResponseEncoder(model, route.options)
-        except Exception as exc:  # pydantic cannot build a schema for it
-            raise ConfigurationError(
-                f"{describe(route.endpoint)}: invalid response model {model!r}: {exc}"
-            ) from exc
-
-    def _pattern(self, route: Route) -> PathPattern:
-        try:
-            return parse_pattern(route.path, self.converters)
-        except PatternError as exc:
-            raise ConfigurationError(f"{describe(route.endpoint)}: {exc}") from None
+            stack = ServerErrorMiddleware(stack, build.errors)
+        compiled = CompiledApp(
+            stack=stack,
+            routes=tuple(routes),
+            urls=build.urls,
+            plans=tuple(build.plans),
+            app_scoped=build.app_scoped,
+        )
+        self._compiled = compiled
+        return compiled
 
     @property
     def compiled_routes(self) -> list[Route]:
         """The flattened route table (prefixes joined, names qualified), compiling if needed."""
-        if self._stack is None:
-            self.compile()
-        return list(self._routes)
+        return list(self.ensure_compiled().routes)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> str:
         """The path of route ``name`` with ``path_params`` filled in.
@@ -445,15 +328,7 @@ class Kettle(OpenAPIMixin, WebAppMixin, Scaffold):
             >>> app.url_path_for("user", user_id=3)
             '/users/3'
         """
-        if self._stack is None:
-            self.compile()
-        for pattern in self._names.get(name, ()):
-            if set(pattern.params) == set(path_params):
-                try:
-                    return pattern.format(path_params)
-                except (KeyError, ValueError, TypeError):
-                    continue
-        raise NoMatchFound(f"no route named {name!r} takes parameters {sorted(path_params)}")
+        return self.ensure_compiled().urls.path_for(name, path_params)
 
     # -- running ------------------------------------------------------------------------------
 
@@ -462,14 +337,6 @@ class Kettle(OpenAPIMixin, WebAppMixin, Scaffold):
         import uvicorn
 
         uvicorn.run(self, host=host, port=port, **options)
-
-
-def _naming(route: Route, exc: ConfigurationError) -> ConfigurationError:
-    """``exc``, prefixed with the route's handler when it names only a dependency."""
-    label = describe(route.endpoint)
-    if label in str(exc):
-        return exc
-    return ConfigurationError(f"{label}: {exc}")
 
 
 class _Overrides(dict[Callable[..., Any], Callable[..., Any]]):

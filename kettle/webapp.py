@@ -36,10 +36,8 @@ class WebAppMixin:
     static_folder: str | os.PathLike[str] | None
     static_url_path: str | None
     template_folder: str | os.PathLike[str] | None
-    _names: dict[str, Any]
-    _stack: Any
     include_router: Callable[..., None]
-    compile: Callable[[], Any]
+    ensure_compiled: Callable[[], Any]
     _invalidate: Callable[[], None]
 
     def _init_webapp(self, debug: bool) -> None:
@@ -231,32 +229,17 @@ class WebAppMixin:
         Raises:
             NoMatchFound: no route has that name, or its parameters are missing.
         """
-        from kettle.app import NoMatchFound
         from kettle.globals import RequestContext, current_context
         from kettle.helpers import build_url
 
-        if self._stack is None:
-            self.compile()
+        urls = self.ensure_compiled().urls
         ctx = current_context()
         request = ctx.request if isinstance(ctx, RequestContext) else None
         if endpoint.startswith("."):
             route = request.scope.get("route") if request is not None else None
             blueprint = route.blueprint if route is not None else ""
             endpoint = f"{blueprint}{endpoint}" if blueprint else endpoint[1:]
-        candidates = self._names.get(endpoint)
-        if not candidates:
-            raise NoMatchFound(f"no route named {endpoint!r}")
-        given = {k: v for k, v in values.items() if v is not None}
-        best = None
-        for pattern in candidates:
-            params = set(pattern.params)
-            if params <= set(given) and (best is None or len(params) > len(best.params)):
-                best = pattern
-        if best is None:
-            needed = sorted(set(candidates[0].params) - set(given))
-            raise NoMatchFound(f"route {endpoint!r} needs values for {', '.join(needed)}")
-        path = best.format({k: given[k] for k in best.params})
-        query = {k: v for k, v in values.items() if k not in best.params}
+        path, query = urls.build(endpoint, values)
         if request is not None:
             external = bool(_external) or _scheme is not None
             root = request.root_path

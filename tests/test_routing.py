@@ -435,7 +435,8 @@ def test_unbindable_parameter_is_a_configuration_error() -> None:
         TestClient(app).get("/x")
 
 
-def test_duplicate_route_names_rejected_but_same_function_allowed() -> None:
+def test_shared_route_names_compile_and_only_their_lookup_fails() -> None:
+    # As in FastAPI: two routers may each have a handler called read_all.
     app = Kettle(__name__)
 
     async def a() -> str:
@@ -443,14 +444,19 @@ def test_duplicate_route_names_rejected_but_same_function_allowed() -> None:
 
     app.add_route("/a", a)
     app.add_route("/a2", a)  # one view, two URLs: fine (as in Flask)
-    app.compile()
+    assert app.url_path_for("a") == "/a"
 
-    async def b() -> str:  # pragma: no cover - never called
+    async def b() -> str:
         return "b"
 
     app.add_route("/b", b, name="a")
-    with pytest.raises(ConfigurationError, match="route name 'a'"):
-        app.compile()
+    client = TestClient(app)
+    assert (client.get("/a").text, client.get("/b").text) == ("a", "b")
+    for lookup in (lambda: app.url_path_for("a"), lambda: app.url_for("a")):
+        with pytest.raises(
+            NoMatchFound, match=r"route name 'a' is ambiguous: .*\ba\b.* and .*\bb\b"
+        ):
+            lookup()
 
 
 def test_same_path_and_method_twice_rejected() -> None:
@@ -493,3 +499,23 @@ def test_kwargs_handlers_receive_every_path_value() -> None:
         return values
 
     assert TestClient(app).get("/x/2").json() == {"a": "x", "b": 2}
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("response_modle", int), ("satus_code", 201), ("owners", ()), ("blueprint", "x")],
+)
+def test_unknown_route_options_name_the_option_and_the_handler(option: str, value: Any) -> None:
+    app = Kettle(__name__)
+
+    def handler() -> str:  # pragma: no cover - never routed
+        return "x"
+
+    with pytest.raises(ConfigurationError, match=rf"handler \(.*test_routing.py:\d+\).*'{option}'"):
+        app.add_route("/x", handler, **{option: value})
+
+
+def test_known_extra_options_are_kept() -> None:
+    app = Kettle(__name__)
+    route = app.add_route("/x", lambda: "x", response_model_exclude_none=True)
+    assert route.options == {"response_model_exclude_none": True}

@@ -22,9 +22,7 @@ class OpenAPIMixin:
     title: str
     version: str
     description: str
-    _plans: list[PlanEntry]
-    _stack: Any
-    compile: Callable[[], Any]
+    ensure_compiled: Callable[[], Any]
 
     def _init_openapi(self, config: OpenAPIConfig | None = None) -> None:
         self.openapi_config = config or OpenAPIConfig()
@@ -54,11 +52,10 @@ class OpenAPIMixin:
             >>> app.openapi() is app.openapi()
             True
         """
-        if self._stack is None:
-            self.compile()
-        plans = self._plans
+        compiled = self.ensure_compiled()
+        plans: tuple[PlanEntry, ...] = compiled.plans
         built = self._openapi_built
-        if built is not None and built[0] is plans:
+        if built is not None and built[0] is compiled:
             return built[1]
         from kettle.openapi.generate import build_document
 
@@ -69,7 +66,7 @@ class OpenAPIMixin:
             description=self.description,
             config=self.openapi_config,
         )
-        self._openapi_built = (plans, document)
+        self._openapi_built = (compiled, document)
         return document
 
     def openapi_bytes(self, root_path: str = "") -> bytes:

@@ -11,6 +11,8 @@ import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
+from kettle.exceptions import ConfigurationError
+from kettle.introspection import describe
 from kettle.limits import Limits
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -26,6 +28,21 @@ UNSET: Any = _Unset()
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 WEBSOCKET = "WEBSOCKET"
+
+#: Route options read by the compile step that are not :class:`Route` fields (they travel
+#: in ``Route.options``). Anything else is a typo or an unsupported feature, and refused.
+EXTRA_OPTIONS = frozenset(
+    {
+        "response_model_include",
+        "response_model_exclude",
+        "response_model_by_alias",
+        "response_model_exclude_unset",
+        "response_model_exclude_defaults",
+        "response_model_exclude_none",
+        "response_description",
+        "openapi_extra",
+    }
+)
 
 
 @dataclasses.dataclass(slots=True)
@@ -59,6 +76,11 @@ class Route:
     @property
     def is_websocket(self) -> bool:
         return WEBSOCKET in self.methods
+
+
+_ROUTE_FIELDS = frozenset(f.name for f in dataclasses.fields(Route))
+#: Route fields set by the router itself, never passed as options.
+_INTERNAL_FIELDS = frozenset({"path", "endpoint", "methods", "name", "blueprint", "owners"})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -142,9 +164,16 @@ class Router:
         unknown = wanted - set(HTTP_METHODS) - {WEBSOCKET}
         if unknown:
             raise ValueError(f"unknown HTTP method(s) {sorted(unknown)} for {path!r}")
-        route_fields = {f.name for f in dataclasses.fields(Route)}
-        known = {k: v for k, v in options.items() if k in route_fields}
-        extra = {k: v for k, v in options.items() if k not in route_fields}
+        known = {k: v for k, v in options.items() if k in _ROUTE_FIELDS}
+        extra = {k: v for k, v in options.items() if k not in _ROUTE_FIELDS}
+        unknown_options = sorted(set(extra) - EXTRA_OPTIONS) + sorted(set(known) & _INTERNAL_FIELDS)
+        if unknown_options:
+            accepted = sorted((_ROUTE_FIELDS - _INTERNAL_FIELDS) | EXTRA_OPTIONS)
+            raise ConfigurationError(
+                f"{describe(endpoint)}: unknown route option "
+                f"{', '.join(repr(o) for o in unknown_options)} for {path!r} "
+                f"(accepted: {', '.join(accepted)})"
+            )
         for key in ("tags", "dependencies"):
             if key in known:
                 known[key] = tuple(known[key] or ())

@@ -1,0 +1,182 @@
+"""Compiling an app: its declarations, route by route, into one frozen :class:`CompiledApp`.
+
+``Kettle.compile()`` gathers the routes (the app's, its routers' and blueprints', the static
+folders' and the docs pages') and hands each to :class:`Build`, which parses its path, plans
+its handler, picks its hooks and error handlers, and adds its endpoint to the matcher. What
+comes out is replaced as a whole when a declaration changes; nothing in it changes while
+requests are served.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from kettle.dispatch import Compiled, Endpoint, compile_endpoint, compile_websocket_endpoint
+from kettle.errorhandlers import ExceptionHandlers
+from kettle.exceptions import ConfigurationError
+from kettle.hooks import route_error_layers, route_hooks
+from kettle.introspection import describe
+from kettle.middleware.debug import debug_response
+from kettle.params import Depends
+from kettle.plan import RoutePlan
+from kettle.routing.matcher import Matcher
+from kettle.routing.patterns import PathPattern, PatternError, parse_pattern
+from kettle.routing.routes import UNSET, Route
+from kettle.routing.urls import URLMap
+from kettle.serialization import ResponseEncoder, model_for
+from kettle.signature import CallSpec, analyze
+from kettle.types import ASGIApp
+
+if TYPE_CHECKING:
+    from kettle.app import Kettle
+    from kettle.openapi.models import PlanEntry
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CompiledApp:
+    """What ``Kettle.compile()`` builds, frozen: replaced as a whole when declarations change.
+
+    Attributes:
+        stack: the ASGI callable requests enter (middleware around dispatch).
+        routes: the app's own routes, flattened (prefixes joined, names qualified).
+        urls: route names to paths, for ``url_path_for`` and ``url_for`` alike.
+        plans: every HTTP route with its pattern, plan and response encoder (the OpenAPI
+            document is built from these).
+        app_scoped: the app-scoped dependencies to create at startup.
+    """
+
+    stack: ASGIApp
+    routes: tuple[Route, ...]
+    urls: URLMap
+    plans: tuple[PlanEntry, ...]
+    app_scoped: Mapping[Callable[..., Any], CallSpec]
+
+
+class Build:
+    """The state of one compile: what every route adds to, and the app-wide pieces."""
+
+    def __init__(self, app: Kettle) -> None:
+        self.app = app
+        self.pool = app.thread_pool
+        limits = app.limits
+        self.max_content = app.config.get("MAX_CONTENT_LENGTH")
+        if self.max_content is not None:  # Flask's setting, mapped onto the body limit
+            limits = limits.replace(max_body_size=int(self.max_content))
+        self.limits = limits
+        self.debug_page = debug_response if app.debug else None
+        self.app_handlers = dict(app.error_handlers)
+        self.app_hooks: tuple[list[Callable[..., Any]], ...] = (
+            list(app.before_request_funcs),
+            list(app.after_request_funcs),
+            list(app.teardown_request_funcs),
+        )
+        for bp in app.blueprints.values():
+            self.app_handlers.update(bp.app_error_handlers)
+            self.app_hooks[0].extend(bp.app_before_request_funcs)
+            self.app_hooks[1].extend(bp.app_after_request_funcs)
+            self.app_hooks[2].extend(bp.app_teardown_request_funcs)
+        self.errors = ExceptionHandlers(self.app_handlers, self.pool, self.debug_page)
+        # One handler table per set of blueprints around a route, shared by their routes.
+        self.tables: dict[tuple[int, ...], ExceptionHandlers] = {(): self.errors}
+        self.matcher: Matcher[Endpoint] = Matcher()
+        self.dispatch = Compiled(self.matcher, self.errors, self.pool, limits, app.redirect_slashes)
+        self.urls = URLMap()
+        self.plans: list[PlanEntry] = []
+        self.app_scoped: dict[Callable[..., Any], CallSpec] = {}
+
+    def add(self, route: Route) -> None:
+        """Compile ``route`` and route its methods to it."""
+        pattern = self.pattern(route)
+        self.urls.add(route.name, pattern, route.endpoint)
+        limits = self.limits.merged(route.limits)
+        if self.max_content is not None and limits.max_body_size == self.app.limits.max_body_size:
+            # Flask's MAX_CONTENT_LENGTH, unless this route set its own body limit.
+            limits = limits.replace(max_body_size=int(self.max_content))
+        plan = self.plan(route, pattern)
+        if route.is_websocket:
+            endpoint = compile_websocket_endpoint(route, plan, limits)
+        else:
+            encoder = self.encoder(route, plan)
+            self.plans.append((route, pattern, plan, encoder))
+            plan.respond_with(route.status_code, encoder)
+            hooks = route_hooks(self.app_hooks, route.owners or (self.app,), self.pool)
+            endpoint = compile_endpoint(
+                route, plan, limits, self.pool, hooks, self.error_table(route), self.app
+            )
+        for method in sorted(route.methods):
+            if not self.matcher.add(pattern, method, endpoint):
+                raise ConfigurationError(
+                    f"{describe(route.endpoint)}: {method} {route.path} is already routed"
+                )
+        if "GET" in route.methods and "HEAD" not in route.methods:
+            self.matcher.add(pattern, "HEAD", endpoint)  # implicit HEAD; an explicit one wins
+
+    def error_table(self, route: Route) -> ExceptionHandlers:
+        """The error handlers for ``route``: its blueprints' (innermost first), then the app's."""
+        key = tuple(id(o) for o in route.owners[1:] if getattr(o, "error_handlers", None))
+        table = self.tables.get(key)
+        if table is None:
+            layers = route_error_layers(route.owners)
+            table = self.tables[key] = ExceptionHandlers(
+                self.app_handlers, self.pool, self.debug_page, layers
+            )
+        return table
+
+    def pattern(self, route: Route) -> PathPattern:
+        try:
+            return parse_pattern(route.path, self.app.converters)
+        except PatternError as exc:
+            raise ConfigurationError(f"{describe(route.endpoint)}: {exc}") from None
+
+    def plan(self, route: Route, pattern: PathPattern) -> RoutePlan:
+        dependencies = [d for d in route.dependencies if isinstance(d, Depends)]
+        if len(dependencies) != len(route.dependencies):
+            raise ConfigurationError(
+                f"{describe(route.endpoint)}: dependencies=[...] takes Depends(...) items"
+            )
+        try:
+            spec = analyze(
+                route.endpoint, list(pattern.params), dependencies, self.app.dependency_overrides
+            )
+        except ConfigurationError as exc:
+            raise _naming(route, exc) from exc
+        for prm in spec.params:
+            converter = pattern.params.get(prm.name)
+            # PERF: a path value the converter already produced as the annotated type (or
+            # an unannotated one) needs no second validation.
+            if (
+                prm.location == "path"
+                and converter is not None
+                and prm.annotation in (Any, converter.converter.python_type)
+                and not prm.marker.constraints()
+            ):
+                prm.annotation = Any
+        try:
+            plan = RoutePlan(spec, self.pool, self.app.app_scope)
+        except ConfigurationError as exc:
+            raise _naming(route, exc) from exc
+        for step in plan.steps:
+            if step.spec.scope == "app":
+                self.app_scoped.setdefault(step.spec.func, step.spec)
+        return plan
+
+    def encoder(self, route: Route, plan: RoutePlan) -> ResponseEncoder | None:
+        model = model_for(plan.spec.return_annotation, route.response_model, UNSET)
+        if model is None:
+            return None
+        try:
+            return ResponseEncoder(model, route.options)
+        except Exception as exc:  # pydantic cannot build a schema for it
+            raise ConfigurationError(
+                f"{describe(route.endpoint)}: invalid response model {model!r}: {exc}"
+            ) from exc
+
+
+def _naming(route: Route, exc: ConfigurationError) -> ConfigurationError:
+    """``exc``, prefixed with the route's handler when it names only a dependency."""
+    label = describe(route.endpoint)
+    if label in str(exc):
+        return exc
+    return ConfigurationError(f"{label}: {exc}")
