@@ -18,8 +18,8 @@ from kettle.hooks import route_hooks
 from kettle.lifespan import Hook, Lifespan, as_lifespan, run_lifespan, serve_lifespan
 from kettle.limits import Limits
 from kettle.middleware import Middleware, ServerErrorMiddleware
-from kettle.openapi.mixin import OpenAPIMixin
-from kettle.openapi.models import OpenAPIConfig
+from kettle.openapi.document import OpenAPIDocument
+from kettle.openapi.models import JSONDict, OpenAPIConfig
 from kettle.params import Depends
 from kettle.routing.converters import DEFAULT_CONVERTERS, Converter
 from kettle.routing.routes import Route
@@ -31,7 +31,7 @@ from kettle.webapp import WebAppMixin
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Kettle(OpenAPIMixin, WebAppMixin, Scaffold):
+class Kettle(WebAppMixin, Scaffold):
     """A kettle application: declare routes, then serve it with any ASGI server.
 
     Args:
@@ -128,7 +128,9 @@ class Kettle(OpenAPIMixin, WebAppMixin, Scaffold):
         self.title = title
         self.version = version
         self.description = description
-        self._init_openapi(
+        #: the app's OpenAPI document and the routes serving it (``app.openapi()``)
+        self.openapi_document = OpenAPIDocument(
+            self,
             OpenAPIConfig.from_options(
                 openapi,
                 openapi_url=openapi_url,
@@ -144,7 +146,7 @@ class Kettle(OpenAPIMixin, WebAppMixin, Scaffold):
                 generate_unique_id_function=generate_unique_id_function,
                 swagger_ui_parameters=swagger_ui_parameters,
                 swagger_ui_init_oauth=swagger_ui_init_oauth,
-            )
+            ),
         )
         self.state = State()
         self.user_middleware: list[Middleware] = list(middleware or ())
@@ -286,7 +288,7 @@ class Kettle(OpenAPIMixin, WebAppMixin, Scaffold):
         # The document and docs pages are served like any route but are not the app's own:
         # they stay out of compiled_routes (and `kettle routes`), and leave the app's own
         # GET routes alone.
-        for route in [*routes, *self._openapi_routes(routes)]:
+        for route in [*routes, *self.openapi_document.routes(routes)]:
             build.add(route)
         app_wide = route_hooks(build.app_hooks, (self,), self.thread_pool)
         if app_wide or build.app_handlers:
@@ -307,6 +309,36 @@ class Kettle(OpenAPIMixin, WebAppMixin, Scaffold):
         )
         self._compiled = compiled
         return compiled
+
+    @property
+    def openapi_config(self) -> OpenAPIConfig:
+        """The OpenAPI settings (``Kettle(openapi=...)`` and the keyword arguments)."""
+        return self.openapi_document.config
+
+    def openapi(self) -> JSONDict:
+        """The app's OpenAPI 3.1 document, built from the compiled routes on first use.
+
+        The result is cached until the routes change (the app recompiles). Replace this
+        method on the app (``app.openapi = my_function``) to serve another document.
+
+        Raises:
+            ConfigurationError: the app does not compile, or two routes share an
+                ``operation_id``.
+
+        Example:
+            >>> from kettle import Kettle
+            >>> app = Kettle(__name__, title="Tea", version="1.0")
+            >>> @app.get("/pots/{pot_id:int}", tags=["pots"])
+            ... async def get_pot(pot_id: int) -> dict[str, int]:
+            ...     '''Find a teapot by its number.'''
+            ...     return {"pot_id": pot_id}
+            >>> op = app.openapi()["paths"]["/pots/{pot_id}"]["get"]
+            >>> op["summary"], op["description"], op["tags"]
+            ('Get Pot', 'Find a teapot by its number.', ['pots'])
+            >>> app.openapi() is app.openapi()
+            True
+        """
+        return self.openapi_document.build()
 
     @property
     def compiled_routes(self) -> list[Route]:

@@ -30,7 +30,7 @@ from kettle.responses import HTMLResponse, Response
 from kettle.routing.routes import Route
 
 if TYPE_CHECKING:
-    from kettle.openapi.mixin import OpenAPIMixin
+    from kettle.openapi.document import OpenAPIDocument
 
 #: The Python package whose files are served (Swagger UI and ReDoc builds).
 BUNDLE_PACKAGE = "openapi_ui_bundles"
@@ -261,18 +261,16 @@ def _root(request: Request) -> str:
     return str(request.scope.get("root_path", "") or "").rstrip("/")
 
 
-def docs_routes(
-    app: OpenAPIMixin, config: OpenAPIConfig, taken: Iterable[Route] = ()
-) -> list[Route]:
+def docs_routes(document: OpenAPIDocument, taken: Iterable[Route] = ()) -> list[Route]:
     """The routes serving the document, the pages and their assets (none with
     ``openapi_url=None``). They are left out of the document and of ``kettle routes``.
 
     A URL the app already answers with a GET route of its own (``taken``) stays the app's:
     that page is not served, and a warning says how to move it.
     """
-    if config.openapi_url is None:
+    if document.config.openapi_url is None:
         return []
-    return _leave_to_the_app(_all_docs_routes(app, config), taken)
+    return _leave_to_the_app(_all_docs_routes(document), taken)
 
 
 def _leave_to_the_app(routes: list[Route], taken: Iterable[Route]) -> list[Route]:
@@ -300,10 +298,11 @@ _PAGE_NAMES = {
 }
 
 
-def _all_docs_routes(app: OpenAPIMixin, config: OpenAPIConfig) -> list[Route]:
+def _all_docs_routes(document: OpenAPIDocument) -> list[Route]:
+    app, config = document.app, document.config
     assert config.openapi_url is not None
     pages = DocsPages(config, app.title, Assets(config.docs_assets_dir))
-    routes = [_route(config.openapi_url, _openapi_endpoint(app), "kettle.openapi", app)]
+    routes = [_route(config.openapi_url, _openapi_endpoint(document), "kettle.openapi", app)]
 
     def html_endpoint(page: str) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
@@ -346,9 +345,9 @@ def _route(path: str, endpoint: Callable[..., Any], name: str, app: Any) -> Rout
     )
 
 
-def _openapi_endpoint(app: OpenAPIMixin) -> Callable[[Request], Any]:
+def _openapi_endpoint(document: OpenAPIDocument) -> Callable[[Request], Any]:
     async def kettle_openapi(request: Request) -> Response:
-        body = app.openapi_bytes(_root(request))
+        body = document.served(_root(request))
         return Response(body, media_type="application/json")
 
     return kettle_openapi
