@@ -10,8 +10,8 @@ requests are served.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kettle.dispatch import Compiled, Endpoint, compile_endpoint, compile_websocket_endpoint
 from kettle.errorhandlers import ExceptionHandlers
@@ -30,8 +30,54 @@ from kettle.signature import CallSpec, analyze
 from kettle.types import ASGIApp
 
 if TYPE_CHECKING:
-    from kettle.app import Kettle
+    from kettle.concurrency import ThreadPool
+    from kettle.di import AppScope
+    from kettle.limits import Limits
     from kettle.openapi.models import PlanEntry
+
+
+class CompilingApp(Protocol):
+    """What the compile step reads of the app (``Kettle``; a Protocol, so this module does
+    not import the app that imports it)."""
+
+    @property
+    def thread_pool(self) -> ThreadPool: ...
+
+    @property
+    def limits(self) -> Limits: ...
+
+    @property
+    def config(self) -> Mapping[str, Any]: ...
+
+    @property
+    def debug(self) -> bool: ...
+
+    @property
+    def error_handlers(self) -> Mapping[Any, Any]: ...
+
+    @property
+    def before_request_funcs(self) -> Sequence[Callable[..., Any]]: ...
+
+    @property
+    def after_request_funcs(self) -> Sequence[Callable[..., Any]]: ...
+
+    @property
+    def teardown_request_funcs(self) -> Sequence[Callable[..., Any]]: ...
+
+    @property
+    def blueprints(self) -> Mapping[str, Any]: ...
+
+    @property
+    def redirect_slashes(self) -> bool: ...
+
+    @property
+    def converters(self) -> Mapping[str, Any]: ...
+
+    @property
+    def app_scope(self) -> AppScope: ...
+
+    @property
+    def dependency_overrides(self) -> Mapping[Callable[..., Any], Callable[..., Any]]: ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -57,7 +103,7 @@ class CompiledApp:
 class Build:
     """The state of one compile: what every route adds to, and the app-wide pieces."""
 
-    def __init__(self, app: Kettle) -> None:
+    def __init__(self, app: CompilingApp) -> None:
         self.app = app
         self.pool = app.thread_pool
         limits = app.limits

@@ -22,15 +22,12 @@ import logging
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from kettle.openapi.models import OpenAPIConfig
 from kettle.requests import Request
 from kettle.responses import HTMLResponse, Response
 from kettle.routing.routes import Route
-
-if TYPE_CHECKING:
-    from kettle.openapi.document import OpenAPIDocument
 
 #: The Python package whose files are served (Swagger UI and ReDoc builds).
 BUNDLE_PACKAGE = "openapi_ui_bundles"
@@ -257,11 +254,20 @@ def _settings(settings: dict[str, Any]) -> str:
 # -- routes ------------------------------------------------------------------------------
 
 
+class ServedDocument(Protocol):
+    """What the docs routes need of the document they serve (``OpenAPIDocument``)."""
+
+    app: Any
+    config: OpenAPIConfig
+
+    def served(self, root_path: str = "") -> bytes: ...
+
+
 def _root(request: Request) -> str:
     return str(request.scope.get("root_path", "") or "").rstrip("/")
 
 
-def docs_routes(document: OpenAPIDocument, taken: Iterable[Route] = ()) -> list[Route]:
+def docs_routes(document: ServedDocument, taken: Iterable[Route] = ()) -> list[Route]:
     """The routes serving the document, the pages and their assets (none with
     ``openapi_url=None``). They are left out of the document and of ``kettle routes``.
 
@@ -298,7 +304,7 @@ _PAGE_NAMES = {
 }
 
 
-def _all_docs_routes(document: OpenAPIDocument) -> list[Route]:
+def _all_docs_routes(document: ServedDocument) -> list[Route]:
     app, config = document.app, document.config
     assert config.openapi_url is not None
     pages = DocsPages(config, app.title, Assets(config.docs_assets_dir))
@@ -345,7 +351,7 @@ def _route(path: str, endpoint: Callable[..., Any], name: str, app: Any) -> Rout
     )
 
 
-def _openapi_endpoint(document: OpenAPIDocument) -> Callable[[Request], Any]:
+def _openapi_endpoint(document: ServedDocument) -> Callable[[Request], Any]:
     async def kettle_openapi(request: Request) -> Response:
         body = document.served(_root(request))
         return Response(body, media_type="application/json")
