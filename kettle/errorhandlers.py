@@ -4,6 +4,10 @@ Handlers are registered by status code or by exception class. The table is compi
 looking up a handler walks the exception's MRO (cached per exception type), so a handler
 for ``LookupError`` also catches ``KeyError``. Status-code handlers apply to
 ``HTTPException`` instances with that status, and to unhandled errors for 500.
+
+A named HTTP error class stands for its status code, as in Flask: a handler for
+``NotFound`` is a handler for 404, so it answers ``abort(404)``, ``HTTPException(404)`` and
+unrouted URLs alike (a subclass of your own, ``class ItemMissing(NotFound)``, stays a class).
 """
 
 from __future__ import annotations
@@ -14,9 +18,15 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from kettle.concurrency import ThreadPool
-from kettle.exceptions import ConfigurationError, HTTPException, RequestValidationError
+from kettle.exceptions import (
+    NAMED_ERRORS,
+    ClientDisconnect,
+    ConfigurationError,
+    HTTPException,
+    RequestValidationError,
+)
 from kettle.introspection import describe, is_async_callable
-from kettle.requests import ClientDisconnect, Request
+from kettle.requests import Request
 from kettle.responses import JSONResponse, Response, to_response
 
 logger = logging.getLogger("kettle.error")
@@ -42,6 +52,16 @@ async def server_error_handler(request: Request, exc: BaseException) -> Response
     return JSONResponse({"detail": "Internal Server Error"}, 500)
 
 
+def _status_of(key: object) -> int | None:
+    """The status code a handler's key stands for: a code, or a named error (NotFound: 404)."""
+    if isinstance(key, int):
+        return key
+    code = getattr(key, "code", None)
+    if isinstance(code, int) and NAMED_ERRORS.get(code) is key:
+        return code
+    return None
+
+
 class ExceptionHandlers:
     """The compiled lookup table from exceptions to response-producing handlers."""
 
@@ -60,8 +80,9 @@ class ExceptionHandlers:
             by_status: dict[int, _Compiled] = {}
             by_class: dict[type[BaseException], _Compiled] = {}
             for key, handler in layer.items():
-                if isinstance(key, int):
-                    by_status[key] = self._adapt(handler)
+                status = _status_of(key)
+                if status is not None:
+                    by_status[status] = self._adapt(handler)
                 elif isinstance(key, type) and issubclass(key, BaseException):
                     by_class[key] = self._adapt(handler)
             self._layers.append((by_status, by_class))
@@ -72,8 +93,9 @@ class ExceptionHandlers:
         }
         for key, handler in handlers.items():
             compiled = self._adapt(handler)
-            if isinstance(key, int):
-                self._by_status[key] = compiled
+            status = _status_of(key)
+            if status is not None:
+                self._by_status[status] = compiled
             elif isinstance(key, type) and issubclass(key, BaseException):
                 self._by_class[key] = compiled
             else:

@@ -1,21 +1,115 @@
-"""The exceptions kettle raises.
+"""Every exception kettle raises, in one tree.
 
-Two families, never mixed: mistakes in how the app is *declared* are found at startup, and
-problems with a *request* become an HTTP response::
+Mistakes in how an app is *declared* are found at startup; problems with a *request*
+become an HTTP response; the rest report what happened on a connection::
 
     Exception
-    ├── ConfigurationError        bad declaration: raised at compile time, never an HTTP 500
-    └── HTTPException             a request error: becomes a response with its status code
-        ├── RequestValidationError    (422) input did not match the handler's declared types
-        └── ...                       (raised by parsers: 400, 408, 413, 415, 431)
-    WebSocketDisconnect           the peer went away (raised by receive on a closed socket)
+    ├── ConfigurationError                a declaration kettle cannot serve: raised while
+    │                                     compiling, never an HTTP 500
+    ├── HTTPException                     a request error, answered with its status code
+    │   ├── RequestValidationError        422: input did not match the declared types
+    │   │   the named HTTP errors (abort(code) raises them; a handler registered for
+    │   │   the class or for the code answers both):
+    │   ├── BadRequest                    400
+    │   │   └── BadRequestKeyError        400, and a KeyError: request.form["missing"]
+    │   ├── Unauthorized                  401
+    │   ├── Forbidden                     403
+    │   ├── NotFound                      404
+    │   ├── MethodNotAllowed              405
+    │   ├── NotAcceptable                 406
+    │   ├── RequestTimeout                408
+    │   ├── Conflict                      409
+    │   ├── Gone                          410
+    │   ├── LengthRequired                411
+    │   ├── PreconditionFailed            412
+    │   ├── RequestEntityTooLarge         413
+    │   ├── RequestURITooLarge            414
+    │   ├── UnsupportedMediaType          415
+    │   ├── RequestedRangeNotSatisfiable  416
+    │   ├── ExpectationFailed             417
+    │   ├── ImATeapot                     418
+    │   ├── UnprocessableEntity           422
+    │   ├── Locked                        423
+    │   ├── FailedDependency              424
+    │   ├── PreconditionRequired          428
+    │   ├── TooManyRequests               429
+    │   ├── RequestHeaderFieldsTooLarge   431
+    │   ├── UnavailableForLegalReasons    451
+    │   ├── InternalServerError           500
+    │   ├── NotImplemented                501 (import it by name: it shadows the builtin)
+    │   ├── BadGateway                    502
+    │   ├── ServiceUnavailable            503
+    │   ├── GatewayTimeout                504
+    │   └── HTTPVersionNotSupported       505
+    ├── ResponseValidationError           a return value broke its response model: a 500
+    ├── ClientDisconnect                  the client left before its body was read
+    ├── WebSocketDisconnect               the peer closed the socket (or it was lost)
+    └── WebSocketClose                    kettle closes a socket: a message broke a limit
+    ValueError
+    └── PatternError                      a route template cannot be parsed (reported as
+                                          a ConfigurationError naming the route)
+    LookupError
+    └── NoMatchFound                      url_for/url_path_for: no such route, or values
+                                          missing (lives in kettle.routing.urls)
+    click.ClickException
+    └── AppLoadError                      the command line cannot load the app (lives in
+                                          kettle.cli, so this module never imports click)
+
+Every class here can also be imported from where it was first defined
+(``kettle.requests.ClientDisconnect``, ``kettle.websockets.WebSocketClose``...): those
+names are this module's objects.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
-from typing import Any, NoReturn
+from types import MappingProxyType
+from typing import Any, ClassVar, NoReturn
+
+__all__ = [
+    "NAMED_ERRORS",
+    "BadGateway",
+    "BadRequest",
+    "BadRequestKeyError",
+    "ClientDisconnect",
+    "ConfigurationError",
+    "Conflict",
+    "ExpectationFailed",
+    "FailedDependency",
+    "Forbidden",
+    "GatewayTimeout",
+    "Gone",
+    "HTTPException",
+    "HTTPVersionNotSupported",
+    "ImATeapot",
+    "InternalServerError",
+    "LengthRequired",
+    "Locked",
+    "MethodNotAllowed",
+    "NotAcceptable",
+    "NotFound",
+    # "NotImplemented" is left out on purpose: `import *` would shadow the builtin.
+    "PatternError",
+    "PreconditionFailed",
+    "PreconditionRequired",
+    "RequestEntityTooLarge",
+    "RequestHeaderFieldsTooLarge",
+    "RequestTimeout",
+    "RequestURITooLarge",
+    "RequestValidationError",
+    "RequestedRangeNotSatisfiable",
+    "ResponseValidationError",
+    "ServiceUnavailable",
+    "TooManyRequests",
+    "Unauthorized",
+    "UnavailableForLegalReasons",
+    "UnprocessableEntity",
+    "UnsupportedMediaType",
+    "WebSocketClose",
+    "WebSocketDisconnect",
+    "abort",
+]
 
 
 class ConfigurationError(Exception):
@@ -26,8 +120,19 @@ class ConfigurationError(Exception):
     """
 
 
+class PatternError(ValueError):
+    """A route template could not be parsed (wrapped into ConfigurationError by the caller)."""
+
+
+# -- request errors ---------------------------------------------------------------------------
+
+
 class HTTPException(Exception):
     """Stop handling the request and answer with ``status_code``.
+
+    ``detail`` becomes the body (``{"detail": ...}``); it defaults to the status phrase.
+    As in Werkzeug, ``code`` is another name for ``status_code``, and ``description`` is
+    the text given as ``detail`` (else the named error's own sentence, else ``None``).
 
     Example:
         >>> from kettle import HTTPException
@@ -35,7 +140,13 @@ class HTTPException(Exception):
         ...     if item_id != 1:
         ...         raise HTTPException(404, "Item not found", headers={"X-Error": "missing"})
         ...     return {"id": item_id}
+        >>> HTTPException(418)
+        HTTPException(status_code=418, detail="I'm a Teapot")
     """
+
+    #: A sentence for people about this kind of error (set by the named errors, or by a
+    #: ``detail`` given as text).
+    description: str | None = None
 
     def __init__(
         self,
@@ -45,16 +156,32 @@ class HTTPException(Exception):
     ) -> None:
         if detail is None:
             detail = _phrase(status_code)
+        elif isinstance(detail, str):
+            self.description = detail
         self.status_code = status_code
         self.detail = detail
         self.headers = dict(headers) if headers else None
         super().__init__(status_code, detail)
+
+    @property
+    def code(self) -> int:
+        """The status code (Werkzeug's name for ``status_code``)."""
+        return self.status_code
 
     def __str__(self) -> str:
         return f"{self.status_code}: {self.detail}"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status_code={self.status_code!r}, detail={self.detail!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from the attributes rather than by calling the constructor again: the
+        # subclasses' constructors take other arguments than ``args`` holds.
+        return (_rebuild, (type(self), self.args), self.__dict__)
+
+
+def _rebuild(cls: type[BaseException], args: tuple[Any, ...]) -> BaseException:
+    return cls.__new__(cls, *args)
 
 
 class RequestValidationError(HTTPException):
@@ -74,6 +201,244 @@ class RequestValidationError(HTTPException):
         return self._errors
 
 
+class _NamedHTTPException(HTTPException):
+    """What the named errors share: their status code is the class's own ``code``."""
+
+    code: ClassVar[int]
+    description: str
+
+    def __init__(self, detail: Any = None, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(self.code, detail, headers)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(detail={self.detail!r})"
+
+
+# The named HTTP errors, one per status code that Werkzeug names (so that kettle.flask can
+# offer werkzeug.exceptions' names as these very classes). Each is constructible with no
+# argument (`NotFound()`, detail: the status phrase) or with a detail and headers.
+
+
+class BadRequest(_NamedHTTPException):
+    code = 400
+    description = "The request is malformed or lacks something the server needs."
+
+
+class Unauthorized(_NamedHTTPException):
+    code = 401
+    description = "The request needs valid credentials (log in, or send Authorization)."
+
+
+class Forbidden(_NamedHTTPException):
+    code = 403
+    description = "The credentials are understood but do not allow this."
+
+
+class NotFound(_NamedHTTPException):
+    code = 404
+    description = "Nothing exists at this URL."
+
+
+class MethodNotAllowed(_NamedHTTPException):
+    code = 405
+    description = "The URL exists but does not accept this method."
+
+
+class NotAcceptable(_NamedHTTPException):
+    code = 406
+    description = "No representation the client accepts (Accept headers) is available."
+
+
+class RequestTimeout(_NamedHTTPException):
+    code = 408
+    description = "The client took too long to send its request."
+
+
+class Conflict(_NamedHTTPException):
+    code = 409
+    description = "The request conflicts with the current state of the resource."
+
+
+class Gone(_NamedHTTPException):
+    code = 410
+    description = "The resource was here and has been removed for good."
+
+
+class LengthRequired(_NamedHTTPException):
+    code = 411
+    description = "The request must declare the size of its body (Content-Length)."
+
+
+class PreconditionFailed(_NamedHTTPException):
+    code = 412
+    description = "A condition in the request's headers (If-Match...) does not hold."
+
+
+class RequestEntityTooLarge(_NamedHTTPException):
+    code = 413
+    description = "The request body is larger than the server accepts."
+
+
+class RequestURITooLarge(_NamedHTTPException):
+    code = 414
+    description = "The URL is longer than the server accepts."
+
+
+class UnsupportedMediaType(_NamedHTTPException):
+    code = 415
+    description = "The body's media type (Content-Type) is not one this URL accepts."
+
+
+class RequestedRangeNotSatisfiable(_NamedHTTPException):
+    code = 416
+    description = "The requested range lies outside the resource."
+
+
+class ExpectationFailed(_NamedHTTPException):
+    code = 417
+    description = "The server cannot meet the request's Expect header."
+
+
+class ImATeapot(_NamedHTTPException):
+    code = 418
+    description = "The server is a teapot: it refuses to brew coffee (RFC 2324)."
+
+
+class UnprocessableEntity(_NamedHTTPException):
+    code = 422
+    description = "The request is well-formed but what it says cannot be processed."
+
+
+class Locked(_NamedHTTPException):
+    code = 423
+    description = "The resource is locked."
+
+
+class FailedDependency(_NamedHTTPException):
+    code = 424
+    description = "The request depended on another one, which failed."
+
+
+class PreconditionRequired(_NamedHTTPException):
+    code = 428
+    description = "The request must be conditional (If-Match...) so no update is lost."
+
+
+class TooManyRequests(_NamedHTTPException):
+    code = 429
+    description = "Too many requests in too short a time: retry later."
+
+
+class RequestHeaderFieldsTooLarge(_NamedHTTPException):
+    code = 431
+    description = "The request's headers are larger than the server accepts."
+
+
+class UnavailableForLegalReasons(_NamedHTTPException):
+    code = 451
+    description = "The resource cannot be served for legal reasons."
+
+
+class InternalServerError(_NamedHTTPException):
+    code = 500
+    description = "The server failed while handling the request."
+
+
+# Werkzeug's name, which shadows the builtin constant inside this module (nothing here uses
+# the builtin) and in any module importing it by name; `import *` does not, see __all__.
+class NotImplemented(_NamedHTTPException):
+    code = 501
+    description = "The server does not support what the request asks for."
+
+
+class BadGateway(_NamedHTTPException):
+    code = 502
+    description = "A server upstream answered with something invalid."
+
+
+class ServiceUnavailable(_NamedHTTPException):
+    code = 503
+    description = "The server cannot handle the request right now: retry later."
+
+
+class GatewayTimeout(_NamedHTTPException):
+    code = 504
+    description = "A server upstream did not answer in time."
+
+
+class HTTPVersionNotSupported(_NamedHTTPException):
+    code = 505
+    description = "The server does not support the request's HTTP version."
+
+
+class BadRequestKeyError(BadRequest, KeyError):
+    """A missing form or query key looked up with ``[...]``: a 400, as in Flask."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(f"Missing field {key!r}")
+
+    def __str__(self) -> str:
+        return str(self.detail)
+
+
+#: The named error of each status code, as :func:`abort` raises it.
+NAMED_ERRORS: Mapping[int, type[_NamedHTTPException]] = MappingProxyType(
+    {cls.code: cls for cls in sorted(_NamedHTTPException.__subclasses__(), key=lambda c: c.code)}
+)
+
+
+def abort(
+    status_code: int, detail: Any = None, headers: Mapping[str, str] | None = None
+) -> NoReturn:
+    """Raise the named error for ``status_code`` (:class:`HTTPException` for others).
+
+    Example:
+        >>> from kettle import NotFound, abort
+        >>> try:
+        ...     abort(404)
+        ... except NotFound as exc:
+        ...     exc.status_code, exc.detail
+        (404, 'Not Found')
+    """
+    named = NAMED_ERRORS.get(status_code)
+    if named is not None:
+        raise named(detail, headers)
+    raise HTTPException(status_code, detail, headers)
+
+
+def _phrase(status_code: int) -> str:
+    try:
+        return HTTPStatus(status_code).phrase
+    except ValueError:
+        return "Error"
+
+
+# -- outside the request/response cycle --------------------------------------------------------
+
+
+class ResponseValidationError(Exception):
+    """The handler returned something its response model does not accept.
+
+    A bug in the server, not the client: it is logged with its traceback and answered
+    with the app's 500 (never with the details, which may hold private data).
+    """
+
+    def __init__(self, errors: list[Any]) -> None:
+        self._errors = errors
+        super().__init__(f"{len(errors)} validation error(s) in the response: {errors!r}")
+
+    def errors(self) -> list[Any]:
+        return self._errors
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args), self.__dict__)
+
+
+class ClientDisconnect(Exception):
+    """The client went away before the request body was read."""
+
+
 class WebSocketDisconnect(Exception):
     """The WebSocket peer closed the connection (or it was lost)."""
 
@@ -83,21 +448,10 @@ class WebSocketDisconnect(Exception):
         super().__init__(code, self.reason)
 
 
-def abort(
-    status_code: int, detail: Any = None, headers: Mapping[str, str] | None = None
-) -> NoReturn:
-    """Raise :class:`HTTPException`; the Flask spelling.
+class WebSocketClose(Exception):
+    """Raised inside kettle when a message breaks a limit; the socket is closed with ``code``."""
 
-    Example:
-        >>> from kettle import abort
-        >>> def secret() -> str:
-        ...     abort(403, "Not for you")
-    """
-    raise HTTPException(status_code, detail, headers)
-
-
-def _phrase(status_code: int) -> str:
-    try:
-        return HTTPStatus(status_code).phrase
-    except ValueError:
-        return "Error"
+    def __init__(self, code: int, reason: str = "") -> None:
+        self.code = code
+        self.reason = reason
+        super().__init__(code, reason)

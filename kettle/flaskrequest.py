@@ -20,22 +20,15 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from kettle.datastructures import MultiDict, QueryParams
+
+# BadRequestKeyError is defined with every other exception; still importable from here.
+from kettle.exceptions import BadRequestKeyError as BadRequestKeyError
 from kettle.exceptions import HTTPException
 from kettle.mediatypes import is_json
 
 if TYPE_CHECKING:
     from kettle.forms import FormData
     from kettle.requests import Request
-
-
-class BadRequestKeyError(HTTPException, KeyError):
-    """A missing form or query key looked up with ``[...]``: a 400, as in Flask."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(400, f"Missing field {key!r}")
-
-    def __str__(self) -> str:
-        return str(self.detail)
 
 
 def run_sync(request: Request, make: Callable[[], Awaitable[Any]]) -> Any:

@@ -13,6 +13,9 @@ import orjson
 
 from kettle.cookies import parse_cookie_header
 from kettle.datastructures import URL, Address, Headers, QueryParams, State, first_header
+
+# ClientDisconnect is defined with every other exception; still importable from here.
+from kettle.exceptions import ClientDisconnect as ClientDisconnect
 from kettle.exceptions import HTTPException
 from kettle.flaskrequest import FlaskRequestMixin
 from kettle.limits import Limits
@@ -28,10 +31,6 @@ _DEFAULT_LIMITS = Limits()
 # when building URLs, so a forged header cannot inject a path, userinfo or scheme.
 _HOST_RE = re.compile(r"(?:[A-Za-z0-9\-._~]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
-
-
-class ClientDisconnect(Exception):
-    """The client went away before the request body was read."""
 
 
 class HTTPConnection:

@@ -8,6 +8,9 @@ import typing
 from collections.abc import Mapping
 from typing import Any, Union
 
+# Defined with every other exception; still importable from here (the same class).
+from kettle.exceptions import ResponseValidationError as ResponseValidationError
+
 #: Route option names that shape serialization, as in FastAPI.
 OPTIONS = (
     "response_model_include",
@@ -17,21 +20,6 @@ OPTIONS = (
     "response_model_exclude_defaults",
     "response_model_exclude_none",
 )
-
-
-class ResponseValidationError(Exception):
-    """The handler returned something its response model does not accept.
-
-    A bug in the server, not the client: it is logged with its traceback and answered
-    with the app's 500 (never with the details, which may hold private data).
-    """
-
-    def __init__(self, errors: list[Any]) -> None:
-        self._errors = errors
-        super().__init__(f"{len(errors)} validation error(s) in the response: {errors!r}")
-
-    def errors(self) -> list[Any]:
-        return self._errors
 
 
 class ResponseEncoder:

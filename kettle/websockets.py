@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 
+# WebSocketClose is defined with every other exception; still importable from here.
+from kettle.exceptions import WebSocketClose as WebSocketClose
 from kettle.exceptions import WebSocketDisconnect
 from kettle.limits import Limits
 from kettle.requests import HTTPConnection
@@ -18,15 +20,6 @@ class WebSocketState(enum.Enum):
     CONNECTING = 0
     CONNECTED = 1
     DISCONNECTED = 2
-
-
-class WebSocketClose(Exception):
-    """Raised inside kettle when a message breaks a limit; the socket is closed with ``code``."""
-
-    def __init__(self, code: int, reason: str = "") -> None:
-        self.code = code
-        self.reason = reason
-        super().__init__(code, reason)
 
 
 class WebSocket(HTTPConnection):

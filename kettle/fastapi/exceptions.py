@@ -1,7 +1,11 @@
 """``fastapi.exceptions``."""
 
-from kettle.exceptions import HTTPException, RequestValidationError, WebSocketDisconnect
-from kettle.serialization import ResponseValidationError
+from kettle.exceptions import (
+    HTTPException,
+    RequestValidationError,
+    ResponseValidationError,
+    WebSocketDisconnect,
+)
 
 __all__ = [
     "HTTPException",

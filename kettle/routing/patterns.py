@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+# Defined with every other exception; still importable from here (the same class).
+from kettle.exceptions import PatternError as PatternError
 from kettle.routing.converters import Converter
 
 # {name} {name:conv} <name> <conv:name>
@@ -22,10 +24,6 @@ _SEGMENT_REGEX: dict[str, str] = {
     "float": r"[0-9]+(?:\.[0-9]+)?",
     "uuid": r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
 }
-
-
-class PatternError(ValueError):
-    """A template could not be parsed (wrapped into ConfigurationError by the caller)."""
 
 
 @dataclass(frozen=True, slots=True)
