@@ -30,6 +30,7 @@ import click
 from kettle.app import Kettle
 from kettle.exceptions import ConfigurationError
 from kettle.routing.routes import Route
+from kettle.server import DEFAULT_LIMIT_CONNECTIONS, ServerSettings
 
 __all__ = ["AppLoadError", "AppSpec", "cli", "load_app", "main", "resolve_spec"]
 
@@ -39,6 +40,8 @@ APP_NAMES = ("app", "application")
 FACTORY_NAMES = ("create_app", "make_app")
 LOOPBACK_NAMES = ("localhost",)
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+SECONDS = click.FloatRange(min=0, min_open=True)
+SERVER_DEFAULTS = ServerSettings()
 
 
 class AppLoadError(click.ClickException):
@@ -459,6 +462,56 @@ def _is_loopback(host: str) -> bool:
     is_flag=True,
     help="Allow --debug on a non-loopback address (anyone reaching it sees your code).",
 )
+@click.option(
+    "--timeout-head",
+    default=SERVER_DEFAULTS.timeout_head,
+    show_default=True,
+    type=SECONDS,
+    help="Seconds to send a request head, from the connection's opening or the head's "
+    "first byte (408 and close past it).",
+)
+@click.option(
+    "--timeout-body",
+    default=SERVER_DEFAULTS.timeout_body,
+    show_default=True,
+    type=SECONDS,
+    help="Seconds to send a request body, plus one per --min-body-rate bytes received "
+    "(408 and close past it).",
+)
+@click.option(
+    "--min-body-rate",
+    default=SERVER_DEFAULTS.min_body_rate,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Bytes per second that earn a body more time (0: --timeout-body is fixed).",
+)
+@click.option(
+    "--timeout-keep-alive",
+    default=SERVER_DEFAULTS.timeout_keep_alive,
+    show_default=True,
+    type=SECONDS,
+    help="Seconds an idle connection is kept open between requests.",
+)
+@click.option(
+    "--timeout-graceful-shutdown",
+    default=SERVER_DEFAULTS.timeout_graceful_shutdown,
+    show_default=True,
+    type=SECONDS,
+    help="Seconds requests in progress get after SIGTERM before their connections close.",
+)
+@click.option(
+    "--limit-connections",
+    type=click.IntRange(min=1),
+    help="Open connections per process; more are answered 503. "
+    f"[default: {DEFAULT_LIMIT_CONNECTIONS}, fewer if the open-file limit is low]",
+)
+@click.option(
+    "--limit-concurrency",
+    default=SERVER_DEFAULTS.limit_concurrency,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="HTTP requests handled at once per process; more are answered 503.",
+)
 @click.pass_obj
 def run(
     info: CliState,
@@ -475,11 +528,19 @@ def run(
     factory: bool,
     debug: bool,
     unsafe_remote_debug: bool,
+    timeout_head: float,
+    timeout_body: float,
+    min_body_rate: float,
+    timeout_keep_alive: float,
+    timeout_graceful_shutdown: float,
+    limit_connections: int | None,
+    limit_concurrency: int,
 ) -> None:
     """Serve APP with uvicorn.
 
     APP is module:attr, module or path/to/file.py:attr (default: --app, KETTLE_APP or
-    app.py in the current directory).
+    app.py in the current directory). Request heads and bodies have deadlines, and
+    connections and requests in progress are capped (docs/server.md).
     """
     if reload and workers > 1:
         raise click.UsageError("--reload runs a single process: it cannot be used with --workers")
@@ -509,8 +570,31 @@ def run(
 
     import uvicorn
 
-    from kettle.server import MAX_HEAD_SIZE, http_protocol
+    from kettle.server import (
+        SETTINGS_ENV,
+        default_connection_limit,
+        http_protocol,
+        raise_open_file_limit,
+    )
 
+    open_files = raise_open_file_limit()
+    settings = ServerSettings(
+        timeout_head=timeout_head,
+        timeout_body=timeout_body,
+        min_body_rate=min_body_rate,
+        timeout_keep_alive=timeout_keep_alive,
+        timeout_graceful_shutdown=timeout_graceful_shutdown,
+        limit_connections=limit_connections or default_connection_limit(open_files),
+        limit_concurrency=limit_concurrency,
+    )
+    # Read by the protocol class in every server process (reload and worker processes
+    # import it anew, and inherit the environment).
+    os.environ[SETTINGS_ENV] = settings.to_env()
+    # uvicorn types these as int, but they only ever reach loop.call_later and timeouts.
+    timeouts: dict[str, Any] = {
+        "timeout_keep_alive": timeout_keep_alive,
+        "timeout_graceful_shutdown": timeout_graceful_shutdown,
+    }
     target: Any = app
     if reload or workers > 1:
         # Each process imports the app itself, so uvicorn needs an import string.
@@ -529,10 +613,11 @@ def run(
         factory=factory and not isinstance(target, Kettle),
         app_dir=spec.app_dir or os.getcwd(),
         loop="auto",
-        # uvicorn's httptools parser accepts request heads of any size; ours bounds them.
+        # uvicorn's httptools protocol, with kettle's bounds (see kettle/server.py).
         http=http_protocol(),
-        h11_max_incomplete_event_size=MAX_HEAD_SIZE,
+        h11_max_incomplete_event_size=settings.max_head_size,
         lifespan="on",
+        **timeouts,
     )
 
 

@@ -22,6 +22,12 @@ from click.testing import CliRunner, Result
 
 from kettle import Kettle
 from kettle.cli import AppLoadError, AppSpec, _error_inside, cli, load_app, main, resolve_spec
+from kettle.server import (
+    SETTINGS_ENV,
+    ServerSettings,
+    default_connection_limit,
+    raise_open_file_limit,
+)
 
 APP = """
 from kettle import Kettle, Router, WebSocket
@@ -100,6 +106,7 @@ class ServeCalls:
 def served(monkeypatch: pytest.MonkeyPatch) -> ServeCalls:
     calls = ServeCalls()
     monkeypatch.setattr(uvicorn, "run", calls)
+    monkeypatch.setenv(SETTINGS_ENV, "")  # kettle run sets it: restored afterwards
     return calls
 
 
@@ -471,7 +478,31 @@ def test_run_defaults(served: ServeCalls, workdir: Path) -> None:
         "http": "kettle.server:BoundedHttpToolsProtocol",
         "h11_max_incomplete_event_size": 65536,
         "lifespan": "on",
+        "timeout_keep_alive": 5.0,
+        "timeout_graceful_shutdown": 30.0,
     }
+    settings = ServerSettings.from_env(os.environ[SETTINGS_ENV])
+    assert settings.limit_connections == default_connection_limit(raise_open_file_limit())
+    assert settings == ServerSettings(limit_connections=settings.limit_connections)
+
+
+def test_run_server_options(served: ServeCalls) -> None:
+    write("web.py", APP)
+    result = invoke(
+        "run", "web:app", "--timeout-head", "2", "--timeout-body", "3", "--min-body-rate", "0",
+        "--timeout-keep-alive", "4", "--timeout-graceful-shutdown", "5",
+        "--limit-connections", "6", "--limit-concurrency", "7",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    options = served.options
+    assert (options["timeout_keep_alive"], options["timeout_graceful_shutdown"]) == (4, 5)
+    assert ServerSettings.from_env(os.environ[SETTINGS_ENV]) == ServerSettings(
+        timeout_head=2, timeout_body=3, min_body_rate=0, timeout_keep_alive=4,
+        timeout_graceful_shutdown=5, limit_connections=6, limit_concurrency=7,
+    )  # fmt: skip
+    result = invoke("run", "web:app", "--timeout-head", "0")
+    assert result.exit_code == 2
+    assert served.calls[1:] == []
 
 
 def test_run_options_reach_uvicorn(served: ServeCalls) -> None:

@@ -2,8 +2,8 @@
 
 Each test starts ``kettle run`` in a subprocess on 127.0.0.1, with short timeouts passed as
 options, and talks to it with raw sockets. The protocol's pure parts (the head counter
-across split reads, trailers) are also driven directly, with a stand-in transport, at the
-end of the file.
+across split reads, trailers, the connection and request caps) are also driven directly,
+with a stand-in transport, at the end of the file.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import resource
+import signal
 import socket
 import subprocess
 import sys
@@ -24,7 +26,12 @@ import httpx
 import pytest
 
 import kettle
-from kettle.server import protocol_class
+from kettle.server import (
+    ServerSettings,
+    default_connection_limit,
+    protocol_class,
+    raise_open_file_limit,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -155,8 +162,12 @@ def app_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(app_dir: Path) -> Iterator[Server]:
-    """One server, shared by the tests that do not stop it."""
-    running = Server(app_dir)
+    """One server with short timeouts, shared by the tests that do not stop it."""
+    running = Server(
+        app_dir,
+        "--timeout-head", "1", "--timeout-body", "1", "--min-body-rate", "1000",
+        "--timeout-keep-alive", "1",
+    )  # fmt: skip
     yield running
     running.stop()
 
@@ -199,6 +210,20 @@ def _json_body(response: bytes) -> Any:
     head, _, body = response.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200"), response[:300]
     return json.loads(body)
+
+
+def _closed_within(sock: socket.socket, seconds: float) -> tuple[bool, bytes]:
+    """Whether the server closed ``sock`` within ``seconds``, and what it sent first."""
+    sock.settimeout(seconds)
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except TimeoutError:
+        return False, data
+    except ConnectionResetError:
+        pass
+    return True, data
 
 
 # -- defect 1: trailers ------------------------------------------------------------------
@@ -270,6 +295,245 @@ def test_an_oversized_head_sent_slowly_is_still_refused(server: Server) -> None:
         assert _read_all(sock).startswith(b"HTTP/1.1 431 ")
 
 
+# -- defect 2: timeouts ------------------------------------------------------------------
+
+
+def test_an_idle_connection_is_closed_by_the_head_deadline(server: Server) -> None:
+    with server.connect() as sock:
+        closed, data = _closed_within(sock, 3)
+    assert closed
+    assert data == b""  # nothing was asked: nothing is answered
+
+
+def test_a_slow_head_is_answered_408_by_the_deadline(server: Server) -> None:
+    with server.connect() as sock:
+        started = time.monotonic()
+        sock.sendall(b"GET /hello HTTP/1.1\r\n")
+        for _ in range(3):  # one header line every 0.4 s: never finishing in time
+            time.sleep(0.4)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                sock.sendall(b"X-Slow: 1\r\n")
+        closed, data = _closed_within(sock, 3)
+    assert closed
+    assert data.startswith(b"HTTP/1.1 408 ")
+    assert time.monotonic() - started < 3
+
+
+def test_a_later_head_on_a_keep_alive_connection_has_its_own_deadline(server: Server) -> None:
+    with server.connect() as sock:
+        sock.sendall(HELLO)
+        assert _read_response(sock).startswith(b"HTTP/1.1 200 ")
+        sock.sendall(b"GET /hello HTTP/1.1\r\n")  # and never the rest
+        closed, data = _closed_within(sock, 3)
+    assert closed
+    assert data.startswith(b"HTTP/1.1 408 ")
+
+
+def test_bytes_sent_ahead_do_not_cut_a_slow_response_short(server: Server) -> None:
+    with server.connect() as sock:
+        sock.sendall(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.2)
+        sock.sendall(b"\r\n")  # a stray CRLF (or a pipelined head) while the app works
+        assert _json_body(_read_response(sock)) == {"slow": True}  # after 1.5 s
+
+
+def test_crlf_between_requests_does_not_keep_a_connection_open(server: Server) -> None:
+    with server.connect() as sock:
+        sock.sendall(HELLO)
+        assert _read_response(sock).startswith(b"HTTP/1.1 200 ")
+        started = time.monotonic()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            while time.monotonic() - started < 2.5:
+                sock.sendall(b"\r\n")  # each resets uvicorn's keep-alive timer
+                time.sleep(0.3)
+        closed, _ = _closed_within(sock, 2)
+    assert closed
+
+
+def test_an_idle_keep_alive_connection_is_closed(server: Server) -> None:
+    with server.connect() as sock:
+        sock.sendall(HELLO)
+        assert _read_response(sock).startswith(b"HTTP/1.1 200 ")
+        closed, _ = _closed_within(sock, 3)
+    assert closed
+
+
+def test_a_dripped_body_is_answered_408(server: Server) -> None:
+    with server.connect() as sock:
+        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+        started = time.monotonic()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            for _ in range(8):  # ten bytes a second: well below --min-body-rate
+                sock.sendall(b"x")
+                time.sleep(0.1)
+        closed, data = _closed_within(sock, 3)
+    assert closed
+    assert data.startswith(b"HTTP/1.1 408 ")
+    assert time.monotonic() - started < 3
+
+
+def test_a_body_at_a_decent_rate_earns_more_time(server: Server) -> None:
+    # 20 KB at about 10 KB/s: twice --timeout-body, but earning a second per 1000 bytes.
+    with server.connect() as sock:
+        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 20000\r\n\r\n")
+        for _ in range(20):
+            sock.sendall(b"x" * 1000)
+            time.sleep(0.1)
+        assert _json_body(_read_response(sock)) == {"size": 20_000}
+
+
+def test_a_body_the_app_is_slow_to_read_is_not_the_clients_fault(app_dir: Path) -> None:
+    import threading
+
+    def send(data: bytes) -> None:
+        with contextlib.suppress(OSError):
+            sock.sendall(data)
+
+    # A rate no client reaches: what arrived before the server stopped reading earns no
+    # time, so only noticing that the app holds the body back avoids a 408.
+    running = Server(app_dir, "--timeout-body", "1", "--min-body-rate", "1e9")
+    size = 4 * 1024 * 1024  # far more than the server buffers before it stops reading
+    try:
+        with running.connect(timeout=10) as sock:
+            head = b"POST /slow-reader HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
+            sender = threading.Thread(target=send, args=(head % size + b"x" * size,))
+            sender.start()
+            response = _read_response(sock)
+            sender.join(timeout=10)
+        assert _json_body(response) == {"size": size}
+    finally:
+        running.stop()
+
+
+def test_a_client_waiting_for_100_continue_is_not_timed_out(server: Server) -> None:
+    with server.connect() as sock:
+        sock.sendall(
+            b"POST /slow-reader HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+            b"Expect: 100-continue\r\n\r\n"
+        )
+        # The app asks for the body only after 1.5 s: past --timeout-body, not late.
+        assert sock.recv(65536).startswith(b"HTTP/1.1 100 ")
+        sock.sendall(b"hello")
+        assert _json_body(_read_response(sock)) == {"size": 5}
+
+
+def test_a_bounded_slowloris_run(server: Server) -> None:
+    socks = [server.connect() for _ in range(200)]
+    try:
+        for sock in socks:
+            sock.sendall(b"GET /hello HTTP/1.1\r\n")
+        started = time.monotonic()
+        while time.monotonic() - started < 2:
+            for sock in socks:
+                with contextlib.suppress(OSError):
+                    sock.sendall(b"X")  # a byte of a header name, every so often
+            assert server.hello() == 200  # the server still answers others
+            time.sleep(0.25)
+        # Past the head deadline every one of them has been closed.
+        for sock in socks:
+            closed, _ = _closed_within(sock, 1.5)
+            assert closed
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+# -- defect 2: connection and concurrency caps --------------------------------------------
+
+
+def test_thousands_of_idle_sockets_get_503s_not_a_dead_server(app_dir: Path) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 2200
+    if soft < wanted + 200:
+        if hard != resource.RLIM_INFINITY and hard < wanted + 200:
+            pytest.skip("the test process may not open enough sockets")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted + 200, hard))
+    running = Server(app_dir, "--limit-connections", "100", "--timeout-head", "30")
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(wanted):
+            with contextlib.suppress(OSError):
+                socks.append(running.connect())
+        statuses = set()
+        for _ in range(20):
+            try:
+                statuses.add(running.hello())
+            except httpx.TransportError as exc:  # a reset would mean the server died
+                raise AssertionError(f"no answer: {exc!r}") from exc
+        assert statuses <= {200, 503}
+        assert 503 in statuses
+        for sock in socks:
+            sock.close()
+        time.sleep(0.3)
+        assert running.hello() == 200  # back to serving once the sockets are gone
+    finally:
+        for sock in socks:
+            sock.close()
+        running.stop()
+
+
+def test_requests_past_the_concurrency_limit_get_503(app_dir: Path) -> None:
+    running = Server(app_dir, "--limit-concurrency", "2", "--timeout-body", "30")
+    held = [running.connect() for _ in range(2)]
+    try:
+        for sock in held:  # two requests in progress, waiting for their bodies
+            sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n")
+        time.sleep(0.3)
+        assert running.hello() == 503
+        for sock in held:
+            sock.sendall(b"x" * 10)
+            assert _json_body(_read_response(sock)) == {"size": 10}
+        time.sleep(0.1)
+        assert running.hello() == 200
+        # Idle keep-alive connections are not requests in progress.
+        idle = [running.connect() for _ in range(5)]
+        assert running.hello() == 200
+        for sock in idle:
+            sock.close()
+    finally:
+        for sock in held:
+            sock.close()
+        running.stop()
+
+
+def test_open_file_limit_and_default_connection_cap() -> None:
+    limit = raise_open_file_limit()
+    assert limit == resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    assert default_connection_limit(1024) == 768
+    assert default_connection_limit(100) == 36
+    assert default_connection_limit(10) == 1
+    assert default_connection_limit(1 << 20) == 4096
+
+
+# -- defect 3: graceful shutdown ---------------------------------------------------------
+
+
+def test_sigterm_with_a_slow_body_client_exits_within_the_grace_period(app_dir: Path) -> None:
+    running = Server(app_dir, "--timeout-graceful-shutdown", "1", "--timeout-body", "60")
+    try:
+        with running.connect() as slow:
+            slow.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nab")
+            time.sleep(0.2)
+            started = time.monotonic()
+            running.proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(OSError):
+                for _ in range(10):
+                    slow.sendall(b"x")  # still trickling while the server stops
+                    time.sleep(0.1)
+            running.proc.wait(timeout=10)
+            elapsed = time.monotonic() - started
+            closed, data = _closed_within(slow, 2)
+        log = running.log.read_text()
+        assert elapsed < 3, log
+        assert closed
+        # Not uvicorn's own way out (cancelling the app's task, which it logs as a crash
+        # and answers 500): kettle closes the connection first, with a 503.
+        assert data.startswith(b"HTTP/1.1 503 ") or data == b""
+        assert "Traceback" not in log, log
+    finally:
+        running.stop()
+
+
 # -- the protocol, driven directly ---------------------------------------------------------
 
 
@@ -318,16 +582,16 @@ async def _echo_app(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"ok"})
 
 
-def _protocol(max_head: int = 64 * 1024) -> tuple[Any, FakeTransport]:
+def _protocol(settings: ServerSettings, state: Any = None) -> tuple[Any, FakeTransport]:
     """A connected protocol (inside a running loop) and its transport."""
     from uvicorn.config import Config
     from uvicorn.server import ServerState
 
     config = Config(app=_echo_app, lifespan="off", proxy_headers=False, log_config=None)
     config.load()
-    protocol = protocol_class(max_head)(
+    protocol = protocol_class(settings)(
         config=config,
-        server_state=ServerState(),
+        server_state=state or ServerState(),
         app_state={},
         _loop=asyncio.get_running_loop(),
     )
@@ -340,13 +604,17 @@ def test_the_protocol_class_is_built_lazily_and_once() -> None:
     code = "import kettle, kettle.server, kettle.cli, sys; print('uvicorn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
-    assert protocol_class() is protocol_class()
+    assert protocol_class(ServerSettings()) is protocol_class(ServerSettings())
+    assert ServerSettings.from_env(ServerSettings(limit_concurrency=3).to_env()) == (
+        ServerSettings(limit_concurrency=3)
+    )
+    assert ServerSettings.from_env(None) == ServerSettings()
 
 
 @pytest.mark.parametrize("split", range(1, 5))
 def test_split_head_end_counts_only_the_head(split: int) -> None:
     async def main() -> FakeTransport:
-        protocol, transport = _protocol(100)
+        protocol, transport = _protocol(ServerSettings(max_head_size=100))
         head = b"POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"
         protocol.data_received(head[:-split])
         protocol.data_received(head[-split:] + b"x" * 1000)
@@ -360,10 +628,10 @@ def test_split_head_end_counts_only_the_head(split: int) -> None:
 
 def test_a_head_over_the_bound_is_refused_whole_or_in_pieces() -> None:
     async def main() -> None:
-        protocol, transport = _protocol(100)
+        protocol, transport = _protocol(ServerSettings(max_head_size=100))
         protocol.data_received(b"GET / HTTP/1.1\r\nX: " + b"a" * 200 + b"\r\n\r\n")
         assert transport.written.startswith(b"HTTP/1.1 431 ")
-        protocol, transport = _protocol(100)
+        protocol, transport = _protocol(ServerSettings(max_head_size=100))
         protocol.data_received(b"GET / HTTP/1.1\r\n")
         while not transport.closed:
             protocol.data_received(b"a" * 30)
@@ -374,7 +642,7 @@ def test_a_head_over_the_bound_is_refused_whole_or_in_pieces() -> None:
 
 def test_trailers_stay_out_of_the_scope() -> None:
     async def main() -> FakeTransport:
-        protocol, transport = _protocol()
+        protocol, transport = _protocol(ServerSettings())
         protocol.data_received(
             b"POST / HTTP/1.1\r\nHost: good\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n"
         )
@@ -387,3 +655,19 @@ def test_trailers_stay_out_of_the_scope() -> None:
     transport = asyncio.run(main())
     assert transport.written.startswith(b"HTTP/1.1 200 ")
     assert [name for name, _ in seen[0]["headers"]] == [b"host", b"transfer-encoding"]
+
+
+def test_the_connection_cap_answers_503_at_once() -> None:
+    async def main() -> None:
+        settings = ServerSettings(limit_connections=1)
+        first, _ = _protocol(settings)
+        state = first.server_state
+        refused, transport = _protocol(settings, state)
+        assert transport.written.startswith(b"HTTP/1.1 503 ")
+        assert transport.closed
+        assert state.connections == {first}
+        refused.connection_lost(None)  # what the loop calls next: must not fail
+        first.connection_lost(None)
+        assert not state.connections
+
+    asyncio.run(main())
