@@ -32,7 +32,15 @@ from kettle.exceptions import ConfigurationError
 from kettle.routing.routes import Route
 from kettle.server import DEFAULT_LIMIT_CONNECTIONS, ServerSettings
 
-__all__ = ["AppLoadError", "AppSpec", "cli", "load_app", "main", "resolve_spec"]
+__all__ = [
+    "AppLoadError",
+    "AppSpec",
+    "cli",
+    "largest_websocket_message_size",
+    "load_app",
+    "main",
+    "resolve_spec",
+]
 
 #: Attributes tried, in order, when a spec names only a module.
 APP_NAMES = ("app", "application")
@@ -512,6 +520,13 @@ def _is_loopback(host: str) -> bool:
     type=click.IntRange(min=1),
     help="HTTP requests handled at once per process; more are answered 503.",
 )
+@click.option(
+    "--ws-per-message-deflate/--no-ws-per-message-deflate",
+    default=False,
+    show_default=True,
+    help="Offer WebSocket compression (off: a small compressed frame costs a whole "
+    "message of inflating).",
+)
 @click.pass_obj
 def run(
     info: CliState,
@@ -535,6 +550,7 @@ def run(
     timeout_graceful_shutdown: float,
     limit_connections: int | None,
     limit_concurrency: int,
+    ws_per_message_deflate: bool,
 ) -> None:
     """Serve APP with uvicorn.
 
@@ -575,6 +591,7 @@ def run(
         default_connection_limit,
         http_protocol,
         raise_open_file_limit,
+        ws_protocol,
     )
 
     open_files = raise_open_file_limit()
@@ -616,9 +633,25 @@ def run(
         # uvicorn's httptools protocol, with kettle's bounds (see kettle/server.py).
         http=http_protocol(),
         h11_max_incomplete_event_size=settings.max_head_size,
+        ws=ws_protocol(),
+        # The server refuses a WebSocket message past this before buffering (or
+        # inflating) more of it; kettle's per-route limits then apply below it.
+        ws_max_size=largest_websocket_message_size(app),
+        ws_per_message_deflate=ws_per_message_deflate,
         lifespan="on",
         **timeouts,
     )
+
+
+def largest_websocket_message_size(app: Kettle) -> int:
+    """The largest ``max_websocket_message_size`` any of ``app``'s WebSocket routes allows
+    (the app-wide limit when it has none), so the server refuses nothing a route accepts."""
+    sizes = [
+        app.limits.merged(route.limits).max_websocket_message_size
+        for route in app.compiled_routes
+        if route.is_websocket
+    ]
+    return max(sizes, default=app.limits.max_websocket_message_size)
 
 
 # -- kettle routes ------------------------------------------------------------------------

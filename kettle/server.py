@@ -139,6 +139,17 @@ def http_protocol() -> str:
     return "kettle.server:BoundedHttpToolsProtocol"
 
 
+def ws_protocol() -> str:
+    """The uvicorn ``ws=`` setting: the implementation on the ``websockets`` library's
+    Sans-I/O core, which stops inflating a compressed message once it passes
+    ``ws_max_size`` (wsproto's inflates whatever arrives and checks the size afterwards)."""
+    try:
+        import uvicorn.protocols.websockets.websockets_sansio_impl  # noqa: F401
+    except ImportError:  # pragma: no cover - websockets missing, or an older uvicorn
+        return "auto"
+    return "websockets-sansio"
+
+
 def _response(status: bytes, reason: bytes) -> bytes:
     return (
         b"HTTP/1.1 " + status + b" " + reason + b"\r\n"

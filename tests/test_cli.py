@@ -477,6 +477,9 @@ def test_run_defaults(served: ServeCalls, workdir: Path) -> None:
         "loop": "auto",
         "http": "kettle.server:BoundedHttpToolsProtocol",
         "h11_max_incomplete_event_size": 65536,
+        "ws": "websockets-sansio",
+        "ws_max_size": 1024 * 1024,
+        "ws_per_message_deflate": False,
         "lifespan": "on",
         "timeout_keep_alive": 5.0,
         "timeout_graceful_shutdown": 30.0,
@@ -491,11 +494,12 @@ def test_run_server_options(served: ServeCalls) -> None:
     result = invoke(
         "run", "web:app", "--timeout-head", "2", "--timeout-body", "3", "--min-body-rate", "0",
         "--timeout-keep-alive", "4", "--timeout-graceful-shutdown", "5",
-        "--limit-connections", "6", "--limit-concurrency", "7",
+        "--limit-connections", "6", "--limit-concurrency", "7", "--ws-per-message-deflate",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     options = served.options
     assert (options["timeout_keep_alive"], options["timeout_graceful_shutdown"]) == (4, 5)
+    assert options["ws_per_message_deflate"] is True
     assert ServerSettings.from_env(os.environ[SETTINGS_ENV]) == ServerSettings(
         timeout_head=2, timeout_body=3, min_body_rate=0, timeout_keep_alive=4,
         timeout_graceful_shutdown=5, limit_connections=6, limit_concurrency=7,
@@ -517,6 +521,28 @@ def test_run_options_reach_uvicorn(served: ServeCalls) -> None:
     assert options["root_path"] == "/prefix"
     assert options["proxy_headers"] is False
     assert options["forwarded_allow_ips"] == "10.0.0.0/8"
+
+
+def test_run_bounds_websocket_messages_by_the_largest_route_limit(served: ServeCalls) -> None:
+    write(
+        "web.py",
+        """
+        from kettle import Kettle, Limits, Router, WebSocket
+
+        app = Kettle(limits=Limits(max_websocket_message_size=1000))
+        big = Router(limits={"max_websocket_message_size": 5000})
+
+        @big.websocket("/big")
+        async def roomy(ws: WebSocket) -> None: ...
+
+        @app.websocket("/small", limits={"max_websocket_message_size": 10})
+        async def small(ws: WebSocket) -> None: ...
+
+        app.include_router(big)
+        """,
+    )
+    assert invoke("run", "web:app").exit_code == 0
+    assert served.options["ws_max_size"] == 5000
 
 
 def test_reload_passes_an_import_string(served: ServeCalls, workdir: Path) -> None:

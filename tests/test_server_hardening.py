@@ -18,6 +18,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -530,6 +531,123 @@ def test_sigterm_with_a_slow_body_client_exits_within_the_grace_period(app_dir: 
         # and answers 500): kettle closes the connection first, with a 503.
         assert data.startswith(b"HTTP/1.1 503 ") or data == b""
         assert "Traceback" not in log, log
+    finally:
+        running.stop()
+
+
+# -- defect 5: WebSocket messages bounded before they are inflated ------------------------
+
+
+def _deflate_bomb(size: int) -> bytes:
+    """A text message of ``size`` spaces, compressed as permessage-deflate sends it."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    data = compressor.compress(b" " * size) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    return data[:-4]  # the trailing 00 00 ff ff is implied (RFC 7692 7.2.1)
+
+
+def _ws_connect(server: Server, path: str, compress: bool) -> socket.socket:
+    import base64
+
+    sock = server.connect()
+    key = base64.b64encode(os.urandom(16))
+    extension = b"Sec-WebSocket-Extensions: permessage-deflate\r\n" if compress else b""
+    sock.sendall(
+        b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: "
+        + key + b"\r\n" + extension + b"\r\n"
+    )  # fmt: skip
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(4096)
+    assert head.startswith(b"HTTP/1.1 101 "), head
+    if compress:
+        assert b"permessage-deflate" in head.lower(), head
+    return sock
+
+
+def _ws_frame(payload: bytes, compressed: bool) -> bytes:
+    first = 0x81 | (0x40 if compressed else 0)  # FIN, text, RSV1 = compressed
+    mask = os.urandom(4)
+    size = len(payload)
+    if size < 126:
+        header = bytes([first, 0x80 | size])
+    elif size < 1 << 16:
+        header = bytes([first, 0x80 | 126]) + size.to_bytes(2, "big")
+    else:
+        header = bytes([first, 0x80 | 127]) + size.to_bytes(8, "big")
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return header + mask + masked
+
+
+def _ws_close(sock: socket.socket) -> tuple[int, bytes] | None:
+    """The code and reason of the close frame the server sends (None if it just drops us)."""
+    data = _read_all(sock)
+    while len(data) >= 2:
+        opcode, size = data[0] & 0x0F, data[1] & 0x7F
+        start = 2 if size < 126 else 4 if size == 126 else 10
+        if size >= 126:
+            size = int.from_bytes(data[2:start], "big")
+        if opcode == 0x8:
+            payload = data[start : start + size]
+            return int.from_bytes(payload[:2], "big"), payload[2:]
+        data = data[start + size :]
+    return None
+
+
+def test_websocket_compression_is_off_by_default(server: Server) -> None:
+    import base64
+
+    with server.connect() as sock:
+        key = base64.b64encode(os.urandom(16))
+        sock.sendall(
+            b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + key + b"\r\n"
+            b"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n"
+        )
+        head = sock.recv(4096)
+    assert head.startswith(b"HTTP/1.1 101 ")
+    assert b"permessage-deflate" not in head.lower()
+
+
+def test_an_inflated_message_over_the_limit_is_refused_before_inflating_it(
+    app_dir: Path,
+) -> None:
+    running = Server(app_dir, "--ws-per-message-deflate")
+    try:
+        # 8 MiB of spaces in ~8 KB: under uvicorn's own 16 MiB bound, which would inflate
+        # all of it and hand it to the app, over the largest message any route allows.
+        bomb = _deflate_bomb(8 * 1024 * 1024)
+        assert len(bomb) < 10_000
+        with _ws_connect(running, "/ws", compress=True) as sock:
+            sock.sendall(_ws_frame(_deflate_bomb(1000), compressed=True))
+            assert sock.recv(4096)  # under the limit: answered
+            sock.sendall(_ws_frame(bomb, compressed=True))
+            close = _ws_close(sock)
+        # Refused by the server (its reason names the bound: 2 MiB, the largest route
+        # limit), which stops inflating there -- not by kettle after inflating it all.
+        assert close is not None
+        code, reason = close
+        assert code == 1009
+        assert b"2097152" in reason, reason
+        assert "Traceback" not in running.log.read_text()
+        assert running.hello() == 200
+    finally:
+        running.stop()
+
+
+def test_a_route_allowing_bigger_messages_still_gets_them(app_dir: Path) -> None:
+    from websockets.sync.client import connect
+
+    running = Server(app_dir, "--ws-per-message-deflate")
+    try:
+        message = "x" * (1536 * 1024)  # over the app's 1 MiB, under the route's 2 MiB
+        with connect(f"ws://127.0.0.1:{running.port}/ws-big", max_size=None) as ws:
+            ws.send(message)
+            assert ws.recv(timeout=5) == str(len(message))
+        with connect(f"ws://127.0.0.1:{running.port}/ws", max_size=None) as ws:
+            ws.send(message)  # kettle's own 1 MiB limit for this route
+            with pytest.raises(Exception, match="1009"):
+                ws.recv(timeout=5)
     finally:
         running.stop()
 
