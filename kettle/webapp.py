@@ -332,7 +332,7 @@ class WebAppMixin:
         They run inside an app context, as ``kettle --app module:app NAME``.
         """
         if self._cli is None:
-            from kettle.cli import AppGroup
+            from kettle.commands import AppGroup
 
             self._cli = AppGroup(self)
         return self._cli

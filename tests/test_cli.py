@@ -21,7 +21,8 @@ import uvicorn
 from click.testing import CliRunner, Result
 
 from kettle import Kettle
-from kettle.cli import AppLoadError, AppSpec, _error_inside, cli, load_app, main, resolve_spec
+from kettle.cli import AppLoadError, AppSpec, cli, load_app, main, resolve_spec
+from kettle.loading import _error_inside
 from kettle.server import (
     SETTINGS_ENV,
     ServerSettings,
