@@ -1,11 +1,11 @@
-"""Flask's synchronous request API, next to the async one, on the same ``Request``.
+"""Flask's synchronous request API: :class:`FlaskRequest`, the core ``Request`` and more.
 
 ``request.form["name"]``, ``request.args``, ``request.get_json()``, ``request.files`` and
-``request.data`` read the body synchronously, as Flask code expects. A plain ``def``
-handler runs in a worker thread, so reading the body there hops to the event loop and
-waits (once: the result is cached). An ``async def`` handler must not block the loop: it
-awaits instead (``await request.form()``, ``await request.json()``); the sync accessors
-then work only after that, and say so otherwise.
+``request.data`` read the body synchronously, as Flask code expects, through the core
+request's one body reader. A plain ``def`` handler runs in a worker thread, so reading the
+body there hops to the event loop and waits (once: the result is cached). An ``async def``
+handler must not block the loop: it awaits instead (``await request.form()``, ``await
+request.json()``); the sync accessors then work only after that, and say so otherwise.
 
 ``request.form`` and ``request.json`` serve both styles: called (``await
 request.form()``) they are the async API; indexed or iterated they are Flask's.
@@ -17,18 +17,18 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from kettle.datastructures import MultiDict, QueryParams
 
 # BadRequestKeyError is defined with every other exception; still importable from here.
 from kettle.exceptions import BadRequestKeyError as BadRequestKeyError
 from kettle.exceptions import HTTPException
 from kettle.mediatypes import is_json
+from kettle.requests import Request, decode_json
 
 if TYPE_CHECKING:
     from kettle.forms import FormData
-    from kettle.requests import Request
+
+__all__ = ["BadRequestKeyError", "FilesAccessor", "FlaskRequest", "FormAccessor", "JSONAccessor"]
 
 
 def run_sync(request: Request, make: Callable[[], Awaitable[Any]]) -> Any:
@@ -167,7 +167,7 @@ class JSONAccessor(_View):
 
     __slots__ = ("_request",)
 
-    def __init__(self, request: Request) -> None:
+    def __init__(self, request: FlaskRequest) -> None:
         self._request = request
 
     def __call__(self, *, force: bool = False) -> Awaitable[Any]:
@@ -189,59 +189,65 @@ class JSONAccessor(_View):
         return repr(self._data())
 
 
-class FlaskRequestMixin:
-    """The Flask spellings on ``Request``."""
+class FlaskRequest(Request):
+    """The request handlers receive: the core :class:`~kettle.Request` with Flask's names.
 
-    scope: Any
-    _body: bytes | None
-    parsed_form: FormData | None
-    _json: Any
-    query_params: QueryParams
-    headers: Any
-    path: str
-    path_params: dict[str, Any]
-    client: Any
-    base_url: Any
-    body: Callable[[], Awaitable[bytes]]
-    parse_json: Callable[..., Awaitable[Any]]
-    parse_form: Callable[[], Awaitable[FormData]]
+    Adds no state and no work per request: only properties and methods reading what the
+    core request parses (and caches) anyway.
+
+    Example:
+        >>> from kettle import Kettle, request
+        >>> from kettle.testing import TestClient
+        >>> app = Kettle(__name__)
+        >>> @app.route("/greet", methods=["POST"])
+        ... def greet() -> str:
+        ...     return f"{request.args['greeting']}, {request.form['name']}"
+        >>> TestClient(app).post("/greet?greeting=Hello", data={"name": "ada"}).text
+        'Hello, ada'
+    """
 
     @property
     def args(self) -> QueryParams:
         """The query string (Flask's name for ``query_params``)."""
         return self.query_params
 
+    # Flask's ``form`` and ``json`` are accessors; called, they are still the core's async
+    # methods (``await request.form()``), so the override keeps the core's contract.
     @property
-    def form(self) -> FormAccessor:
+    def form(self) -> FormAccessor:  # type: ignore[override]
         """``await request.form()`` for every field and file, or ``request.form["x"]``."""
-        return FormAccessor(self)  # type: ignore[arg-type]
+        return FormAccessor(self)
 
     @property
     def files(self) -> FilesAccessor:
         """Uploaded files, by field name (Flask)."""
-        return FilesAccessor(self)  # type: ignore[arg-type]
+        return FilesAccessor(self)
 
     @property
     def values(self) -> MultiDict[Any]:
         """Query and form text fields together (Flask)."""
         items = list(self.query_params.multi_items())
-        if self.method in ("POST", "PUT", "PATCH", "DELETE"):  # type: ignore[attr-defined]
-            media = self.content_type[0]  # type: ignore[attr-defined]
+        if self.method in ("POST", "PUT", "PATCH", "DELETE"):
+            media = self.content_type[0]
             if media in ("application/x-www-form-urlencoded", "multipart/form-data"):
                 items.extend(self.form.items())
         return MultiDict(items)
 
     @property
-    def json(self) -> JSONAccessor:
+    def json(self) -> JSONAccessor:  # type: ignore[override]
         """``await request.json()`` or Flask's ``request.json["key"]``."""
-        return JSONAccessor(self)  # type: ignore[arg-type]
+        return JSONAccessor(self)
 
     def get_data(self, as_text: bool = False) -> bytes | str:
         """The raw body (read synchronously, see the module notes)."""
-        if self._body is None:
-            run_sync(self, self.body)  # type: ignore[arg-type]
-        assert self._body is not None
-        return self._body.decode("utf-8", "replace") if as_text else self._body
+        body = self._sync_body()
+        return body.decode("utf-8", "replace") if as_text else body
+
+    def _sync_body(self) -> bytes:
+        body = self._body
+        if body is None:
+            body = run_sync(self, self.body)
+        return body
 
     @property
     def data(self) -> bytes:
@@ -251,7 +257,7 @@ class FlaskRequestMixin:
     @property
     def is_json(self) -> bool:
         """True when the request declares a JSON body."""
-        return is_json(self.content_type[0])  # type: ignore[attr-defined]
+        return is_json(self.content_type[0])
 
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         """The body parsed as JSON, synchronously (Flask).
@@ -259,29 +265,28 @@ class FlaskRequestMixin:
         A non-JSON content type is a 415 and malformed JSON a 400, unless ``force``
         (ignore the type) or ``silent`` (return None instead).
         """
-        from kettle.requests import _UNSET
-
-        if self._json is not _UNSET:
+        if self._has_json:
             return self._json
         if not force and not self.is_json:
             if silent:
                 return None
-            raise HTTPException(415, "Expected a JSON body (Content-Type: application/json)")
-        raw = self.get_data()
+            self._expect_json(force)
+        raw = self._sync_body()
         try:
-            value = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
+            value = decode_json(raw)
+        except HTTPException:
             if silent:
                 return None
-            raise HTTPException(400, f"Malformed JSON body: {exc}") from None
+            raise
         if cache:
             self._json = value
+            self._has_json = True
         return value
 
     @property
     def mimetype(self) -> str:
         """The media type without parameters, lower-cased."""
-        return self.content_type[0]  # type: ignore[attr-defined,no-any-return]
+        return self.content_type[0]
 
     @property
     def content_length(self) -> int | None:

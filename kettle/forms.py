@@ -27,7 +27,8 @@ import inspect
 import re
 import tempfile
 import unicodedata
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote_to_bytes
 
 import anyio.to_thread
@@ -43,9 +44,8 @@ if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
 
     from kettle.limits import Limits
-    from kettle.requests import Request
 
-__all__ = ["FormData", "UploadFile", "parse_form", "sanitize_filename"]
+__all__ = ["FormData", "FormSource", "UploadFile", "parse_form", "sanitize_filename"]
 
 _URLENCODED = "application/x-www-form-urlencoded"
 _MULTIPART = "multipart/form-data"
@@ -209,7 +209,23 @@ class FormData(MultiDict[str | UploadFile]):
                 await value.close()
 
 
-async def parse_form(request: Request) -> FormData:
+class FormSource(Protocol):
+    """What the parsers read of a request: a :class:`~kettle.Request` is one (named here
+    as a Protocol because ``kettle.requests`` imports this module, not the reverse)."""
+
+    @property
+    def content_type(self) -> tuple[str, dict[str, str]]:
+        """The media type and its parameters."""
+
+    @property
+    def limits(self) -> Limits:
+        """The size and count limits to parse within."""
+
+    def stream(self) -> AsyncIterator[bytes]:
+        """The body, chunk by chunk, within ``limits.max_body_size``."""
+
+
+async def parse_form(request: FormSource) -> FormData:
     """Parse the request body as a form, chosen by its ``Content-Type``.
 
     Called by :meth:`Request.form() <kettle.Request.form>`, which caches the result.
@@ -268,7 +284,7 @@ def _decode(raw: bytes, charset: str, what: str) -> str:
 # -- urlencoded ----------------------------------------------------------------------------
 
 
-async def _parse_urlencoded(request: Request, charset: str) -> FormData:
+async def _parse_urlencoded(request: FormSource, charset: str) -> FormData:
     limits = request.limits
     max_fields, max_size = limits.max_form_fields, limits.max_part_size
     items: list[tuple[str, str | UploadFile]] = []
@@ -440,7 +456,7 @@ class _MultipartReader:
             i = j
 
 
-async def _parse_multipart(request: Request, boundary: bytes) -> FormData:
+async def _parse_multipart(request: FormSource, boundary: bytes) -> FormData:
     limits = request.limits
     reader = _MultipartReader(limits)
     options: dict[str, int] = {}

@@ -27,9 +27,10 @@ from kettle.context import AppContext, RequestContext, _AppCtxGlobals
 from kettle.context import current as _current
 
 if TYPE_CHECKING:
-    from kettle.app import Kettle
+    from kettle.flaskrequest import FlaskRequest
     from kettle.requests import Request
     from kettle.sessions import SessionMixin
+    from kettle.types import AppLike
 
 __all__ = [
     "AppContext",
@@ -272,8 +273,9 @@ class LocalProxy(Generic[T]):
             return []
 
 
-# Typed as what they stand for, so editors and mypy check their use (as Flask does).
-current_app: Kettle = LocalProxy(_get_app, "current_app")  # type: ignore[assignment]
+# Typed as what they stand for, so editors and mypy check their use (as Flask does): the
+# app as the layers below it see it, and the request with Flask's API, which apps serve.
+current_app: AppLike = LocalProxy(_get_app, "current_app")
 g: _AppCtxGlobals = LocalProxy(_get_g, "g")  # type: ignore[assignment]
-request: Request = LocalProxy(_get_request, "request")  # type: ignore[assignment]
+request: FlaskRequest = LocalProxy(_get_request, "request")  # type: ignore[assignment]
 session: SessionMixin = LocalProxy(_get_session, "session")  # type: ignore[assignment]

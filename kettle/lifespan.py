@@ -6,17 +6,16 @@ import contextlib
 import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from kettle.types import Receive, Scope, Send
-
-if TYPE_CHECKING:
-    from kettle.app import Kettle
+from kettle.types import AppLike, Receive, Scope, Send
 
 logger = logging.getLogger("kettle.error")
 
 Hook = Callable[[], Any]
-Lifespan = Callable[["Kettle"], contextlib.AbstractAsyncContextManager[Mapping[str, Any] | None]]
+# Called with the app; typed Any so that a lifespan naming its own app class (`app: Kettle`,
+# `app: FastAPI`) is accepted.
+Lifespan = Callable[[Any], contextlib.AbstractAsyncContextManager[Mapping[str, Any] | None]]
 
 
 def as_lifespan(func: Any) -> Lifespan:
@@ -34,7 +33,7 @@ async def _call(hook: Hook) -> None:
 
 @contextlib.asynccontextmanager
 async def run_lifespan(
-    app: Kettle,
+    app: AppLike,
     lifespan: Lifespan | None,
     on_startup: Sequence[Hook],
     on_shutdown: Sequence[Hook],
@@ -74,7 +73,7 @@ def _freeze_startup_objects() -> None:
     _frozen = True
 
 
-async def serve_lifespan(app: Kettle, scope: Scope, receive: Receive, send: Send) -> None:
+async def serve_lifespan(app: AppLike, scope: Scope, receive: Receive, send: Send) -> None:
     """Answer the server's lifespan messages around ``app.lifespan_context``."""
     started = False
     await receive()  # lifespan.startup

@@ -1,4 +1,9 @@
-"""The incoming request: lazy, parsed on first access, cached."""
+"""The incoming request: lazy, parsed on first access, cached.
+
+:class:`Request` holds the one body reader (``body()``, ``stream()``, ``json()``,
+``form()``, each within the app's limits). Flask's synchronous API is a subclass built on
+it, :class:`kettle.flaskrequest.FlaskRequest`, which is what an app's handlers receive.
+"""
 
 from __future__ import annotations
 
@@ -17,13 +22,11 @@ from kettle.datastructures import URL, Address, Headers, QueryParams, State, fir
 # ClientDisconnect is defined with every other exception; still importable from here.
 from kettle.exceptions import ClientDisconnect as ClientDisconnect
 from kettle.exceptions import HTTPException
-from kettle.flaskrequest import FlaskRequestMixin
 from kettle.limits import Limits
 from kettle.mediatypes import is_json, parse_options_header
-from kettle.types import Receive, Scope
+from kettle.types import AppLike, Receive, Scope
 
 if TYPE_CHECKING:
-    from kettle.app import Kettle
     from kettle.forms import FormData
 
 _DEFAULT_LIMITS = Limits()
@@ -31,6 +34,7 @@ _DEFAULT_LIMITS = Limits()
 # when building URLs, so a forged header cannot inject a path, userinfo or scheme.
 _HOST_RE = re.compile(r"(?:[A-Za-z0-9\-._~]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+_NOT_JSON = "Expected a JSON body (Content-Type: application/json)"
 
 
 class HTTPConnection:
@@ -49,7 +53,7 @@ class HTTPConnection:
         self.limits = limits or _DEFAULT_LIMITS
 
     @property
-    def app(self) -> Kettle:
+    def app(self) -> AppLike:
         """The application serving this request."""
         return self.scope["app"]  # type: ignore[no-any-return]
 
@@ -161,11 +165,13 @@ class HTTPConnection:
         return URL(self.base_url_str() + self.app.url_path_for(name, **path_params))
 
 
-class Request(FlaskRequestMixin, HTTPConnection):
+class Request(HTTPConnection):
     """An HTTP request. Handlers receive it by annotating a parameter with ``Request``.
 
     Everything is parsed on first access and cached; the body can be read once as a
-    stream, or as a whole any number of times.
+    stream, or as a whole any number of times. What a handler receives is the app's
+    request class, this one with Flask's synchronous API on top
+    (:class:`~kettle.flaskrequest.FlaskRequest`): ``request.args``, ``request.form["x"]``...
 
     Example:
         >>> from kettle import Kettle, Request
@@ -176,7 +182,8 @@ class Request(FlaskRequestMixin, HTTPConnection):
     """
 
     _body: bytes | None = None
-    _json: Any = None  # replaced below by the unset marker
+    _json: Any = None
+    _has_json = False
     parsed_form: FormData | None = None
     _stream_consumed = False
 
@@ -293,8 +300,8 @@ class Request(FlaskRequestMixin, HTTPConnection):
         self._body = chunk
         return chunk
 
-    async def parse_json(self, *, force: bool = False) -> Any:
-        """The body parsed as JSON (``await request.json()`` calls this).
+    async def json(self, *, force: bool = False) -> Any:
+        """The body parsed as JSON (read once, then cached).
 
         The request must declare a JSON content type (``application/json`` or
         ``application/*+json``) unless ``force=True``: a page on another origin can send
@@ -303,18 +310,19 @@ class Request(FlaskRequestMixin, HTTPConnection):
         Raises:
             HTTPException: 415 for another content type, 400 for malformed JSON.
         """
-        if self._json is _UNSET:
-            if not force and not is_json(self.content_type[0]):
-                raise HTTPException(415, "Expected a JSON body (Content-Type: application/json)")
-            body = await self.body()
-            try:
-                self._json = orjson.loads(body)
-            except orjson.JSONDecodeError as exc:
-                raise HTTPException(400, f"Malformed JSON body: {exc}") from None
+        if not self._has_json:
+            self._expect_json(force)
+            self._json = decode_json(await self.body())
+            self._has_json = True
         return self._json
 
-    async def parse_form(self) -> FormData:
-        """The body parsed as a form (``await request.form()`` calls this), within limits.
+    def _expect_json(self, force: bool) -> None:
+        """Refuse (415) a body that does not declare JSON, unless ``force``."""
+        if not force and not is_json(self.content_type[0]):
+            raise HTTPException(415, _NOT_JSON)
+
+    async def form(self) -> FormData:
+        """The body parsed as a form, within the limits (read once, then cached).
 
         Uploaded files are :class:`~kettle.forms.UploadFile` objects, spooled to disk
         past ``spool_max_size``; they are closed when the response has been sent.
@@ -324,6 +332,11 @@ class Request(FlaskRequestMixin, HTTPConnection):
 
             self.parsed_form = await parse_form(self)
         return self.parsed_form
+
+    # The same methods under names no subclass takes over: Flask's API makes ``json`` and
+    # ``form`` accessors, and calls these (as the extractors do).
+    parse_json = json
+    parse_form = form
 
     async def close(self) -> None:
         """Release resources held by the request (uploaded files)."""
@@ -345,12 +358,12 @@ class Request(FlaskRequestMixin, HTTPConnection):
         return False
 
 
-class _Unset:
-    pass
-
-
-_UNSET: Any = _Unset()
-Request._json = _UNSET
+def decode_json(body: bytes) -> Any:
+    """``body`` decoded as JSON (the one decoder of request bodies), or a 400."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise HTTPException(400, f"Malformed JSON body: {exc}") from None
 
 
 async def _no_body() -> dict[str, Any]:

@@ -13,6 +13,8 @@ import pytest
 
 from kettle.concurrency import ThreadPool
 from kettle.config import DEFAULT_CONFIG, Config
+from kettle.context import request_class
+from kettle.flaskrequest import FlaskRequest
 from kettle.globals import (
     AppContext,
     LocalProxy,
@@ -214,6 +216,70 @@ class TestRequestContext:
         with RequestContext(Bare(), make_request()) as ctx:
             session["a"] = 1
             assert isinstance(ctx.session, SecureCookieSession)
+
+
+class TestRequestClass:
+    """The ``request`` proxy stands for an object of the class the app asks for."""
+
+    SCOPE: ClassVar[dict[str, Any]] = {
+        "type": "http",
+        "method": "GET",
+        "path": "/q",
+        "query_string": b"name=ada",
+        "headers": [],
+    }
+
+    def test_the_request_is_built_as_the_apps_request_class(self) -> None:
+        class Custom(FlaskRequest):
+            pass
+
+        class CustomApp(App):
+            request_class = Custom
+
+        app = CustomApp()
+        assert request_class(app) is Custom
+        ctx = RequestContext.for_dispatch(app, self.SCOPE, None, None)  # type: ignore[arg-type]
+        with ctx:
+            assert type(request._get_current_object()) is Custom  # type: ignore[attr-defined]
+            assert request.args["name"] == "ada"
+
+    def test_apps_serving_in_turn_each_get_their_own_class(self) -> None:
+        class Custom(FlaskRequest):
+            pass
+
+        class CustomApp(App):
+            request_class = Custom
+
+        custom, plain = CustomApp(), App()
+        for app, expected in [(custom, Custom), (plain, FlaskRequest), (custom, Custom)] * 2:
+            ctx = RequestContext.for_dispatch(app, self.SCOPE, None, None)  # type: ignore[arg-type]
+            assert type(ctx.request) is expected
+
+    def test_without_one_requests_have_flasks_api(self) -> None:
+        assert request_class(App()) is FlaskRequest
+        ctx = RequestContext.for_dispatch(App(), self.SCOPE, None, None)  # type: ignore[arg-type]
+        with ctx:
+            assert isinstance(request, Request)
+            assert isinstance(request, FlaskRequest)
+            assert request.args["name"] == "ada"
+            assert request.view_args == {}
+
+    def test_a_bare_core_request_handed_to_a_context_gets_the_apps_api(self) -> None:
+        # Kept while test_request_context builds a bare core Request itself.
+        bare = Request(self.SCOPE)
+        with RequestContext(App(), bare) as ctx:
+            assert ctx.request is bare
+            assert isinstance(bare, FlaskRequest)
+            assert request.args["name"] == "ada"
+
+    def test_a_request_of_another_class_is_kept_as_it_is(self) -> None:
+        class Own(Request):
+            pass
+
+        own = Own(self.SCOPE)
+        with RequestContext(App(), own) as ctx:
+            assert ctx.request is own
+            assert type(own) is Own
 
 
 class TestIsolation:

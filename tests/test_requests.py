@@ -399,3 +399,189 @@ def test_identity_content_encoding_is_the_plain_body() -> None:
         "/body", content=b"abc", headers={"content-encoding": "identity"}
     )
     assert response.json() == {"size": 3}
+
+
+# -- the core request and the Flask API on top of it ---------------------------------------------
+
+FLASK_NAMES = [
+    "args",
+    "files",
+    "values",
+    "get_data",
+    "data",
+    "is_json",
+    "get_json",
+    "mimetype",
+    "content_length",
+    "endpoint",
+    "blueprint",
+    "view_args",
+    "remote_addr",
+    "scheme",
+    "host_url",
+    "url_root",
+    "full_path",
+    "user_agent",
+]
+
+
+def _bare(body: bytes, content_type: bytes, cls: type[Request] = Request) -> Request:
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    scope = _scope("POST", "/", [(b"content-type", content_type)])
+    return cls(scope, receive)
+
+
+@pytest.mark.parametrize("name", FLASK_NAMES)
+def test_the_core_request_holds_nothing_flask_specific(name: str) -> None:
+    from kettle.flaskrequest import FlaskRequest
+
+    assert not hasattr(Request, name)
+    assert hasattr(FlaskRequest, name)
+
+
+def test_flask_request_is_the_core_request_with_no_state_of_its_own() -> None:
+    from kettle.flaskrequest import FlaskRequest
+
+    assert FlaskRequest.__mro__[1] is Request
+    assert FlaskRequest.__init__ is Request.__init__
+    assert "__slots__" not in vars(FlaskRequest)
+    # One body reader: the Flask accessors call the core's methods, whatever their names.
+    assert Request.parse_json is Request.json
+    assert Request.parse_form is Request.form
+    assert FlaskRequest.parse_json is Request.json
+    assert FlaskRequest.body is Request.body
+
+
+def test_the_core_request_reads_json_and_forms_on_its_own() -> None:
+    async def main() -> tuple[Any, Any, Any]:
+        as_json = await _bare(b'{"a": [1, null]}', b"application/json").json()
+        null = await _bare(b"null", b"application/json").json()
+        form = await _bare(b"a=1&b=two", b"application/x-www-form-urlencoded").form()
+        return as_json, null, form.multi_items()
+
+    assert anyio.run(main) == ({"a": [1, None]}, None, [("a", "1"), ("b", "two")])
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [(b"{", b"application/json", 400), (b"{}", b"text/plain", 415)],
+)
+def test_the_core_request_refuses_bad_json(body: bytes, content_type: bytes, status: int) -> None:
+    from kettle import HTTPException
+
+    async def main() -> None:
+        await _bare(body, content_type).json()
+
+    with pytest.raises(HTTPException) as info:
+        anyio.run(main)
+    assert info.value.status_code == status
+
+
+def test_json_is_decoded_once_for_both_apis() -> None:
+    from kettle.flaskrequest import FlaskRequest
+
+    request = _bare(b'{"n": 1}', b"application/json", FlaskRequest)
+    assert isinstance(request, FlaskRequest)
+
+    async def main() -> Any:
+        return await request.json()
+
+    first = anyio.run(main)
+    assert request.get_json() is first
+    assert request.json["n"] == 1
+
+
+def test_a_handler_annotated_request_gets_both_apis() -> None:
+    app = Kettle(__name__)
+
+    @app.post("/typed")
+    async def typed(request: Request) -> Any:
+        data = await request.json()
+        flask: Any = request
+        return {"data": data, "again": flask.get_json(), "args": flask.args.get("q")}
+
+    @app.post("/form")
+    def flask_view(request: Request) -> Any:
+        flask: Any = request
+        return {"name": flask.form["name"], "all": dict(flask.values), "files": len(flask.files)}
+
+    @app.post("/form-async")
+    async def async_form(request: Request) -> Any:
+        form = await request.form()
+        flask: Any = request
+        return {"name": form["name"], "sync": flask.form["name"]}
+
+    client = TestClient(app)
+    typed_response = client.post("/typed?q=x", json={"k": 1})
+    assert typed_response.json() == {"data": {"k": 1}, "again": {"k": 1}, "args": "x"}
+    form_response = client.post("/form?q=1", data={"name": "ada"})
+    assert form_response.json() == {"name": "ada", "all": {"q": "1", "name": "ada"}, "files": 0}
+    assert client.post("/form-async", data={"name": "ada"}).json() == {"name": "ada", "sync": "ada"}
+
+
+def test_the_app_chooses_the_request_class() -> None:
+    from kettle.flaskrequest import FlaskRequest
+
+    class AuditedRequest(FlaskRequest):
+        @property
+        def audited(self) -> bool:
+            return True
+
+    class AuditedKettle(Kettle):
+        request_class = AuditedRequest
+
+    app = AuditedKettle(__name__)
+
+    @app.get("/typed")
+    async def typed(request: Request) -> Any:
+        return {"class": type(request).__name__}
+
+    @app.get("/flask")
+    def flask_view() -> Any:
+        from kettle import request
+
+        return {"class": type(request._get_current_object()).__name__}  # type: ignore[attr-defined]
+
+    client = TestClient(app)
+    assert client.get("/typed").json() == {"class": "AuditedRequest"}
+    assert client.get("/flask").json() == {"class": "AuditedRequest"}
+
+
+LOWER_LAYERS = {
+    # What each HTTP-objects module may import from kettle: the base layer and, within
+    # its own layer, requests -> cookies and forms, websockets -> requests (never back).
+    "requests": {
+        "cookies",
+        "datastructures",
+        "exceptions",
+        "limits",
+        "mediatypes",
+        "types",
+        "forms",
+    },
+    "forms": {"datastructures", "exceptions", "limits", "mediatypes"},
+    "websockets": {"exceptions", "limits", "requests", "types"},
+}
+
+
+@pytest.mark.parametrize("module", sorted(LOWER_LAYERS))
+def test_http_object_modules_import_only_downward(module: str) -> None:
+    import ast
+    from pathlib import Path
+
+    import kettle
+
+    source = Path(kettle.__file__).parent / f"{module}.py"
+    imported = set()
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("kettle."):
+            imported.add(node.module.removeprefix("kettle.").split(".")[0])
+        elif isinstance(node, ast.Import):
+            imported |= {
+                a.name.removeprefix("kettle.").split(".")[0]
+                for a in node.names
+                if a.name.startswith("kettle.")
+            }
+    assert imported <= LOWER_LAYERS[module], f"kettle.{module} imports {imported}"

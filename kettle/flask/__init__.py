@@ -35,8 +35,8 @@ from kettle import (
     url_for,
 )
 from kettle import Kettle as Flask
-from kettle import Request as Request
 from kettle import Response as _KettleResponse
+from kettle.flaskrequest import FlaskRequest as Request
 from kettle.globals import copy_current_request_context, has_app_context, has_request_context
 
 
