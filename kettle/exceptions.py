@@ -53,7 +53,8 @@ become an HTTP response; the rest report what happened on a connection::
                                           missing (lives in kettle.routing.urls)
     click.ClickException
     └── AppLoadError                      the command line cannot load the app (lives in
-                                          kettle.cli, so this module never imports click)
+                                          kettle.loading, also kettle.cli's: this module
+                                          never imports click)
 
 Every class here can also be imported from where it was first defined
 (``kettle.requests.ClientDisconnect``, ``kettle.websockets.WebSocketClose``...): those

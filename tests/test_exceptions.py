@@ -109,6 +109,9 @@ def test_the_drawing_shows_every_exception_with_its_real_parent() -> None:
     import click
 
     from kettle.cli import AppLoadError
+    from kettle.loading import AppLoadError as where_it_lives
+
+    assert AppLoadError is where_it_lives
 
     elsewhere = {"NoMatchFound": kettle.NoMatchFound, "AppLoadError": AppLoadError}
     assert set(parents) == defined | set(elsewhere)
