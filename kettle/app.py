@@ -14,6 +14,7 @@ from kettle.datastructures import State
 from kettle.di import AppScope
 from kettle.dispatch import compile_refusal, make_dispatch
 from kettle.errorhandlers import ExceptionHandler
+from kettle.flaskrequest import FlaskRequest
 from kettle.hooks import route_hooks
 from kettle.lifespan import Hook, Lifespan, as_lifespan, run_lifespan, serve_lifespan
 from kettle.limits import Limits
@@ -21,6 +22,7 @@ from kettle.middleware import Middleware, ServerErrorMiddleware
 from kettle.openapi.document import OpenAPIDocument
 from kettle.openapi.models import JSONDict, OpenAPIConfig
 from kettle.params import Depends
+from kettle.requests import Request
 from kettle.routing.converters import DEFAULT_CONVERTERS, Converter
 from kettle.routing.routes import Route
 from kettle.routing.urls import NoMatchFound as NoMatchFound  # re-exported
@@ -71,6 +73,9 @@ class Kettle(WebAppMixin, Scaffold):
     """
 
     limits: Limits  # app-wide: always a full Limits (a Router's may be partial)
+    #: the class of the request objects handlers and ``kettle.request`` get: the core
+    #: ``Request`` with Flask's synchronous API on top (Flask's ``Flask.request_class``)
+    request_class: type[Request] = FlaskRequest
 
     def __init__(
         self,

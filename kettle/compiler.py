@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from kettle.context import request_class
 from kettle.dispatch import Compiled, Endpoint, compile_endpoint, compile_websocket_endpoint
 from kettle.errorhandlers import ExceptionHandlers
 from kettle.exceptions import ConfigurationError
@@ -127,7 +128,14 @@ class Build:
         # One handler table per set of blueprints around a route, shared by their routes.
         self.tables: dict[tuple[int, ...], ExceptionHandlers] = {(): self.errors}
         self.matcher: Matcher[Endpoint] = Matcher()
-        self.dispatch = Compiled(self.matcher, self.errors, self.pool, limits, app.redirect_slashes)
+        self.dispatch = Compiled(
+            self.matcher,
+            self.errors,
+            self.pool,
+            limits,
+            app.redirect_slashes,
+            request_class=request_class(app),
+        )
         self.urls = URLMap()
         self.plans: list[PlanEntry] = []
         self.app_scoped: dict[Callable[..., Any], CallSpec] = {}

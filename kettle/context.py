@@ -50,33 +50,11 @@ class SessionStore(Protocol):
 
 
 def request_class(app: Any) -> type[Request]:
-    """The class of the request objects ``app`` serves: its ``request_class`` attribute,
-    as in Flask (by default the core request with Flask's API on top). Set it before the
-    app serves: it is read when the app's first request builds its request object."""
+    """The class of the request objects ``app`` serves: its ``request_class`` attribute, as
+    in Flask (``Kettle`` sets it to the core request with Flask's API on top), else the
+    core :class:`~kettle.requests.Request`."""
     cls: type[Request] | None = getattr(app, "request_class", None)
-    return cls if cls is not None else _default_request_class()
-
-
-# PERF: the request class of the last app that built a request object, so that building
-# one costs what naming the class did; reading app.request_class for every request cost
-# 0.5-0.7 us of a 38 us typed request (in-process, the benchmark machine). One entry
-# suffices: a process serves one app (others, in tests, are simply looked up again).
-_last_request_class: tuple[Any, type[Request]] = (None, Request)
-
-
-def _remember_request_class(app: Any) -> type[Request]:
-    global _last_request_class
-    cls = request_class(app)
-    _last_request_class = (app, cls)
-    return cls
-
-
-def _default_request_class() -> type[Request]:
-    # TEMPORARY: an import from the app layer, so behaviour stays the same until Kettle
-    # declares `request_class = FlaskRequest`; then this returns `Request`.
-    from kettle.flaskrequest import FlaskRequest
-
-    return FlaskRequest
+    return cls if cls is not None else Request
 
 
 # The one context variable: None, an AppContext or a RequestContext.
@@ -215,13 +193,19 @@ class RequestContext(AppContext):
         "limits",
         "loaded_session",
         "receive",
+        "request_class",
         "scope",
         "sealed",
     )
 
     @classmethod
     def for_dispatch(
-        cls, app: Any, scope: Scope, receive: Receive, limits: Limits
+        cls,
+        app: Any,
+        scope: Scope,
+        receive: Receive,
+        limits: Limits,
+        request_class: type[Request] = Request,
     ) -> RequestContext:
         """The constructor dispatch uses for every request: no checks, nothing built.
 
@@ -233,6 +217,7 @@ class RequestContext(AppContext):
         ctx.scope = scope
         ctx.receive = receive
         ctx.limits = limits
+        ctx.request_class = request_class
         ctx.created_request = None
         ctx._make_request = None
         ctx._g = None
@@ -252,11 +237,8 @@ class RequestContext(AppContext):
         super().__init__(app)
         if request is None and make_request is None:
             raise TypeError("RequestContext needs a request or a make_request factory")
-        if type(request) is Request:
-            # TEMPORARY, until test_request_context builds the app's request class itself:
-            # a bare core request gets the app's request API. The request classes add no
-            # state, so the object keeps its identity and whatever it has read.
-            request.__class__ = request_class(app)
+        #: the class ``request`` is built with when it does not exist yet
+        self.request_class = request_class(app)
         #: the request if it exists yet
         self.created_request = request
         self._make_request = make_request
@@ -283,10 +265,7 @@ class RequestContext(AppContext):
             if self._make_request is not None:
                 request = self._make_request()
             else:
-                app, cls = _last_request_class
-                if app is not self.app:
-                    cls = _remember_request_class(self.app)
-                request = cls(self.scope, self.receive, self.limits)
+                request = self.request_class(self.scope, self.receive, self.limits)
             self.created_request = request
         return request
 
@@ -402,9 +381,12 @@ class SealedSession(dict[str, Any]):
 
 
 def _interface(app: Any) -> SessionStore:
-    interface: Any = getattr(app, "session_interface", None)
+    # Read from the app (``Kettle`` makes the signed-cookie one on first use): this module
+    # sits below the sessions module and does not import it.
+    interface: SessionStore | None = getattr(app, "session_interface", None)
     if interface is None:
-        from kettle.sessions import SecureCookieSessionInterface
-
-        interface = SecureCookieSessionInterface()
-    return interface  # type: ignore[no-any-return]
+        raise RuntimeError(
+            f"{type(app).__name__} has no session_interface: sessions need one "
+            "(a Kettle app has the signed-cookie one)"
+        )
+    return interface

@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 from kettle.concurrency import ThreadPool
-from kettle.context import RequestContext
+from kettle.context import RequestContext, request_class
 from kettle.context import current as _current
 from kettle.di import CallState, teardown
 from kettle.errorhandlers import ExceptionHandlers
@@ -65,6 +65,8 @@ class Compiled:
     #: answers requests no route takes (404, 405, 400...) through the app's hooks and
     #: error handlers, with the context locals available; ``params`` is ``{"exc": ...}``
     refuse: Endpoint | None = None
+    #: the class of the app's request objects (``app.request_class``)
+    request_class: type[Request] = Request
 
 
 def compile_endpoint(
@@ -90,6 +92,8 @@ def compile_endpoint(
     # building a Response object (unless the handler touched the session).
     fast_json = not after
     new_context = RequestContext.for_dispatch
+    # The app's request class, decided here: a request object is built only on first use.
+    make_request = request_class(app)
     set_context, reset_context = _current.set, _current.reset
     # A session store doing I/O is loaded up front: the lazy `session` proxy cannot await.
     async_sessions = bool(getattr(getattr(app, "session_interface", None), "is_async", False))
@@ -98,7 +102,7 @@ def compile_endpoint(
     acquire_lease, release_lease = pool.acquire_lease, pool.release_lease
 
     async def endpoint(scope: Scope, receive: Receive, send: Send, params: dict[str, Any]) -> None:
-        ctx = new_context(app, scope, receive, limits)
+        ctx = new_context(app, scope, receive, limits, make_request)
         token = set_context(ctx)
         scope["route"] = route
         lease = await acquire_lease() if pinned else None
@@ -285,6 +289,7 @@ def make_dispatch(
     errors = compiled.errors
     redirect_slashes = compiled.redirect_slashes
     refuse = compiled.refuse
+    make_request = compiled.request_class
     # PERF: with no custom handler for 404 (and no app hooks) a miss sends a prebuilt
     # response (6.2 -> 1.9 us).
     not_found = (
@@ -299,7 +304,7 @@ def make_dispatch(
         elif refuse is not None:
             await refuse(scope, receive, send, {"exc": exc})
         else:
-            response = await errors.response_for(Request(scope, receive), exc)
+            response = await errors.response_for(make_request(scope, receive), exc)
             await response(scope, receive, send)
 
     async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import click
 
     from kettle.globals import AppContext, RequestContext
+    from kettle.requests import Request
     from kettle.scaffold import Blueprint
     from kettle.sessions import SessionInterface
     from kettle.templating import Templating
@@ -38,6 +39,7 @@ class WebAppMixin:
     template_folder: str | os.PathLike[str] | None
     include_router: Callable[..., None]
     ensure_compiled: Callable[[], Any]
+    request_class: type[Request]
     _invalidate: Callable[[], None]
 
     def _init_webapp(self, debug: bool) -> None:
@@ -285,7 +287,6 @@ class WebAppMixin:
             'ada'
         """
         from kettle.globals import RequestContext
-        from kettle.requests import Request
 
         base = urlsplit(base_url)
         path, _, query = path.partition("?")
@@ -315,7 +316,7 @@ class WebAppMixin:
         async def receive() -> dict[str, Any]:
             return {"type": "http.request", "body": body, "more_body": False}
 
-        return RequestContext(self, Request(scope, receive))
+        return RequestContext(self, self.request_class(scope, receive))
 
     def test_client(self, **options: Any) -> TestClient:
         """A test client whose responses also offer Flask's ``.data`` and ``.get_json()``."""

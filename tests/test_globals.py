@@ -209,13 +209,16 @@ class TestRequestContext:
             with pytest.raises(RuntimeError, match="SECRET_KEY"):
                 session["a"] = 1
 
-    def test_app_without_session_interface_gets_the_cookie_one(self) -> None:
+    def test_app_without_session_interface_says_so(self) -> None:
+        # The context reads the interface from the app (a Kettle app always has one).
         class Bare:
             config: ClassVar[dict[str, Any]] = {"SECRET_KEY": "k"}
 
-        with RequestContext(Bare(), make_request()) as ctx:
+        with (
+            RequestContext(Bare(), make_request()),
+            pytest.raises(RuntimeError, match="Bare has no session_interface"),
+        ):
             session["a"] = 1
-            assert isinstance(ctx.session, SecureCookieSession)
 
 
 class TestRequestClass:
@@ -238,39 +241,29 @@ class TestRequestClass:
 
         app = CustomApp()
         assert request_class(app) is Custom
-        ctx = RequestContext.for_dispatch(app, self.SCOPE, None, None)  # type: ignore[arg-type]
+        # Dispatch decides the class when the app compiles, and hands it over per request.
+        ctx = RequestContext.for_dispatch(app, self.SCOPE, None, None, request_class(app))  # type: ignore[arg-type]
         with ctx:
             assert type(request._get_current_object()) is Custom  # type: ignore[attr-defined]
             assert request.args["name"] == "ada"
+        with RequestContext(app, make_request=lambda: Custom(self.SCOPE)):
+            assert type(request._get_current_object()) is Custom  # type: ignore[attr-defined]
 
-    def test_apps_serving_in_turn_each_get_their_own_class(self) -> None:
-        class Custom(FlaskRequest):
-            pass
+    def test_kettle_apps_serve_flasks_request_api(self) -> None:
+        from kettle import Kettle
 
-        class CustomApp(App):
-            request_class = Custom
-
-        custom, plain = CustomApp(), App()
-        for app, expected in [(custom, Custom), (plain, FlaskRequest), (custom, Custom)] * 2:
-            ctx = RequestContext.for_dispatch(app, self.SCOPE, None, None)  # type: ignore[arg-type]
-            assert type(ctx.request) is expected
-
-    def test_without_one_requests_have_flasks_api(self) -> None:
-        assert request_class(App()) is FlaskRequest
-        ctx = RequestContext.for_dispatch(App(), self.SCOPE, None, None)  # type: ignore[arg-type]
-        with ctx:
+        app = Kettle(__name__)
+        assert request_class(app) is FlaskRequest
+        with app.test_request_context("/q?name=ada"):
             assert isinstance(request, Request)
             assert isinstance(request, FlaskRequest)
             assert request.args["name"] == "ada"
             assert request.view_args == {}
 
-    def test_a_bare_core_request_handed_to_a_context_gets_the_apps_api(self) -> None:
-        # Kept while test_request_context builds a bare core Request itself.
-        bare = Request(self.SCOPE)
-        with RequestContext(App(), bare) as ctx:
-            assert ctx.request is bare
-            assert isinstance(bare, FlaskRequest)
-            assert request.args["name"] == "ada"
+    def test_an_app_without_one_gets_the_core_request(self) -> None:
+        assert request_class(App()) is Request
+        ctx = RequestContext(App(), make_request=lambda: Request(self.SCOPE))
+        assert type(ctx.request) is Request
 
     def test_a_request_of_another_class_is_kept_as_it_is(self) -> None:
         class Own(Request):

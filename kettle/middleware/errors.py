@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from kettle.requests import Request
+from kettle.context import request_class
 from kettle.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -44,5 +44,6 @@ class ServerErrorMiddleware:
             if started:
                 logger.exception("Error after the response started")
                 raise
-            response = await self.errors.response_for(Request(scope, receive), exc)
+            make = request_class(scope.get("app"))
+            response = await self.errors.response_for(make(scope, receive), exc)
             await response(scope, receive, send)
