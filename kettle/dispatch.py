@@ -8,7 +8,8 @@ same function with a plan whose handler raises their ``HTTPException``. A reques
 1. context: one :class:`~kettle.context.RequestContext`, set as the current context;
 2. ``before_request`` hooks (an empty tuple for most routes); a value one returns is the
    answer;
-3. ``await plan.arguments(ctx, path_values)``, the handler, ``plan.encode(value)``;
+3. the handler, called with the arguments ``plan.arguments(ctx, path_values)`` gives
+   (``plan.caller``), then ``plan.encode(value)``;
 4. an exception anywhere in 2-3 becomes a response through the error handlers;
 5. ``after_request`` hooks, the session saved into the response, the response sent;
 6. teardown, whatever happened: ``teardown_request`` hooks, uploaded files closed,
@@ -86,7 +87,8 @@ def compile_endpoint(
         invoke = _inline(func)
     else:
         invoke = _in_pool(func, pool)
-    arguments, encode, status = plan.arguments, plan.encode, plan.status
+    # The handler with its arguments (plan.arguments), and the encoder of what it returns.
+    run_handler, encode, status = plan.caller(invoke), plan.encode, plan.status
     before, after, teardown_hooks = hooks.before, hooks.after, hooks.teardown
     # PERF: without after_request hooks a dict or list return is sent without ever
     # building a Response object (unless the handler touched the session).
@@ -119,12 +121,7 @@ def compile_endpoint(
                         value = to_response(value)
                         break
                 else:
-                    kwargs = arguments(ctx, params)
-                    if kwargs.__class__ is not dict:
-                        # PERF: only binders that read a body or run dependencies await;
-                        # the others hand back the dict directly (~0.1 us per request).
-                        kwargs = await kwargs  # type: ignore[misc]
-                    value = await invoke(**kwargs)
+                    value = await run_handler(ctx, params)
                     if not isinstance(value, Response):
                         value = encode(value)
                 call = ctx.call

