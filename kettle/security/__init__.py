@@ -1,0 +1,1 @@
+"""Authentication and authorization: FastAPI's security schemes, tokens, passwords."""
