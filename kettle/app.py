@@ -6,12 +6,12 @@ import contextlib
 import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kettle.compiler import Build, CompiledApp
 from kettle.concurrency import ThreadPool
 from kettle.datastructures import State
-from kettle.di import AppScope
+from kettle.di import AppScope, DependencyOverrides
 from kettle.dispatch import compile_refusal, make_dispatch
 from kettle.errorhandlers import ExceptionHandler
 from kettle.flaskrequest import FlaskRequest
@@ -28,12 +28,21 @@ from kettle.routing.routes import Route
 from kettle.routing.urls import NoMatchFound as NoMatchFound  # re-exported
 from kettle.scaffold import Scaffold
 from kettle.types import ASGIApp, Receive, Scope, Send
-from kettle.webapp import WebAppMixin
+from kettle.webapp import WebApp
+
+if TYPE_CHECKING:
+    import click
+
+    from kettle.globals import AppContext, RequestContext
+    from kettle.scaffold import Blueprint
+    from kettle.sessions import SessionInterface
+    from kettle.templating import Templating
+    from kettle.testing import TestClient
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Kettle(WebAppMixin, Scaffold):
+class Kettle(Scaffold):
     """A kettle application: declare routes, then serve it with any ASGI server.
 
     Args:
@@ -126,7 +135,11 @@ class Kettle(WebAppMixin, Scaffold):
                 # An environment that says production never turns the debug page on.
                 os.environ.get("KETTLE_ENV", "").lower() != "production"
             )
-        self._init_webapp(debug)
+        #: Flask's application features (config, sessions, templates, blueprints' template
+        #: functions, url_for, the CLI group); the app offers them under Flask's names
+        self.web = WebApp(self, debug, self._invalidate)
+        self.config = self.web.config
+        self.blueprints = self.web.blueprints
         self.limits = limits or Limits()
         self.thread_pool = ThreadPool(thread_pool_size)
         self.redirect_slashes = redirect_slashes
@@ -162,7 +175,7 @@ class Kettle(WebAppMixin, Scaffold):
         self._lifespan = as_lifespan(lifespan) if lifespan is not None else None
         self._compiled: CompiledApp | None = None
         self.app_scope = AppScope(self.thread_pool)
-        self._overrides = _Overrides(self._invalidate)
+        self._overrides = DependencyOverrides(self._invalidate)
         self._listeners.append(self._invalidate)
 
     @property
@@ -175,7 +188,7 @@ class Kettle(WebAppMixin, Scaffold):
 
     @dependency_overrides.setter
     def dependency_overrides(self, value: Mapping[Callable[..., Any], Callable[..., Any]]) -> None:
-        self._overrides = _Overrides(self._invalidate)
+        self._overrides = DependencyOverrides(self._invalidate)
         dict.update(self._overrides, value)
         self._invalidate()
 
@@ -283,12 +296,9 @@ class Kettle(WebAppMixin, Scaffold):
         Raises:
             ConfigurationError: a route or handler is declared in a way that cannot be served.
         """
-        self._blueprint_setup()
-        if self._templating is not None:
-            self._templating.auto_reload = self._auto_reload()
         bases: dict[int, str] = {}
         routes = list(self.iter_routes(bases=bases))
-        routes.extend(self._static_routes(bases))
+        routes.extend(self.web.prepare(bases))
         build = Build(self)
         # The document and docs pages are served like any route but are not the app's own:
         # they stay out of compiled_routes (and `kettle routes`), and leave the app's own
@@ -367,6 +377,176 @@ class Kettle(WebAppMixin, Scaffold):
         """
         return self.ensure_compiled().urls.path_for(name, path_params)
 
+    # -- Flask's application API (the app.web part under Flask's names) ----------------------
+
+    @property
+    def session_interface(self) -> SessionInterface:
+        """How sessions are loaded and saved: signed cookies unless you plug in a store."""
+        return self.web.session_interface
+
+    @session_interface.setter
+    def session_interface(self, interface: SessionInterface) -> None:
+        self.web.session_interface = interface
+
+    @property
+    def debug(self) -> bool:
+        """Debug mode (``config["DEBUG"]``): tracebacks in error pages, template reloading."""
+        return self.web.debug
+
+    @debug.setter
+    def debug(self, value: bool) -> None:
+        self.web.set_debug(value)
+
+    @property
+    def testing(self) -> bool:
+        """Testing mode (``config["TESTING"]``), as in Flask."""
+        return bool(self.config.get("TESTING"))
+
+    @testing.setter
+    def testing(self, value: bool) -> None:
+        self.config["TESTING"] = value
+
+    @property
+    def secret_key(self) -> Any:
+        """The key sessions are signed with (``config["SECRET_KEY"]``)."""
+        return self.config.get("SECRET_KEY")
+
+    @secret_key.setter
+    def secret_key(self, value: Any) -> None:
+        self.config["SECRET_KEY"] = value
+
+    @property
+    def templating(self) -> Templating:
+        """The app's templates (created on first use: Jinja2 is imported only then)."""
+        return self.web.templating
+
+    @property
+    def jinja_env(self) -> Any:
+        """The Jinja2 environment, as in Flask."""
+        return self.web.templating.env
+
+    def context_processor(self, func: F) -> F:
+        """Merge the dict ``func()`` returns into every template's context."""
+        return self.web.templating.context_processor(func)
+
+    def template_filter(self, name: str | None = None) -> Callable[[F], F]:
+        """Register a template filter (``@app.template_filter()``)."""
+        return self.web.templating.template_filter(name)
+
+    def template_global(self, name: str | None = None) -> Callable[[F], F]:
+        """Register a template global function."""
+        return self.web.templating.template_global(name)
+
+    def template_test(self, name: str | None = None) -> Callable[[F], F]:
+        """Register a template test."""
+        return self.web.templating.template_test(name)
+
+    def add_template_filter(self, func: Callable[..., Any], name: str | None = None) -> None:
+        self.web.templating.add_template_filter(func, name)
+
+    def add_template_global(self, func: Callable[..., Any], name: str | None = None) -> None:
+        self.web.templating.add_template_global(func, name)
+
+    def add_template_test(self, func: Callable[..., bool], name: str | None = None) -> None:
+        self.web.templating.add_template_test(func, name)
+
+    def register_blueprint(self, blueprint: Blueprint, url_prefix: str | None = None) -> None:
+        """Serve ``blueprint`` (and the blueprints registered inside it) in this app.
+
+        ``url_prefix`` replaces the blueprint's own prefix.
+        """
+        for bp in blueprint.iter_blueprints():
+            if bp.name in self.blueprints and self.blueprints[bp.name] is not bp:
+                raise ValueError(f"a different blueprint is already registered as {bp.name!r}")
+            self.blueprints[bp.name or ""] = bp
+        self.include_router(blueprint, own_prefix=url_prefix)
+
+    def url_for(
+        self,
+        endpoint: str,
+        /,
+        *,
+        _anchor: str | None = None,
+        _method: str | None = None,
+        _scheme: str | None = None,
+        _external: bool | None = None,
+        **values: Any,
+    ) -> str:
+        """The URL of the route named ``endpoint``, as in Flask.
+
+        ``".name"`` is relative to the blueprint of the current request; values that are
+        not path parameters become the query string; ``_external`` (the default outside a
+        request) gives an absolute URL built from ``SERVER_NAME``,
+        ``PREFERRED_URL_SCHEME`` and ``APPLICATION_ROOT``.
+
+        Raises:
+            NoMatchFound: no route has that name, or its parameters are missing.
+
+        Example:
+            >>> from kettle import Kettle
+            >>> app = Kettle(__name__)
+            >>> @app.get("/users/{user_id:int}", name="user")
+            ... async def user(user_id: int) -> dict[str, int]:
+            ...     return {"id": user_id}
+            >>> app.url_for("user", user_id=3, _external=False, tab="posts")
+            '/users/3?tab=posts'
+        """
+        return self.web.url_for(
+            endpoint, values, anchor=_anchor, scheme=_scheme, external=_external
+        )
+
+    def app_context(self) -> AppContext:
+        """``with app.app_context():`` makes ``current_app`` and ``g`` usable outside a request."""
+        from kettle.globals import AppContext
+
+        return AppContext(self)
+
+    def test_request_context(
+        self,
+        path: str = "/",
+        *,
+        method: str = "GET",
+        headers: Mapping[str, str] | None = None,
+        query_string: str | bytes = b"",
+        data: bytes | str = b"",
+        base_url: str = "http://localhost",
+    ) -> RequestContext:
+        """A request context for code that needs ``request``/``session`` outside a server.
+
+        Example:
+            >>> from kettle import Kettle, request
+            >>> app = Kettle(__name__)
+            >>> with app.test_request_context("/hello?name=ada"):
+            ...     request.args["name"]
+            'ada'
+        """
+        return self.web.test_request_context(
+            path,
+            method=method,
+            headers=headers,
+            query_string=query_string,
+            data=data,
+            base_url=base_url,
+        )
+
+    def test_client(self, **options: Any) -> TestClient:
+        """A test client whose responses also offer Flask's ``.data`` and ``.get_json()``."""
+        from kettle.testing import TestClient
+
+        return TestClient(self, **options)
+
+    @property
+    def cli(self) -> click.Group:
+        """A click group for the app's own commands: ``@app.cli.command()``.
+
+        They run inside an app context, as ``kettle --app module:app NAME``.
+        """
+        return self.web.cli
+
+    @cli.setter
+    def cli(self, group: click.Group) -> None:
+        self.web.cli = group
+
     # -- running ------------------------------------------------------------------------------
 
     def run(self, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
@@ -374,47 +554,3 @@ class Kettle(WebAppMixin, Scaffold):
         import uvicorn
 
         uvicorn.run(self, host=host, port=port, **options)
-
-
-class _Overrides(dict[Callable[..., Any], Callable[..., Any]]):
-    """``app.dependency_overrides``: any change recompiles the app before its next request."""
-
-    def __init__(self, changed: Callable[[], None]) -> None:
-        super().__init__()
-        self._changed = changed
-
-    def __setitem__(self, key: Callable[..., Any], value: Callable[..., Any]) -> None:
-        super().__setitem__(key, value)
-        self._changed()
-
-    def __delitem__(self, key: Callable[..., Any]) -> None:
-        super().__delitem__(key)
-        self._changed()
-
-    def clear(self) -> None:
-        super().clear()
-        self._changed()
-
-    def pop(self, key: Any, *default: Any) -> Any:
-        value = super().pop(key, *default)
-        self._changed()
-        return value
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        super().update(*args, **kwargs)
-        self._changed()
-
-    def setdefault(self, key: Any, default: Any = None) -> Any:
-        value = super().setdefault(key, default)
-        self._changed()
-        return value
-
-    def popitem(self) -> tuple[Any, Any]:
-        item = super().popitem()
-        self._changed()
-        return item
-
-    def __ior__(self, other: Any) -> _Overrides:  # type: ignore[override,misc]
-        super().update(other)
-        self._changed()
-        return self
