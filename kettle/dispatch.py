@@ -37,12 +37,12 @@ from kettle.introspection import describe
 from kettle.limits import Limits
 from kettle.plan import RoutePlan
 from kettle.requests import Request
-from kettle.responses import JSONResponse, Response, to_response
+from kettle.responses import JSONResponse, Response, dumps, to_response
 from kettle.routing.matcher import Matcher
 from kettle.routing.routes import WEBSOCKET, Route
 from kettle.signature import analyze
 from kettle.types import Receive, Scope, Send
-from kettle.websockets import WebSocket, WebSocketClose
+from kettle.websockets import WebSocket, WebSocketClose, WebSocketState
 
 logger = logging.getLogger("kettle.error")
 
@@ -250,6 +250,9 @@ def compile_websocket_endpoint(route: Route, plan: RoutePlan, limits: Limits) ->
     async def endpoint(scope: Scope, receive: Receive, send: Send, params: dict[str, Any]) -> None:
         ws = WebSocket(scope, receive, send, limits)
         state = CallState(ws, params, slots)
+        # A server with the denial-response extension can answer a refused handshake
+        # with the error's own status and headers (a 401 with WWW-Authenticate, say).
+        deny = _DENIAL in (scope.get("extensions") or ())
         failure: BaseException | None = None
         try:
             kwargs = await plan.solve(state)
@@ -260,9 +263,12 @@ def compile_websocket_endpoint(route: Route, plan: RoutePlan, limits: Limits) ->
             await ws.close(exc.code, exc.reason)
         except HTTPException as exc:
             failure = exc
-            # Before the handshake completes, a close rejects the connection (HTTP 403).
-            detail = exc.detail if isinstance(exc.detail, str) else "Invalid request"
-            await ws.close(1011 if exc.status_code >= 500 else 1008, detail)
+            if ws.application_state is WebSocketState.CONNECTING and deny:
+                await _deny_handshake(ws, exc)
+            else:
+                # Before the handshake completes, a close rejects the connection (HTTP 403).
+                detail = exc.detail if isinstance(exc.detail, str) else "Invalid request"
+                await ws.close(1011 if exc.status_code >= 500 else 1008, detail)
         except Exception as exc:
             failure = exc
             logger.exception("Unhandled error in WebSocket handler %s", route.name)
@@ -273,6 +279,22 @@ def compile_websocket_endpoint(route: Route, plan: RoutePlan, limits: Limits) ->
             await teardown(state, failure)
 
     return endpoint
+
+
+_DENIAL = "websocket.http.response"
+
+
+async def _deny_handshake(ws: WebSocket, exc: HTTPException) -> None:
+    """Refuse a WebSocket handshake with an HTTP response: the exception's status, its
+    headers and ``{"detail": ...}``, as an HTTP route would answer."""
+    body = dumps({"detail": exc.detail})
+    headers = [_JSON, (b"content-length", b"%d" % len(body))]
+    for name, value in (exc.headers or {}).items():
+        headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+    await ws.send(
+        {"type": "websocket.http.response.start", "status": exc.status_code, "headers": headers}
+    )
+    await ws.send({"type": "websocket.http.response.body", "body": body})
 
 
 def make_dispatch(

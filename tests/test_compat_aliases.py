@@ -160,3 +160,22 @@ def test_fastapi_and_flask_names_of_the_app_are_kettle() -> None:
     assert kettle.fastapi.APIRouter is kettle.Router
     assert kettle.flask.Flask is kettle.Kettle
     assert kettle.flask.request is kettle.request
+
+
+def test_fastapi_security_names_are_kettles_schemes() -> None:
+    import kettle.fastapi.security as fastapi_security
+    import kettle.security as security
+    from kettle.fastapi.security import api_key, http, oauth2, open_id_connect_url, utils
+
+    assert {"kettle.fastapi.security.oauth2", "kettle.fastapi.security.utils"} <= set(
+        COMPAT_MODULES
+    )
+    for name in fastapi_security.__all__:
+        assert getattr(fastapi_security, name) is getattr(security, name)
+    assert oauth2.OAuth2PasswordBearer is security.OAuth2PasswordBearer
+    assert oauth2.SecurityScopes is kettle.SecurityScopes
+    assert http.HTTPBasic is security.HTTPBasic
+    assert api_key.APIKeyHeader is security.APIKeyHeader
+    assert open_id_connect_url.OpenIdConnect is security.OpenIdConnect
+    assert utils.get_authorization_scheme_param is security.get_authorization_scheme_param
+    assert kettle.fastapi.Security is security.Security is kettle.Security

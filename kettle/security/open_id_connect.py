@@ -1,0 +1,53 @@
+"""OpenID Connect discovery: the document names the provider, the dependant gets the
+``Authorization`` value and verifies the token with that provider's keys."""
+
+from __future__ import annotations
+
+from kettle.requests import HTTPConnection
+from kettle.security.base import SecurityBase, challenge, read_authorization
+
+__all__ = ["OpenIdConnect"]
+
+
+class OpenIdConnect(SecurityBase):
+    """OpenID Connect (``openIdConnectUrl``: the provider's discovery document).
+
+    The dependant gets the whole ``Authorization`` value (``"Bearer <token>"``); without
+    one the answer is a 401 with ``WWW-Authenticate: Bearer``.
+
+    Example:
+        >>> from kettle import Depends, Kettle
+        >>> from kettle.testing import TestClient
+        >>> oidc = OpenIdConnect(
+        ...     openIdConnectUrl="https://id.example.com/.well-known/openid-configuration"
+        ... )
+        >>> app = Kettle(__name__)
+        >>> @app.get("/me")
+        ... async def me(authorization: str = Depends(oidc)) -> str:
+        ...     return authorization
+        >>> TestClient(app).get("/me", headers={"Authorization": "Bearer t"}).text
+        'Bearer t'
+    """
+
+    def __init__(
+        self,
+        *,
+        openIdConnectUrl: str,  # FastAPI's camelCase name
+        scheme_name: str | None = None,
+        description: str | None = None,
+        auto_error: bool = True,
+    ) -> None:
+        self.auto_error = auto_error
+        self._describe(
+            {"type": "openIdConnect", "openIdConnectUrl": openIdConnectUrl},
+            scheme_name,
+            description,
+        )
+
+    async def __call__(self, request: HTTPConnection) -> str | None:
+        authorization = read_authorization(request, "Bearer")
+        if authorization is None:
+            if self.auto_error:
+                raise challenge("Bearer")
+            return None
+        return authorization
