@@ -1,7 +1,51 @@
-"""ASGI middleware: how it is declared, and the ones kettle ships."""
+"""ASGI middleware: how it is declared, and the ones kettle ships.
+
+The optional middleware (CORS, compression, proxy headers, HTTPS redirect, security
+headers) are loaded on first use: none of them is part of an app that does not add it.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from kettle.middleware.base import Middleware
 from kettle.middleware.errors import ServerErrorMiddleware
 from kettle.middleware.trustedhost import TrustedHostMiddleware
 
-__all__ = ["Middleware", "ServerErrorMiddleware", "TrustedHostMiddleware"]
+if TYPE_CHECKING:
+    from kettle.middleware.compression import CompressionMiddleware, GZipMiddleware
+    from kettle.middleware.cors import CORSMiddleware
+    from kettle.middleware.headers import SecurityHeadersMiddleware
+    from kettle.middleware.https import HTTPSRedirectMiddleware
+    from kettle.middleware.proxy import ProxyHeadersMiddleware
+
+_LAZY = {
+    "CORSMiddleware": "kettle.middleware.cors",
+    "CompressionMiddleware": "kettle.middleware.compression",
+    "GZipMiddleware": "kettle.middleware.compression",
+    "HTTPSRedirectMiddleware": "kettle.middleware.https",
+    "ProxyHeadersMiddleware": "kettle.middleware.proxy",
+    "SecurityHeadersMiddleware": "kettle.middleware.headers",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kettle.middleware' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "CORSMiddleware",
+    "CompressionMiddleware",
+    "GZipMiddleware",
+    "HTTPSRedirectMiddleware",
+    "Middleware",
+    "ProxyHeadersMiddleware",
+    "SecurityHeadersMiddleware",
+    "ServerErrorMiddleware",
+    "TrustedHostMiddleware",
+]
