@@ -5,9 +5,11 @@ first, then each blueprint's, so the app can override a blueprint's template), t
 context processors, and the Jinja environment built from them on first use. The
 module-level :func:`render_template` and friends find it through ``current_app``.
 
-Templates see ``request``, ``session``, ``g``, ``config``, ``url_for`` and
-``get_flashed_messages``. The first four are context-local proxies, resolved only when a
-template uses them: a page that never mentions ``session`` does not load it.
+Templates see ``request``, ``session``, ``g``, ``config``, ``url_for``,
+``get_flashed_messages``, ``csrf_token()`` and ``csrf_input()`` (the session's CSRF token,
+and a hidden form field holding it: see :mod:`kettle.middleware.csrf`). The first four
+are context-local proxies, resolved only when a template uses them: a page that never
+mentions ``session`` does not load it.
 """
 
 from __future__ import annotations
@@ -70,6 +72,18 @@ def _get_flashed_messages(
     return get_flashed_messages(with_categories, category_filter)
 
 
+def _csrf_token() -> str:
+    from kettle.middleware.csrf import csrf_token
+
+    return csrf_token()
+
+
+def _csrf_input() -> Any:
+    from kettle.middleware.csrf import csrf_input
+
+    return csrf_input()
+
+
 def _get_config() -> Any:
     return current_app.config
 
@@ -90,6 +104,8 @@ class Environment(jinja2.Environment):
         self.globals.update(
             url_for=_url_for,
             get_flashed_messages=_get_flashed_messages,
+            csrf_token=_csrf_token,
+            csrf_input=_csrf_input,
             config=LocalProxy(_get_config, "config"),
             request=request,
             session=session,

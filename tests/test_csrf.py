@@ -1,0 +1,411 @@
+"""CSRFMiddleware: tokens bound to the session, origin checks, exemptions, and JSON bodies
+that must declare a JSON content type (CVE-2021-32677)."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from kettle import Kettle, Request
+from kettle.exceptions import ConfigurationError
+from kettle.middleware.csrf import CSRFError, CSRFMiddleware, csrf_token
+from kettle.templating import render_template_string
+from kettle.testing import TestClient
+
+
+class Item(BaseModel):
+    name: str
+
+
+def make_app(secret: str = "s3cret-key", **options: Any) -> Kettle:
+    app = Kettle(__name__)
+    app.config["SECRET_KEY"] = secret
+    options.setdefault("trusted_origins", ["https://partner.example"])
+    options.setdefault("exempt", ["/hooks/*", "/open", re.compile(r"/api/v\d+/ping")])
+    app.add_middleware(CSRFMiddleware, **options)
+
+    @app.get("/token")
+    async def token() -> dict[str, str]:
+        return {"token": csrf_token()}
+
+    @app.get("/page")
+    async def page() -> Any:
+        return render_template_string('<form method="post">{{ csrf_input() }}</form>')
+
+    @app.post("/submit")
+    async def submit(request: Request) -> dict[str, Any]:
+        form = await request.form()
+        return {key: form.getlist(key) for key in form}
+
+    @app.post("/upload")
+    async def upload(request: Request) -> dict[str, Any]:
+        form = await request.form()
+        upload = form["file"]
+        assert not isinstance(upload, str)
+        return {"size": len(await upload.read()), "note": form.get("note")}
+
+    @app.post("/items")
+    async def create(item: Item) -> dict[str, str]:
+        return {"name": item.name}
+
+    @app.post("/raw")
+    async def raw(request: Request) -> dict[str, Any]:
+        return {"json": await request.json()}
+
+    for path in ("/hooks/github", "/hooks", "/open", "/api/v2/ping", "/api/vx/ping"):
+        app.add_url_rule(path, path, lambda: {"ok": True}, methods=["POST"])
+    return app
+
+
+@pytest.fixture
+def app() -> Kettle:
+    return make_app()
+
+
+def logged_in(app: Kettle) -> tuple[TestClient, str]:
+    """A client whose session holds a CSRF secret, and a token for it."""
+    client = TestClient(app)
+    response = client.get("/token")
+    assert response.status_code == 200
+    assert "cookie" in response.headers["vary"].lower()
+    return client, response.json()["token"]
+
+
+def test_form_field_token_passes_and_the_handler_still_reads_the_whole_form(app: Kettle) -> None:
+    client, token = logged_in(app)
+    response = client.post("/submit", data={"csrf_token": token, "text": "hello", "n": "1"})
+    assert response.status_code == 200
+    assert response.json() == {"csrf_token": [token], "text": ["hello"], "n": ["1"]}
+
+
+def test_header_token_passes_for_a_json_body(app: Kettle) -> None:
+    client, token = logged_in(app)
+    response = client.post("/items", json={"name": "kettle"}, headers={"X-CSRF-Token": token})
+    assert response.status_code == 200
+    assert response.json() == {"name": "kettle"}
+
+
+def test_token_from_the_template_global_passes(app: Kettle) -> None:
+    client = TestClient(app)
+    html = client.get("/page").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert token is not None
+    assert client.post("/submit", data={"csrf_token": token.group(1)}).status_code == 200
+
+
+def test_each_token_is_new_and_all_are_valid(app: Kettle, monkeypatch: pytest.MonkeyPatch) -> None:
+    client, first = logged_in(app)
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 5)  # tokens carry a timestamp
+    second = client.get("/token").json()["token"]
+    assert first != second
+    for token in (first, second):
+        assert client.post("/submit", data={"csrf_token": token}).status_code == 200
+
+
+def test_multipart_token_before_the_file_and_the_file_arrives_intact(app: Kettle) -> None:
+    client, token = logged_in(app)
+    data = {"csrf_token": token, "note": "n"}
+    files = {"file": ("a.bin", b"x" * 300_000, "application/octet-stream")}
+    response = client.post("/upload", data=data, files=files)
+    assert response.status_code == 200
+    assert response.json() == {"size": 300_000, "note": "n"}
+
+
+def test_multipart_token_after_a_small_file_is_found() -> None:
+    app = make_app()
+    client, token = logged_in(app)
+    body = (
+        b"--B\r\nContent-Disposition: form-data; name=file; filename=a.txt\r\n\r\nabc\r\n"
+        b'--B\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+        + token.encode()
+        + b"\r\n--B--\r\n"
+    )
+    headers = {"Content-Type": "multipart/form-data; boundary=B"}
+    response = client.post("/upload", content=body, headers=headers)
+    assert response.status_code == 200
+    assert response.json() == {"size": 3, "note": None}
+
+
+def test_a_token_past_the_scan_limit_is_refused_with_the_reason() -> None:
+    app = make_app(max_scan_size=64 * 1024)
+    client, token = logged_in(app)
+    data = {"csrf_token": token}
+    files = {"file": ("a.bin", b"x" * 200_000, "application/octet-stream")}
+    # httpx sends fields before files: put the file first by hand.
+    body = (
+        b"--B\r\nContent-Disposition: form-data; name=file; filename=a.bin\r\n\r\n"
+        + b"x" * 200_000
+        + b'\r\n--B\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+        + token.encode()
+        + b"\r\n--B--\r\n"
+    )
+    headers = {"Content-Type": "multipart/form-data; boundary=B"}
+    response = client.post("/upload", content=body, headers=headers)
+    assert response.status_code == 403
+    assert "first 65536 bytes" in response.json()["detail"]
+    assert client.post("/upload", data=data, files=files).status_code == 200
+
+
+def test_requests_without_cookies_are_not_csrf_targets(app: Kettle) -> None:
+    client = TestClient(app)
+    assert client.post("/submit", data={"text": "api"}).status_code == 200
+    assert client.post("/items", json={"name": "bearer"}).status_code == 200
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS"])
+def test_safe_methods_are_not_checked(app: Kettle, method: str) -> None:
+    client, _ = logged_in(app)
+    assert client.request(method, "/token").status_code in (200, 405)
+    assert client.request(method, "/token").status_code != 403
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+def test_unsafe_methods_without_a_token_are_refused(app: Kettle, method: str) -> None:
+    client, token = logged_in(app)
+    response = client.request(method, "/submit", content=b"text=x", headers=_FORM)
+    assert response.status_code == 403
+    assert response.json()["detail"] == "CSRF token missing."
+    assert token not in response.text
+
+
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def _other_session_token(app: Kettle) -> str:
+    token: str = TestClient(app).get("/token").json()["token"]
+    return token
+
+
+@pytest.mark.parametrize(
+    ("make_token", "detail"),
+    [
+        (lambda app: "garbage", "CSRF token invalid."),
+        (lambda app: "x" * 10_000, "CSRF token invalid."),
+        (lambda app: _other_session_token(app), "CSRF token does not belong to this session."),
+        (lambda app: _other_session_token(make_app(secret="another-key")), "CSRF token invalid."),
+    ],
+    ids=["garbage", "oversized", "another-session", "another-key"],
+)
+def test_bad_tokens_are_refused_precisely(app: Kettle, make_token: Any, detail: str) -> None:
+    client, good = logged_in(app)
+    bad = make_token(app)
+    for response in (
+        client.post("/submit", data={"csrf_token": bad}),
+        client.post("/items", json={"name": "x"}, headers={"X-CSRF-Token": bad}),
+    ):
+        assert response.status_code == 403
+        assert response.json()["detail"] == detail
+        assert good not in response.text
+
+
+def test_an_expired_token_is_refused(app: Kettle, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = TestClient(app)
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() - 7200)
+    old = client.get("/token").json()["token"]
+    monkeypatch.setattr(time, "time", real)
+    response = client.post("/submit", data={"csrf_token": old})
+    assert response.status_code == 403
+    assert response.json()["detail"] == "CSRF token expired."
+    # A fresh token from the same session works.
+    fresh = client.get("/token").json()["token"]
+    assert client.post("/submit", data={"csrf_token": fresh}).status_code == 200
+
+
+def test_max_age_none_accepts_old_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = TestClient(make_app(max_age=None))
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() - 7200)
+    old = client.get("/token").json()["token"]
+    monkeypatch.setattr(time, "time", real)
+    assert client.post("/submit", data={"csrf_token": old}).status_code == 200
+
+
+def test_a_token_with_no_secret_in_the_session_is_refused(app: Kettle) -> None:
+    token = _other_session_token(app)
+    client = TestClient(app, cookies={"theme": "dark"})  # a cookie, but no session
+    response = client.post("/submit", data={"csrf_token": token})
+    assert response.status_code == 403
+    assert response.json()["detail"].startswith("CSRF token does not belong to this session")
+
+
+def test_key_rotation_keeps_tokens_valid() -> None:
+    app = make_app(secret="old-key")
+    client, token = logged_in(app)
+    app.config["SECRET_KEY"] = "new-key"
+    app.config["SECRET_KEY_FALLBACKS"] = ["old-key"]
+    assert client.post("/submit", data={"csrf_token": token}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "detail"),
+    [
+        ({"Origin": "http://testserver"}, 200, None),
+        ({"Origin": "http://TESTSERVER:80"}, 200, None),
+        ({"Origin": "https://partner.example"}, 200, None),
+        ({"Origin": "https://evil.example"}, 403, "Origin not allowed."),
+        ({"Origin": "http://testserver.evil"}, 403, "Origin not allowed."),
+        ({"Origin": "https://testserver"}, 403, "Origin not allowed."),
+        ({"Origin": "null"}, 403, "Origin not allowed."),
+        ({"Origin": "garbage"}, 403, "Origin not allowed."),
+        ({"Origin": "http://[::1"}, 403, "Origin not allowed."),
+        ({"Sec-Fetch-Site": "same-origin"}, 200, None),
+        ({"Sec-Fetch-Site": "none"}, 200, None),
+        (
+            {"Sec-Fetch-Site": "cross-site"},
+            403,
+            "Cross-site request refused (Sec-Fetch-Site: cross-site).",
+        ),
+        (
+            {"Sec-Fetch-Site": "same-site"},
+            403,
+            "Cross-site request refused (Sec-Fetch-Site: same-site).",
+        ),
+        ({"Sec-Fetch-Site": "cross-site", "Origin": "https://partner.example"}, 200, None),
+        ({"Referer": "http://testserver/form"}, 200, None),
+        ({"Referer": "https://evil.example/form"}, 403, "Referer not allowed."),
+        ({"Referer": "not a url"}, 403, "Referer not allowed."),
+    ],
+)
+def test_origin_checks_apply_even_with_a_good_token(
+    app: Kettle, headers: dict[str, str], status: int, detail: str | None
+) -> None:
+    client, token = logged_in(app)
+    response = client.post("/submit", data={"csrf_token": token}, headers=headers)
+    assert response.status_code == status
+    if detail is not None:
+        assert response.json()["detail"] == detail
+        assert token not in response.text
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/hooks/github", 200),
+        ("/open", 200),
+        ("/api/v2/ping", 200),
+        ("/hooks", 403),
+        ("/api/vx/ping", 403),
+    ],
+)
+def test_exempt_paths(app: Kettle, path: str, status: int) -> None:
+    client, _ = logged_in(app)
+    assert client.post(path).status_code == status
+
+
+def test_a_csrf_error_handler_renders_the_refusal(app: Kettle) -> None:
+    @app.errorhandler(CSRFError)
+    async def refused(error: CSRFError) -> tuple[str, int]:
+        return f"reload the form: {error.detail}", 403
+
+    client, _ = logged_in(app)
+    response = client.post("/submit", data={"text": "x"})
+    assert (response.status_code, response.text) == (403, "reload the form: CSRF token missing.")
+
+
+def test_the_body_limit_still_applies_after_the_scan() -> None:
+    app = make_app()
+    app.limits = app.limits.replace(max_body_size=1000)
+    client, token = logged_in(app)
+    response = client.post("/submit", data={"csrf_token": token, "big": "x" * 5000})
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"csrf%5Ftoken={token}&a=1",  # the same name, percent-encoded
+        b"a=1&csrf_token={token}",
+        b"csrf_token={token}",
+    ],
+)
+def test_urlencoded_variants(app: Kettle, body: bytes) -> None:
+    client, token = logged_in(app)
+    content = body.replace(b"{token}", token.encode())
+    assert client.post("/submit", content=content, headers=_FORM).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["multipart/form-data", "multipart/form-data; boundary=", "text/plain", "application/json"],
+)
+def test_no_token_where_the_body_cannot_carry_one(app: Kettle, content_type: str) -> None:
+    client, token = logged_in(app)
+    body = f"csrf_token={token}".encode()
+    response = client.post("/submit", content=body, headers={"Content-Type": content_type})
+    assert response.status_code == 403
+    assert response.json()["detail"] == "CSRF token missing."
+
+
+def test_non_ascii_and_empty_token_headers(app: Kettle) -> None:
+    client, _ = logged_in(app)
+    for value in ("ünïcode".encode(), b" ", b"\xff\xfe"):
+        headers = {b"X-CSRF-Token": value}
+        response = client.post("/items", json={"name": "x"}, headers=headers)
+        assert response.status_code == 403
+        assert response.json()["detail"] in ("CSRF token invalid.", "CSRF token missing.")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"trusted_origins": "https://a.example"},
+        {"trusted_origins": ["https://a.example/path"]},
+        {"trusted_origins": ["ftp://a.example"]},
+        {"trusted_origins": ["a.example"]},
+        {"exempt": ["hooks"]},
+        {"exempt": "/hooks"},
+        {"max_age": 0},
+        {"max_scan_size": 0},
+        {"header_name": " "},
+    ],
+)
+def test_bad_configuration_is_refused_at_startup(options: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError):
+        CSRFMiddleware(make_app(), **options)
+
+
+def test_a_missing_secret_key_fails_at_startup() -> None:
+    app = make_app(secret="")
+    with pytest.raises(ConfigurationError, match="SECRET_KEY"), TestClient(app):
+        pass
+
+
+# -- JSON bodies need a JSON content type (CVE-2021-32677) -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [
+        ("application/json", 200),
+        ("application/json; charset=utf-8", 200),
+        ("APPLICATION/JSON", 200),
+        (" application/json ; charset=UTF-8", 200),
+        ("application/problem+json", 200),
+        ('application/json; charset="utf\\"-8"; x="a\\\\b"', 200),
+        ("text/plain", 415),
+        ("text/plain; charset=utf-8", 415),
+        ('text/plain; x="application/json"', 415),
+        ("application/jsonx", 415),
+        ("application/x-www-form-urlencoded", 415),
+        ("multipart/form-data; boundary=x", 415),
+        ("application/json-patch", 415),
+        ("json", 415),
+        (None, 415),
+    ],
+)
+@pytest.mark.parametrize("path", ["/items", "/raw"])
+def test_json_bodies_need_a_json_content_type(
+    app: Kettle, content_type: str | None, status: int, path: str
+) -> None:
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    client = TestClient(app)
+    response = client.post(path, content=b'{"name": "x"}', headers=headers)
+    assert response.status_code == status, response.text
+    if status == 415:
+        assert "Traceback" not in response.text
