@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from bench.apps.common import ASGIApp, Message, Scope
-from bench.scenarios import APPLICATION_JSON, Scenario
+from bench.scenarios import ANY_MEDIA_TYPE, APPLICATION_JSON, Scenario
 
 LIFESPAN_TIMEOUT_S = 10.0
 
@@ -139,7 +139,12 @@ def verify(scenario: Scenario, response: Response) -> list[str]:
     if response.status != scenario.status:
         problems.append(f"status {response.status}, expected {scenario.status}")
     media_type, charset = _media_type(response.headers.get("content-type", ""))
-    if media_type != scenario.media_type:
+    for name, value in scenario.response_headers:
+        if response.headers.get(name) != value:
+            problems.append(f"{name}: {response.headers.get(name)!r}, expected {value!r}")
+    if scenario.media_type == ANY_MEDIA_TYPE:
+        pass
+    elif media_type != scenario.media_type:
         problems.append(f"content-type {media_type or '(none)'}, expected {scenario.media_type}")
     elif charset not in (None, "utf-8") or (media_type != APPLICATION_JSON and charset is None):
         # JSON is UTF-8 by definition; text must say so.

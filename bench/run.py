@@ -77,6 +77,7 @@ class Candidate:
     name: str
     app: ASGIApp
     lifespan: Lifespan
+    suite: str = "main"
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,10 +152,10 @@ async def _measure(
     return {name: Timing(best[name], sizes[name], settings.repeats) for name in contenders}
 
 
-async def _start(names: list[str], results: InProcessResults) -> list[Candidate]:
+async def _start(names: list[str], results: InProcessResults, suite: str) -> list[Candidate]:
     candidates: list[Candidate] = []
     for name in names:
-        loaded = load_app(name)
+        loaded = load_app(name, suite)
         if loaded.app is None:
             results.unavailable[name] = loaded.error or "unknown error"
             print(unavailable_line(loaded), flush=True)
@@ -166,7 +167,7 @@ async def _start(names: list[str], results: InProcessResults) -> list[Candidate]
             results.unavailable[name] = f"lifespan: {type(exc).__name__}: {exc}"
             print(f"{name}: not available (lifespan: {exc})", flush=True)
             continue
-        candidates.append(Candidate(name, loaded.app, lifespan))
+        candidates.append(Candidate(name, loaded.app, lifespan, suite))
     return candidates
 
 
@@ -179,9 +180,12 @@ async def _verify(
     and a timed scenario it fails is not timed at all.
     """
     failed: dict[str, set[str]] = {candidate.name: set() for candidate in candidates}
+    suite = suite_of(candidates)
     for candidate in candidates:
         recorded = results.problems.setdefault(candidate.name, [])
         for scenario in [*settings.scenarios, *CHECKS]:
+            if scenario.suite != suite:
+                continue
             problems = await check(candidate.app, scenario, candidate.lifespan.state)
             if not problems:
                 continue
@@ -195,15 +199,28 @@ async def _verify(
     return failed
 
 
+def suite_of(candidates: list[Candidate]) -> str:
+    return candidates[0].suite if candidates else "main"
+
+
 async def run_in_process(settings: Settings) -> InProcessResults:
     results = InProcessResults()
-    candidates = await _start(settings.apps, results)
+    suites = list(dict.fromkeys(scenario.suite for scenario in settings.scenarios))
+    plaintext = SCENARIOS[0]
+    harness = await _measure({HARNESS: (_harness_app, make_scope(plaintext))}, settings)
+    results.harness_ns = harness[HARNESS].best_ns
+    for suite in suites:
+        await _run_suite(settings, results, suite)
+    return results
+
+
+async def _run_suite(settings: Settings, results: InProcessResults, suite: str) -> None:
+    candidates = await _start(settings.apps, results, suite)
     try:
         failed = await _verify(candidates, settings, results)
-        plaintext = SCENARIOS[0]
-        harness = await _measure({HARNESS: (_harness_app, make_scope(plaintext))}, settings)
-        results.harness_ns = harness[HARNESS].best_ns
         for scenario in settings.scenarios:
+            if scenario.suite != suite:
+                continue
             contenders = {
                 candidate.name: (candidate.app, _scope_for(scenario, candidate.lifespan.state))
                 for candidate in candidates
@@ -219,7 +236,6 @@ async def run_in_process(settings: Settings) -> InProcessResults:
     finally:
         for candidate in candidates:
             await candidate.lifespan.shutdown()
-    return results
 
 
 def _cell(timing: Timing | None, baseline: Timing | None) -> str:

@@ -7,10 +7,12 @@ skips part of the contract (query decoding, int conversion, the 404 path).
 from dataclasses import dataclass
 from typing import Any
 
-from bench.apps.common import HELLO, ROUTE_COUNT
+from bench.apps.common import ALLOWED_ORIGIN, HELLO, JWT, ROUTE_COUNT
 
 TEXT_PLAIN = "text/plain"
 APPLICATION_JSON = "application/json"
+# Preflight answers differ in their (empty or "OK") body and its type: only headers count.
+ANY_MEDIA_TYPE = "*"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +29,10 @@ class Scenario:
     # What the client sends besides the path and query: extra headers and a request body.
     headers: tuple[tuple[bytes, bytes], ...] = ()
     body: bytes = b""
+    # Which app of each framework answers it (bench.targets.SUITES).
+    suite: str = "main"
+    # Response headers that must be present with these values (names lower-case).
+    response_headers: tuple[tuple[str, str], ...] = ()
 
     @property
     def target(self) -> str:
@@ -37,6 +43,12 @@ NOT_FOUND = {"detail": "Not Found"}
 USER_BODY = b'{"name":"Ada","email":"ada@example.com","age":36,"tags":["math","engines"]}'
 JSON_BODY = ((b"content-type", b"application/json"),)
 TOKEN = ((b"x-token", b"secret-token"),)
+BEARER = ((b"authorization", b"Bearer " + JWT.encode()),)
+PREFLIGHT = (
+    (b"origin", ALLOWED_ORIGIN.encode()),
+    (b"access-control-request-method", b"GET"),
+    (b"access-control-request-headers", b"authorization"),
+)
 LAST_ROUTE = ROUTE_COUNT - 1
 
 SCENARIOS: list[Scenario] = [
@@ -98,6 +110,25 @@ SCENARIOS: list[Scenario] = [
         query="page=2",
         headers=TOKEN,
         expected={"user": "secret-token", "page": 2},
+    ),
+    Scenario(
+        "bearer_jwt",
+        "/secure/me",
+        "an HTTP bearer dependency decoding an HS256 JWT (PyJWT), behind CORS middleware",
+        headers=BEARER,
+        expected={"sub": "ada"},
+        suite="security",
+    ),
+    Scenario(
+        "cors_preflight",
+        "/secure/me",
+        "a CORS preflight from an allowed origin, answered by the CORS middleware",
+        method="OPTIONS",
+        headers=PREFLIGHT,
+        media_type=ANY_MEDIA_TYPE,
+        expected="any",
+        suite="security",
+        response_headers=(("access-control-allow-origin", ALLOWED_ORIGIN),),
     ),
 ]
 
@@ -177,6 +208,34 @@ CHECKS: list[Scenario] = [
         "the header is required",
         status=422,
         expected="any",
+    ),
+    Scenario(
+        "bearer_missing",
+        "/secure/me",
+        "no Authorization header is a 401 (or FastAPI's 403)",
+        status=401,
+        expected="any",
+        suite="security",
+    ),
+    Scenario(
+        "bearer_tampered",
+        "/secure/me",
+        "a token whose signature does not match is a 401",
+        headers=((b"authorization", b"Bearer " + JWT[:-2].encode() + b"xx"),),
+        status=401,
+        expected="any",
+        suite="security",
+    ),
+    Scenario(
+        "cors_untrusted",
+        "/secure/me",
+        "a preflight from another origin gets no allow-origin header",
+        method="OPTIONS",
+        headers=((b"origin", b"https://evil.example"), *PREFLIGHT[1:]),
+        status=400,
+        media_type=ANY_MEDIA_TYPE,
+        expected="any",
+        suite="security",
     ),
 ]
 

@@ -17,6 +17,14 @@ APP_MODULES: dict[str, str] = {
     "kettle": "bench.apps.kettle_app",
 }
 BASELINE = "raw"
+# Scenarios of another suite run against another app per framework (same names, same order):
+# the security suite's apps carry CORS middleware, which must not touch the main scenarios.
+SUITES: dict[str, dict[str, str]] = {
+    "main": APP_MODULES,
+    "security": {
+        name: f"{module.rsplit('_app', 1)[0]}_security" for name, module in APP_MODULES.items()
+    },
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +50,11 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def load_app(name: str) -> LoadedApp:
+def load_app(name: str, suite: str = "main") -> LoadedApp:
     # Any exception counts: a half-written core can fail with AttributeError or TypeError while
     # the app registers its routes, not only with ImportError.
     try:
-        module = importlib.import_module(APP_MODULES[name])
+        module = importlib.import_module(SUITES[suite][name])
         return LoadedApp(name, module.app)
     except Exception as exc:
         return LoadedApp(name, None, describe_error(exc))

@@ -17,3 +17,13 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# The security suite (bench/apps/*_security.py): one HS256 JWT every app decodes with PyJWT,
+# and the one origin every app's CORS policy allows. The token is a literal so that this
+# module imports nothing: {"sub": "ada", "exp": 4102444800}, signed with JWT_SECRET.
+JWT_SECRET = "bench-secret-key-of-32-bytes-min!"
+JWT = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhZGEiLCJleHAiOjQxMDI0NDQ4MDB9"
+    ".0C7zGb4AWuyWnlqpj77k4NZtvJ5HpBIc6QNnPDV4SKU"
+)
+ALLOWED_ORIGIN = "https://app.example"
