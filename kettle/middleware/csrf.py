@@ -362,7 +362,7 @@ class CSRFMiddleware:
         app = scope.get("app")
         if app is None or not hasattr(app, "session_interface"):
             raise ConfigurationError("CSRFMiddleware protects a kettle app (it reads its session)")
-        session = await _open_session(app, scope)
+        session = await open_session(app, scope)
         verify_csrf(app, session, token, self.max_age)
         await self.app(scope, receive, send)
 
@@ -443,7 +443,7 @@ def _replay(body: bytes, more: bool, last: Message | None, receive: Receive) -> 
     return replay
 
 
-async def _open_session(app: Any, scope: Scope) -> Any:
+async def open_session(app: Any, scope: Scope) -> Any:
     """The request's session as the app's session interface opens it (read only here)."""
     interface = app.session_interface
     connection = HTTPConnection(scope)
