@@ -80,6 +80,33 @@ class SessionMixin(dict[str, Any]):
     modified: bool = True
     accessed: bool = True
 
+    #: :meth:`regenerate` was called: a store keyed by a session id must give this session
+    #: a new id when saving it (and drop the old one), so an id planted before login
+    #: (session fixation) never becomes a logged-in session.
+    regenerated: bool = False
+
+    def regenerate(self, keep: Iterable[str] = ("_permanent",)) -> None:
+        """Start a new session: drop every key but ``keep``, and take a new identity.
+
+        Call it when the user's privilege changes (``login_user`` does). With the default
+        signed-cookie sessions the whole session is the cookie, so clearing it leaves a
+        cookie planted by an attacker worth nothing; server-side stores read
+        :attr:`regenerated` and save under a new session id.
+
+        Example:
+            >>> from kettle.sessions import SecureCookieSession
+            >>> s = SecureCookieSession({"cart": [1], "_permanent": True, "theme": "dark"})
+            >>> s.regenerate(keep=("_permanent", "theme"))
+            >>> dict(s), s.regenerated, s.modified
+            ({'_permanent': True, 'theme': 'dark'}, True, True)
+        """
+        kept = {key: dict.__getitem__(self, key) for key in keep if dict.__contains__(self, key)}
+        self.clear()
+        self.update(kept)
+        self.regenerated = True
+        self.new = True
+        self.modified = True
+
     @property
     def permanent(self) -> bool:
         """Whether the cookie outlives the browser session (stored as ``_permanent``)."""
