@@ -288,6 +288,8 @@ class RateLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                receive = self._closing_store(receive)
             await self.app(scope, receive, send)
             return
         method, path = scope["method"], scope["path"]
@@ -332,6 +334,20 @@ class RateLimitMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+    def _closing_store(self, receive: Receive) -> Receive:
+        """``receive`` for the lifespan: the store's connections close at shutdown."""
+        close = getattr(self.store, "aclose", None)
+        if close is None:
+            return receive
+
+        async def receive_then_close() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.shutdown":
+                await close()
+            return message
+
+        return receive_then_close
 
     async def _store_down(
         self, exc: StoreUnavailable, scope: Scope, receive: Receive, send: Send

@@ -257,6 +257,12 @@ class RedisStore:
             found = self._clients[loop] = (client, client.register_script(_SCRIPT))
         return found[1]
 
+    async def aclose(self) -> None:
+        """Close this event loop's connections (the middleware calls it at shutdown)."""
+        found = self._clients.pop(id(asyncio.get_running_loop()), None)
+        if found is not None and self._client is None:
+            await found[0].aclose()
+
     async def hit(
         self, keys: Sequence[str], rates: Sequence[Rate], sliding: bool
     ) -> tuple[bool, list[Window]]:
