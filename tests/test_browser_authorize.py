@@ -1,0 +1,178 @@
+"""Swagger UI's "Authorize" with OAuth2's password flow, in a real browser.
+
+A served app has a token endpoint taking ``OAuth2PasswordRequestForm`` and a route behind
+``Security(current_user, scopes=["me"])``. Headless Chromium opens ``/docs``, logs in
+through the Authorize dialog (user name, password, the ``me`` scope), then calls the
+protected route with "Try it out" and reads the user's data in the response panel. As in
+``test_browser_docs.py``, the page may only talk to the app.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from test_browser_docs import CHROMIUM, CHROMIUM_ARGS, Browser, _chromium_or_skip, _free_port
+
+pytestmark = pytest.mark.slow
+
+APP = textwrap.dedent(
+    """
+    import secrets
+
+    from kettle import Depends, HTTPException, Kettle, Security
+    from kettle.security import (
+        OAuth2PasswordBearer,
+        OAuth2PasswordRequestForm,
+        SecurityScopes,
+        compare_digest,
+    )
+
+    app = Kettle(__name__, title="Kettle accounts")
+    oauth2 = OAuth2PasswordBearer(
+        tokenUrl="token", scopes={"me": "Read your profile", "admin": "Run the place"}
+    )
+    USERS = {"ada": {"password": "correct horse", "name": "Ada Lovelace", "scopes": ["me"]}}
+    TOKENS = {}
+
+
+    @app.post("/token")
+    async def login(form: OAuth2PasswordRequestForm = Depends()):
+        user = USERS.get(form.username)
+        if user is None or not compare_digest(form.password, user["password"]):
+            raise HTTPException(400, "Incorrect username or password")
+        token = secrets.token_urlsafe(16)
+        TOKENS[token] = (form.username, [s for s in form.scopes if s in user["scopes"]])
+        return {"access_token": token, "token_type": "bearer"}
+
+
+    async def current_user(scopes: SecurityScopes, token: str = Depends(oauth2)):
+        found = TOKENS.get(token)
+        if found is None:
+            raise HTTPException(401, "Invalid token", {"WWW-Authenticate": "Bearer"})
+        missing = [s for s in scopes.scopes if s not in found[1]]
+        if missing:
+            raise HTTPException(403, "Not enough permissions")
+        return found[0]
+
+
+    @app.get("/users/me")
+    async def me(username: str = Security(current_user, scopes=["me"])):
+        return {"username": username, "name": USERS[username]["name"]}
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app above served by ``kettle run`` on a loopback port."""
+    _chromium_or_skip()
+    folder = tmp_path_factory.mktemp("authorize-app")
+    (folder / "accounts.py").write_text(APP)
+    port = _free_port()
+    log = folder / "server.log"
+    repo = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(folder), repo])}
+    args = [sys.executable, "-m", "kettle", "run", "accounts:app", "--port", str(port)]
+    with (
+        log.open("wb") as out,
+        subprocess.Popen(args, cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT) as proc,
+    ):
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"server exited early:\n{log.read_text()}")
+                try:
+                    if httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"server did not come up:\n{log.read_text()}")
+                time.sleep(0.1)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture
+def browser(server: str) -> Iterator[Browser]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = chromium.new_context(
+                viewport={"width": 1280, "height": 1000}, service_workers="block"
+            )
+            yield Browser(context.new_page(), server)
+        finally:
+            chromium.close()
+
+
+def _try_it(page: object, operation: object) -> tuple[str, str]:
+    """Execute ``operation`` from Swagger UI; its live response's status and body."""
+    operation.locator(".opblock-summary").click()  # type: ignore[attr-defined]
+    try_out = operation.locator(".try-out__btn")  # type: ignore[attr-defined]
+    if try_out.inner_text().strip() == "Try it out":
+        try_out.click()
+    operation.locator(".execute").click()  # type: ignore[attr-defined]
+    table = operation.locator(".live-responses-table")  # type: ignore[attr-defined]
+    status = table.locator("tr.response .response-col_status")
+    status.wait_for(timeout=30_000)
+    # The cell reads "401\nUndocumented" for a status the document does not list.
+    return status.inner_text().strip().splitlines()[0], table.inner_text()
+
+
+def test_authorize_then_call_a_protected_route(browser: Browser, tmp_path: Path) -> None:
+    page = browser.page
+    page.goto(f"{browser.base}/docs")
+    page.wait_for_selector(".opblock", timeout=30_000)
+    operation = page.locator(".opblock-get", has_text="/users/me")
+    # A lock on the operation: Swagger UI read its security requirement.
+    assert operation.locator(".authorization__btn").count() == 1
+
+    status, _ = _try_it(page, operation)
+    assert status == "401"
+
+    page.locator(".btn.authorize").first.click()
+    dialog = page.locator(".modal-ux")
+    dialog.wait_for(timeout=10_000)
+    dialog.locator("#oauth_username").fill("ada")
+    dialog.locator("#oauth_password").fill("correct horse")
+    # Swagger UI hides the checkbox itself behind a styled label.
+    scope = dialog.locator("input[type=checkbox][data-value='me']")
+    dialog.locator(f"label[for='{scope.get_attribute('id')}']").click()
+    assert scope.is_checked()
+    dialog.locator(".auth-btn-wrapper .btn.authorize").click()
+    # Logged in: the dialog now offers to log out, and shows no error.
+    dialog.locator(".auth-btn-wrapper button", has_text="Logout").wait_for(timeout=15_000)
+    assert dialog.locator(".errors").count() == 0
+    browser.screenshot(tmp_path, "authorized.png")
+    dialog.locator(".btn-done").click()
+
+    operation.locator(".opblock-summary").click()  # folded: _try_it opens it again
+    status, body = _try_it(page, operation)
+    assert status == "200", body
+    assert "Ada Lovelace" in body
+    # The request Swagger UI made, as it shows it: the token in the Authorization header.
+    curl = operation.locator(".curl").inner_text()
+    assert "Authorization: Bearer " in curl
+    assert "access_token" not in curl
+    shot = browser.screenshot(tmp_path, "protected-call.png")
+    assert shot.stat().st_size > 10_000
+    assert browser.blocked == []
+    assert [e for e in browser.errors if "401" not in e] == []
