@@ -26,8 +26,9 @@ from kettle.loading import (
     load_app,
     resolve_spec,
 )
+from kettle.middleware.proxy import ProxyHeadersMiddleware, parse_trusted
 from kettle.routing.routes import Route
-from kettle.server import DEFAULT_LIMIT_CONNECTIONS, ServerSettings
+from kettle.server import DEFAULT_LIMIT_CONNECTIONS, PROXY_ENV, ServerSettings, proxy_settings
 
 __all__ = [
     "AppLoadError",
@@ -167,15 +168,25 @@ def _is_loopback(host: str) -> bool:
 @click.option("--root-path", default="", help="ASGI root_path when mounted below a proxy prefix.")
 @click.option(
     "--proxy-headers/--no-proxy-headers",
-    default=True,
-    show_default=True,
-    help="Trust X-Forwarded-For/-Proto from the addresses in --forwarded-allow-ips.",
+    default=None,
+    help="Read the client's address, scheme and host from the proxies named by "
+    "--forwarded-allow-ips. [default: on when those are given, else off]",
 )
 @click.option(
     "--forwarded-allow-ips",
-    default="127.0.0.1",
+    default="",
+    envvar="KETTLE_FORWARDED_ALLOW_IPS",
+    help="Comma-separated addresses or networks of the reverse proxies whose forwarded "
+    "headers are trusted ('unix' for a Unix-socket peer, '*' for any). "
+    "[default: none] [env: KETTLE_FORWARDED_ALLOW_IPS]",
+)
+@click.option(
+    "--forwarded-style",
+    type=click.Choice(["x-forwarded", "forwarded"]),
+    default="x-forwarded",
     show_default=True,
-    help="Comma-separated addresses or networks whose proxy headers are trusted ('*' = all).",
+    help="The headers your proxy sets: X-Forwarded-For/-Proto/-Host/-Port, or RFC 7239 "
+    "Forwarded (the other kind is ignored).",
 )
 @click.option("--factory", is_flag=True, help="APP is a callable returning the app.")
 @click.option(
@@ -256,8 +267,9 @@ def run(
     workers: int,
     log_level: str | None,
     root_path: str,
-    proxy_headers: bool,
+    proxy_headers: bool | None,
     forwarded_allow_ips: str,
+    forwarded_style: str,
     factory: bool,
     debug: bool,
     unsafe_remote_debug: bool,
@@ -278,6 +290,7 @@ def run(
     """
     if reload and workers > 1:
         raise click.UsageError("--reload runs a single process: it cannot be used with --workers")
+    proxies = _trusted_proxies(proxy_headers, forwarded_allow_ips)
     if debug:
         if os.environ.get("KETTLE_ENV", "").lower() == "production":
             raise click.UsageError("refusing --debug: KETTLE_ENV says this is production")
@@ -334,6 +347,15 @@ def run(
     if reload or workers > 1:
         # Each process imports the app itself, so uvicorn needs an import string.
         target = f"{spec.module}:{attr}"
+    if proxies:
+        # kettle's ProxyHeadersMiddleware, not uvicorn's (which reads X-Forwarded-For and
+        # -Proto only, and trusts 127.0.0.1 unless told otherwise).
+        if isinstance(target, str):
+            os.environ[PROXY_ENV] = proxy_settings(target, factory, proxies, forwarded_style)
+            target, factory = "kettle.server:proxied_app", True
+        else:
+            style: Any = forwarded_style
+            target = ProxyHeadersMiddleware(target, trusted_proxies=proxies, style=style)
     uvicorn.run(
         target,
         host=host,
@@ -343,9 +365,9 @@ def run(
         workers=workers,
         log_level=log_level,
         root_path=root_path,
-        proxy_headers=proxy_headers,
-        forwarded_allow_ips=forwarded_allow_ips,
-        factory=factory and not isinstance(target, Kettle),
+        # Forwarded headers are kettle's to read (above), never uvicorn's.
+        proxy_headers=False,
+        factory=factory and isinstance(target, str),
         app_dir=spec.app_dir or os.getcwd(),
         loop="auto",
         # uvicorn's httptools protocol, with kettle's bounds (see kettle/server.py).
@@ -359,6 +381,25 @@ def run(
         lifespan="on",
         **timeouts,
     )
+
+
+def _trusted_proxies(enabled: bool | None, allow_ips: str) -> list[str]:
+    """The proxies ``kettle run`` trusts: none unless ``--forwarded-allow-ips`` names them."""
+    entries = [entry.strip() for entry in allow_ips.split(",") if entry.strip()]
+    if enabled is False:
+        return []
+    if not entries:
+        if enabled:
+            raise click.UsageError(
+                "--proxy-headers needs --forwarded-allow-ips: name the addresses of your "
+                "reverse proxies (none is trusted by default, not even 127.0.0.1)"
+            )
+        return []
+    try:
+        parse_trusted(entries)
+    except ConfigurationError as exc:
+        raise click.BadParameter(str(exc), param_hint="--forwarded-allow-ips") from None
+    return entries
 
 
 def largest_websocket_message_size(app: Kettle) -> int:

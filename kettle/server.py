@@ -45,6 +45,9 @@ MAX_HEAD_SIZE = 64 * KiB
 SETTINGS_ENV = "KETTLE_SERVER_SETTINGS"
 #: Connections allowed by default, unless the open-file limit calls for fewer.
 DEFAULT_LIMIT_CONNECTIONS = 4096
+#: The environment variable telling :func:`proxied_app` which app to serve behind which
+#: proxies, in every server process.
+PROXY_ENV = "KETTLE_PROXIED_APP"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -453,6 +456,38 @@ def protocol_class(settings: ServerSettings) -> type[Any]:
                 self.logger.warning(message, limit)
 
     return BoundedHttpToolsProtocol
+
+
+def proxy_settings(target: str, factory: bool, proxies: list[str], style: str) -> str:
+    """The value of :data:`PROXY_ENV` for :func:`proxied_app`.
+
+    Example:
+        >>> proxy_settings("web:app", False, ["10.0.0.5"], "x-forwarded")
+        '{"target":"web:app","factory":false,"proxies":["10.0.0.5"],"style":"x-forwarded"}'
+    """
+    settings = {"target": target, "factory": factory, "proxies": proxies, "style": style}
+    return json.dumps(settings, separators=(",", ":"))
+
+
+def proxied_app() -> Any:
+    """The app named in :data:`PROXY_ENV`, behind kettle's ``ProxyHeadersMiddleware``.
+
+    ``kettle run --forwarded-allow-ips ... --workers N`` (or ``--reload``) gives uvicorn
+    this factory, so that each server process imports the app by name, as it would
+    without proxies, and wraps it with the same trust as a single process.
+    """
+    import importlib
+
+    from kettle.middleware.proxy import ProxyHeadersMiddleware
+
+    settings = json.loads(os.environ[PROXY_ENV])
+    module_name, _, attr = settings["target"].partition(":")
+    app: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        app = getattr(app, part)
+    if settings["factory"]:
+        app = app()
+    return ProxyHeadersMiddleware(app, trusted_proxies=settings["proxies"], style=settings["style"])
 
 
 def __getattr__(name: str) -> Any:

@@ -285,3 +285,75 @@ def test_nothing_is_trusted_without_the_middleware() -> None:
         "/", headers={"X-Forwarded-For": "1.2.3.4", "X-Forwarded-Proto": "https"}
     ).text
     assert text == "127.0.0.1 http://testserver/"
+
+
+# -- kettle run: no forwarded header is trusted unless configured ---------------------------
+
+SERVED = """
+from kettle import Kettle, Request
+
+app = Kettle(__name__)
+
+@app.get("/hello")
+def hello():
+    return "up"
+
+@app.get("/whoami")
+async def whoami(request: Request):
+    return {"client": request.client.host, "url": str(request.url)}
+"""
+
+SPOOF = {
+    "X-Forwarded-For": "203.0.113.9",
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Host": "a.com",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("options", "believed"),
+    [
+        ([], False),
+        (["--forwarded-allow-ips", "10.0.0.1"], False),
+        (["--forwarded-allow-ips", "127.0.0.1", "--no-proxy-headers"], False),
+        (["--forwarded-allow-ips", "127.0.0.0/8"], True),
+        (["--forwarded-allow-ips", "127.0.0.1", "--workers", "2"], True),
+    ],
+)
+def test_kettle_run_trusts_forwarded_headers_only_when_configured(
+    options: list[str], believed: bool, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    import httpx
+    from test_servers import _free_port, _serve
+
+    (tmp_path / "proxied.py").write_text(SERVED)
+    # uvicorn's own setting: kettle run must not let it switch uvicorn's trust back on.
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
+    port = _free_port()
+    command = [sys.executable, "-m", "kettle", "run", "proxied:app", "--port", str(port), *options]
+    for _ in _serve(command, tmp_path, port):
+        answer = httpx.get(f"http://127.0.0.1:{port}/whoami", headers=SPOOF).json()
+        if believed:
+            assert answer == {"client": "203.0.113.9", "url": "https://a.com/whoami"}
+        else:
+            assert answer == {"client": "127.0.0.1", "url": f"http://127.0.0.1:{port}/whoami"}
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--proxy-headers"], "--proxy-headers needs --forwarded-allow-ips"),
+        (["--forwarded-allow-ips", "proxy.lan"], "not an IP address"),
+    ],
+)
+def test_kettle_run_refuses_unclear_proxy_trust(options: list[str], message: str) -> None:
+    from click.testing import CliRunner
+
+    from kettle.cli import cli
+
+    result = CliRunner().invoke(cli, ["run", "nowhere:app", *options])
+    assert result.exit_code == 2
+    assert message in result.output
