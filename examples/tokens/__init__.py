@@ -1,0 +1,1 @@
+"""A token-auth API: OAuth2 password flow, JWTs, scopes, users in SQLite."""
