@@ -248,7 +248,26 @@ class Depends:
 
 
 class Security(Depends):
-    """A dependency that also declares OAuth2 scopes (used by the security schemes)."""
+    """A dependency that also requires OAuth2 ``scopes``.
+
+    A dependency below it that declares a :class:`SecurityScopes` parameter receives the
+    scopes of every ``Security`` on the way to it (route, router and app dependencies
+    included); the OpenAPI document lists them in the operation's ``security``.
+
+    Example:
+        >>> from kettle import Kettle, Security, SecurityScopes
+        >>> from kettle.testing import TestClient
+        >>> def needs(scopes: SecurityScopes) -> list[str]:
+        ...     return scopes.scopes
+        >>> def user(granted: list[str] = Security(needs, scopes=["me"])) -> list[str]:
+        ...     return granted
+        >>> app = Kettle(__name__)
+        >>> @app.get("/items")
+        ... async def items(granted: list[str] = Security(user, scopes=["items"])) -> list[str]:
+        ...     return granted
+        >>> sorted(TestClient(app).get("/items").json())
+        ['items', 'me']
+    """
 
     def __init__(
         self,
@@ -265,6 +284,13 @@ class SecurityScopes:
     """The OAuth2 scopes required by the ``Security`` dependencies on the way to this one.
 
     A dependency receives it by declaring a parameter of this type.
+
+    Example:
+        >>> scopes = SecurityScopes(["me", "items"])
+        >>> scopes.scopes, scopes.scope_str
+        (['me', 'items'], 'me items')
+        >>> f'Bearer scope="{scopes.scope_str}"'
+        'Bearer scope="me items"'
     """
 
     def __init__(self, scopes: Sequence[str] | None = None) -> None:

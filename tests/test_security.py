@@ -477,3 +477,37 @@ def test_credentials_never_show_their_secret_in_a_repr() -> None:
         HTTPAuthorizationCredentials(scheme="Bearer", credentials="hunter2")
     )
     assert "hunter2" not in str(HTTPBasicCredentials(username="bob", password="hunter2"))
+
+
+# -- configuration mistakes, refused at startup ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: OAuth2PasswordBearer(tokenUrl=""), "tokenUrl must be a non-empty string"),
+        (lambda: OAuth2PasswordBearer(tokenUrl="t", scopes=["me"]), "scopes must map each scope"),  # type: ignore[arg-type]
+        (lambda: OAuth2PasswordBearer(tokenUrl="t", scopes={"me": 1}), "scopes must map each"),  # type: ignore[dict-item]
+        (lambda: OAuth2(flows={"magic": {}}), "unknown OAuth2 flow 'magic'"),
+        (lambda: OAuth2(flows={"implicit": {"scopes": {}}}), "authorizationUrl must be"),
+        (
+            lambda: OAuth2AuthorizationCodeBearer(authorizationUrl="/a", tokenUrl=None),  # type: ignore[arg-type]
+            "tokenUrl must be",
+        ),
+        (lambda: OpenIdConnect(openIdConnectUrl=" "), "openIdConnectUrl must be"),
+        (lambda: APIKeyHeader(name="X API Key"), "name must be an HTTP token"),
+        (lambda: APIKeyCookie(name="a;b"), "name must be an HTTP token"),
+        (lambda: APIKeyQuery(name=""), "name must be a non-empty string"),
+        (lambda: HTTPBase(scheme="two words"), "scheme must be an HTTP token"),
+        (lambda: HTTPBasic(realm="lab\r\nSet-Cookie: x=1"), "realm must be printable ASCII"),
+        (lambda: HTTPBasic(realm="läb"), "realm must be printable ASCII"),
+        (lambda: HTTPBearer(scheme_name=""), "scheme_name must be a non-empty string"),
+        (lambda: HTTPBearer(auto_error="no"), "auto_error must be True or False"),  # type: ignore[arg-type]
+        (lambda: HTTPDigest(description=3), "description must be a string"),  # type: ignore[arg-type]
+    ],
+)
+def test_configuration_mistakes_are_refused_at_startup(build: Any, message: str) -> None:
+    from kettle import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=message):
+        build()

@@ -32,10 +32,16 @@ class APIKeyBase(SecurityBase):
         description: str | None = None,
         auto_error: bool = True,
     ) -> None:
-        self.name = name
-        self.auto_error = auto_error
+        if self.location == "query":
+            self.name = self._text("name", name)
+        else:
+            # A header or cookie name with a space or a ":" could never be sent.
+            self.name = self._http_token("name", name)
         self._describe(
-            {"type": "apiKey", "in": self.location, "name": name}, scheme_name, description
+            {"type": "apiKey", "in": self.location, "name": name},
+            scheme_name,
+            description,
+            auto_error,
         )
 
     def _read(self, request: HTTPConnection) -> str | None:

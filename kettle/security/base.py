@@ -11,9 +11,9 @@ from __future__ import annotations
 import hmac
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
-from kettle.exceptions import HTTPException
+from kettle.exceptions import ConfigurationError, HTTPException
 from kettle.openapi.models import SecurityScheme
 from kettle.requests import HTTPConnection
 
@@ -24,6 +24,9 @@ MAX_AUTHORIZATION_LENGTH = 8192
 
 #: RFC 6750's ``b64token``: what a bearer token may contain.
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+#: RFC 9110's ``token``: what a header name or an authentication scheme may be.
+_HTTP_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 NOT_AUTHENTICATED = "Not authenticated"
 INVALID_CREDENTIALS = "Invalid authentication credentials"
@@ -90,12 +93,40 @@ class SecurityBase:
     auto_error: bool
 
     def _describe(
-        self, model: dict[str, Any], scheme_name: str | None, description: str | None
+        self,
+        model: dict[str, Any],
+        scheme_name: str | None,
+        description: str | None,
+        auto_error: bool,
     ) -> None:
+        if scheme_name is not None and (not isinstance(scheme_name, str) or not scheme_name):
+            self._refuse(f"scheme_name must be a non-empty string, not {scheme_name!r}")
+        if description is not None and not isinstance(description, str):
+            self._refuse(f"description must be a string, not {description!r}")
+        if not isinstance(auto_error, bool):
+            self._refuse(f"auto_error must be True or False, not {auto_error!r}")
         if description:
             model["description"] = description
         self.model = model
         self.scheme_name = scheme_name or type(self).__name__
+        self.auto_error = auto_error
+
+    def _refuse(self, message: str) -> NoReturn:
+        raise ConfigurationError(f"{type(self).__name__}: {message}")
+
+    def _text(self, name: str, value: object) -> str:
+        """``value`` if it is a non-empty string (a URL, a key's name), else refused."""
+        if not isinstance(value, str) or not value.strip():
+            self._refuse(f"{name} must be a non-empty string, not {value!r}")
+        return value
+
+    def _http_token(self, name: str, value: object) -> str:
+        """``value`` if it can be a header name or an auth scheme (RFC 9110), else refused."""
+        if not isinstance(value, str) or _HTTP_TOKEN.fullmatch(value) is None:
+            self._refuse(
+                f"{name} must be an HTTP token (letters, digits and !#$%&'*+-.^_`|~), not {value!r}"
+            )
+        return value
 
     @property
     def openapi_security(self) -> SecurityScheme:

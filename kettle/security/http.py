@@ -85,9 +85,8 @@ class HTTPBase(SecurityBase):
         description: str | None = None,
         auto_error: bool = True,
     ) -> None:
-        self.scheme = scheme
-        self.auto_error = auto_error
-        self._describe({"type": "http", "scheme": scheme}, scheme_name, description)
+        self.scheme = self._http_token("scheme", scheme)
+        self._describe({"type": "http", "scheme": scheme}, scheme_name, description, auto_error)
         self._challenge = scheme.capitalize()
 
     def _fail(self, detail: str) -> None:
@@ -145,6 +144,11 @@ class HTTPBasic(HTTPBase):
         super().__init__(
             scheme="basic", scheme_name=scheme_name, description=description, auto_error=auto_error
         )
+        if realm is not None and (
+            not isinstance(realm, str) or not realm.isprintable() or not realm.isascii()
+        ):
+            # It goes into a header: a CR/LF would be header injection, non-ASCII mojibake.
+            self._refuse(f"realm must be printable ASCII text, not {realm!r}")
         self.realm = realm
         # RFC 7617 makes the realm required; a quote or backslash in it is escaped.
         quoted = (realm or "Restricted").replace("\\", "\\\\").replace('"', '\\"')

@@ -141,9 +141,36 @@ class OAuth2(SecurityBase):
         description: str | None = None,
         auto_error: bool = True,
     ) -> None:
-        flows_object = {name: dict(flow) for name, flow in (flows or {}).items()}
-        self._describe({"type": "oauth2", "flows": flows_object}, scheme_name, description)
-        self.auto_error = auto_error
+        self._describe(
+            {"type": "oauth2", "flows": self._flows(flows or {})},
+            scheme_name,
+            description,
+            auto_error,
+        )
+
+    def _flows(self, flows: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+        """The OAuth Flows Object, checked now rather than found broken in Swagger UI."""
+        if not isinstance(flows, Mapping):
+            self._refuse(f"flows must map flow names to flow objects, not {flows!r}")
+        checked = {}
+        for name, flow in flows.items():
+            urls = _FLOW_URLS.get(name)
+            if urls is None:
+                self._refuse(f"unknown OAuth2 flow {name!r} (one of {', '.join(_FLOW_URLS)})")
+            if not isinstance(flow, Mapping):
+                self._refuse(f"the {name!r} flow must be a mapping, not {flow!r}")
+            for url in urls:
+                self._text(f"the {name!r} flow's {url}", flow.get(url))
+            scopes = flow.get("scopes", {})
+            if not isinstance(scopes, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in scopes.items()
+            ):
+                self._refuse(
+                    "scopes must map each scope to its description "
+                    f'({{"items:read": "Read items"}}), not {scopes!r}'
+                )
+            checked[name] = {**flow, "scopes": dict(scopes)}
+        return checked
 
     async def __call__(self, request: HTTPConnection) -> str | None:
         authorization = read_authorization(request, "Bearer")
@@ -167,6 +194,15 @@ class OAuth2(SecurityBase):
         return token
 
 
+#: The URLs each OAuth2 flow requires (OpenAPI's OAuth Flow Object).
+_FLOW_URLS = {
+    "implicit": ("authorizationUrl",),
+    "password": ("tokenUrl",),
+    "clientCredentials": ("tokenUrl",),
+    "authorizationCode": ("authorizationUrl", "tokenUrl"),
+}
+
+
 def _flow(
     token_url: str | None,
     scopes: Mapping[str, str] | None,
@@ -180,7 +216,7 @@ def _flow(
         flow["tokenUrl"] = token_url
     if refresh_url is not None:
         flow["refreshUrl"] = refresh_url
-    flow["scopes"] = dict(scopes or {})
+    flow["scopes"] = scopes if scopes is not None else {}  # checked by OAuth2._flows
     return flow
 
 

@@ -37,11 +37,9 @@ class OpenIdConnect(SecurityBase):
         description: str | None = None,
         auto_error: bool = True,
     ) -> None:
-        self.auto_error = auto_error
+        url = self._text("openIdConnectUrl", openIdConnectUrl)
         self._describe(
-            {"type": "openIdConnect", "openIdConnectUrl": openIdConnectUrl},
-            scheme_name,
-            description,
+            {"type": "openIdConnect", "openIdConnectUrl": url}, scheme_name, description, auto_error
         )
 
     async def __call__(self, request: HTTPConnection) -> str | None:
