@@ -1,14 +1,10 @@
 """Guards on WebSocket routes: app-, router- and route-level dependencies and security
 schemes run before the handler, and an unauthenticated handshake is refused before
-``accept`` (fastapi#4534, #2587). Through the test client, and through a real server,
-where the refusal is an HTTP 401 carrying the scheme's ``WWW-Authenticate``."""
+``accept`` (fastapi#4534, #2587), through the test client. ``test_security_served.py``
+checks the same through real servers, where the refusal is an HTTP 401."""
 
 from __future__ import annotations
 
-import sys
-import textwrap
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -119,80 +115,3 @@ def test_an_error_after_accept_closes_with_a_policy_violation() -> None:
     ):
         session.receive_text()
     assert (closed.value.code, closed.value.reason) == (1008, "Not enough permissions")
-
-
-# -- a real server ----------------------------------------------------------------------------
-
-SERVED = textwrap.dedent(
-    """
-    from kettle import Depends, HTTPException, Kettle, WebSocket
-    from kettle.security import HTTPBearer, compare_digest
-
-    bearer = HTTPBearer()
-
-    async def require_token(credentials=Depends(bearer)):
-        if not compare_digest(credentials.credentials, "good"):
-            raise HTTPException(401, "Invalid token")
-        return credentials.credentials
-
-    app = Kettle(__name__, dependencies=[Depends(require_token)])
-
-    @app.get("/hello")
-    async def hello():
-        return "up"
-
-    @app.websocket("/ws")
-    async def ws(socket: WebSocket):
-        await socket.accept()
-        await socket.send_text("welcome")
-        await socket.close()
-    """
-)
-
-SERVERS = {
-    "kettle run": ["-m", "kettle", "run", "guarded_ws:app", "--port"],
-    "uvicorn websockets": ["-m", "uvicorn", "guarded_ws:app", "--ws", "websockets", "--port"],
-}
-
-
-@pytest.fixture(scope="module", params=list(SERVERS))
-def served(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[int]:
-    from test_servers import _free_port, _serve
-
-    folder: Path = tmp_path_factory.mktemp("guarded_ws")
-    (folder / "guarded_ws.py").write_text(SERVED)
-    port = _free_port()
-    # /hello is guarded too: the readiness probe only needs an answer, whatever it is.
-    yield from _serve([sys.executable, *SERVERS[request.param], str(port)], folder, port)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("headers", "detail"),
-    [({}, "Not authenticated"), ({"Authorization": "Bearer bad"}, "Invalid token")],
-)
-def test_a_real_server_refuses_the_handshake_with_a_401(
-    served: int, headers: dict[str, str], detail: str
-) -> None:
-    from websockets.exceptions import InvalidStatus
-    from websockets.sync.client import connect
-
-    with pytest.raises(InvalidStatus) as refused:
-        connect(f"ws://127.0.0.1:{served}/ws", additional_headers=headers, open_timeout=5)
-    response = refused.value.response
-    assert response.status_code == 401
-    if not headers:
-        assert response.headers["WWW-Authenticate"] == "Bearer"
-    assert detail.encode() in response.body
-    assert b"Traceback" not in response.body
-
-
-@pytest.mark.slow
-def test_a_real_server_opens_the_websocket_with_credentials(served: int) -> None:
-    from websockets.sync.client import connect
-
-    url = f"ws://127.0.0.1:{served}/ws"
-    with connect(url, additional_headers=GOOD, open_timeout=5) as socket:
-        assert socket.recv(timeout=5) == "welcome"
