@@ -5,7 +5,7 @@ propagating through nested ``Security`` dependencies."""
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 
@@ -511,3 +511,54 @@ def test_configuration_mistakes_are_refused_at_startup(build: Any, message: str)
 
     with pytest.raises(ConfigurationError, match=message):
         build()
+
+
+# -- FastAPI code, unchanged but for its imports ----------------------------------------------
+
+from kettle.fastapi import FastAPI  # noqa: E402
+from kettle.fastapi import status as http_status  # noqa: E402
+from kettle.fastapi.security import OAuth2PasswordBearer as FastAPIBearer  # noqa: E402
+from kettle.fastapi.security import OAuth2PasswordRequestForm as FastAPIForm  # noqa: E402
+
+fastapi_scheme = FastAPIBearer(tokenUrl="token")
+FAKE_DB = {"johndoe": {"username": "johndoe", "password": "secret", "disabled": False}}
+
+
+async def get_current_user(token: Annotated[str, Depends(fastapi_scheme)]) -> dict[str, Any]:
+    user = FAKE_DB.get(token)
+    if user is None:
+        raise HTTPException(
+            status_code=http_status.HTTP_401_UNAUTHORIZED,
+            detail="Invalid authentication credentials",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return user
+
+
+def fastapi_app() -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/token")
+    async def login(form_data: Annotated[FastAPIForm, Depends()]) -> dict[str, str]:
+        user = FAKE_DB.get(form_data.username)
+        if not user or not compare_digest(form_data.password, str(user["password"])):
+            raise HTTPException(status_code=400, detail="Incorrect username or password")
+        return {"access_token": str(user["username"]), "token_type": "bearer"}
+
+    @app.get("/users/me")
+    async def read_users_me(
+        current_user: Annotated[dict[str, Any], Depends(get_current_user)],
+    ) -> dict[str, Any]:
+        return {"username": current_user["username"]}
+
+    return app
+
+
+def test_fastapis_password_flow_code_runs_on_kettle() -> None:
+    client = TestClient(fastapi_app())
+    token = client.post("/token", data={"username": "johndoe", "password": "secret"}).json()
+    assert token == {"access_token": "johndoe", "token_type": "bearer"}
+    me = client.get("/users/me", headers={"Authorization": "Bearer johndoe"})
+    assert me.json() == {"username": "johndoe"}
+    assert client.get("/users/me").status_code == 401
+    assert client.post("/token", data={"username": "johndoe", "password": "x"}).status_code == 400
