@@ -141,6 +141,9 @@ def test_authorize_then_call_a_protected_route(browser: Browser, tmp_path: Path)
     page = browser.page
     page.goto(f"{browser.base}/docs")
     page.wait_for_selector(".opblock", timeout=30_000)
+    # The options kettle gave Swagger UI: an absolute redirect URL it serves itself.
+    redirect = page.evaluate("window.ui.getConfigs().oauth2RedirectUrl")
+    assert redirect == f"{browser.base}/docs/oauth2-redirect"
     operation = page.locator(".opblock-get", has_text="/users/me")
     # A lock on the operation: Swagger UI read its security requirement.
     assert operation.locator(".authorization__btn").count() == 1
