@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from kettle import Kettle, Request
+from kettle import Kettle, Request, WebSocket, WebSocketDisconnect
 from kettle.exceptions import ConfigurationError
 from kettle.middleware.csrf import CSRFError, CSRFMiddleware, csrf_token
 from kettle.templating import render_template_string
@@ -409,3 +409,37 @@ def test_json_bodies_need_a_json_content_type(
     assert response.status_code == status, response.text
     if status == 415:
         assert "Traceback" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("headers", "cookie", "accepted"),
+    [
+        ({"Origin": "http://testserver"}, True, True),
+        ({"Origin": "https://partner.example"}, True, True),
+        ({}, True, True),
+        ({"Origin": "https://evil.example"}, True, False),
+        ({"Origin": "null"}, True, False),
+        ({"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}, True, False),
+        ({"Origin": "https://evil.example"}, False, True),  # no cookie: nothing to hijack
+    ],
+)
+def test_websocket_handshakes_with_cookies_get_the_origin_checks(
+    app: Kettle, headers: dict[str, str], cookie: bool, accepted: bool
+) -> None:
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text("hi")
+        await websocket.close()
+
+    client = logged_in(app)[0] if cookie else TestClient(app)
+    if accepted:
+        with client.websocket_connect("/ws", headers=headers) as connection:
+            assert connection.receive_text() == "hi"
+        return
+    with (
+        pytest.raises(WebSocketDisconnect) as refused,
+        client.websocket_connect("/ws", headers=headers),
+    ):
+        pass
+    assert refused.value.code == 1008

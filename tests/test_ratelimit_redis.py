@@ -207,6 +207,25 @@ def _redis_down(own_redis: RedisServer, client: TestClient, status: int) -> None
     assert recovered.headers["ratelimit-remaining"] == "99"  # the counters went with Redis
 
 
+def test_a_hung_redis_times_out_and_recovers(own_redis: RedisServer, request: Any) -> None:
+    import signal
+
+    store = RedisStore(own_redis.url, prefix=_prefix(request), timeout=0.3)
+    assert own_redis.proc is not None
+    with TestClient(make_app(store, "100/minute")) as client:
+        assert client.get("/").headers["ratelimit-remaining"] == "99"
+        own_redis.proc.send_signal(signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            assert client.get("/").status_code == 503
+            assert time.monotonic() - started < 2
+        finally:
+            own_redis.proc.send_signal(signal.SIGCONT)
+        # The timed-out command's late reply is not read as the next command's.
+        answers = [client.get("/").headers.get("ratelimit-remaining") for _ in range(3)]
+        assert answers in (["98", "97", "96"], ["97", "96", "95"])
+
+
 def test_a_bad_url_is_refused_at_startup() -> None:
     with pytest.raises(ConfigurationError):
         RedisStore("http://127.0.0.1:6379")

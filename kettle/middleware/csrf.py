@@ -18,6 +18,9 @@ For a target, :class:`CSRFMiddleware` checks, in this order (the first failure i
 
 A token is made by :func:`csrf_token` (a template global too) and is valid for the session
 it was made in; each call gives a new string (it is time-stamped), all of them valid.
+
+A WebSocket handshake carrying cookies gets the first two checks (it cannot carry a
+token): a page on another site cannot open a socket on the user's session.
 """
 
 from __future__ import annotations
@@ -339,6 +342,9 @@ class CSRFMiddleware:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http" or scope["method"] in _SAFE_METHODS:
             if scope["type"] == "lifespan":
                 # A missing SECRET_KEY fails at startup rather than on the first form post.
@@ -366,6 +372,20 @@ class CSRFMiddleware:
         verify_csrf(app, session, token, self.max_age)
         await self.app(scope, receive, send)
 
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # A browser opens a WebSocket from any page, with the cookies (cross-site WebSocket
+        # hijacking), and the handshake cannot carry a token: the origin checks decide.
+        headers: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:
+            headers.setdefault(name, value)
+        if b"cookie" in headers and not self._exempt(scope["path"]):
+            try:
+                self._check_origin(scope, headers)
+            except CSRFError as exc:
+                await send({"type": "websocket.close", "code": 1008, "reason": exc.detail})
+                return
+        await self.app(scope, receive, send)
+
     def _check_origin(self, scope: Scope, headers: dict[bytes, bytes]) -> None:
         origin_header = headers.get(b"origin")
         origin = None
@@ -377,7 +397,10 @@ class CSRFMiddleware:
         site = headers.get(b"sec-fetch-site", b"").strip().lower()
         if site in (b"cross-site", b"same-site") and origin not in self.trusted_origins:
             raise CSRFError(CROSS_SITE.format(site.decode()))
-        own = _origin_of(f"{scope.get('scheme', 'http')}://{headers.get(b'host', b'').decode()}")
+        scheme = {"ws": "http", "wss": "https"}.get(
+            scope.get("scheme", "http"), scope.get("scheme")
+        )
+        own = _origin_of(f"{scheme}://{headers.get(b'host', b'').decode('latin-1')}")
         if origin is not None:
             if origin != own and origin not in self.trusted_origins:
                 raise CSRFError(ORIGIN)

@@ -285,6 +285,7 @@ class RateLimitMiddleware:
         # The rule's place and rate name its counters: changing a rule starts it afresh.
         self._ids = tuple(f"{i}:{r.rate.limit}/{r.rate.period!r}" for i, r in enumerate(self.rules))
         self._last_warning = 0.0
+        self._policies: dict[tuple[Rate, ...], str] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -305,7 +306,7 @@ class RateLimitMiddleware:
         if client is None:
             await self.app(scope, receive, send)
             return
-        rates = [self.rules[i].rate for i in applying]
+        rates = tuple(self.rules[i].rate for i in applying)
         keys = [_store_key(self._ids[i], client) for i in applying]
         try:
             allowed, windows = await self.store.hit(keys, rates, self.sliding)
@@ -368,7 +369,7 @@ class RateLimitMiddleware:
         )
         await response(scope, receive, send)
 
-    def _headers(self, rates: Sequence[Rate], windows: Sequence[Window]) -> list[tuple[str, str]]:
+    def _headers(self, rates: tuple[Rate, ...], windows: Sequence[Window]) -> list[tuple[str, str]]:
         remaining = [
             max(0, math.floor(rate.limit - used(window, rate, self.sliding)))
             for rate, window in zip(rates, windows, strict=True)
@@ -376,7 +377,11 @@ class RateLimitMiddleware:
         tightest = min(range(len(rates)), key=remaining.__getitem__)
         rate, window = rates[tightest], windows[tightest]
         reset = max(1, math.ceil(rate.period - window.elapsed))
-        policy = ", ".join(f"{r.limit};w={r.period:g}" for r in rates)
+        policy = self._policies.get(rates)
+        if policy is None:
+            policy = ", ".join(f"{r.limit};w={r.period:g}" for r in rates)
+            if len(self._policies) < 64:  # one per combination of rules, few in practice
+                self._policies[rates] = policy
         return [
             ("ratelimit-limit", str(rate.limit)),
             ("ratelimit-remaining", str(remaining[tightest])),

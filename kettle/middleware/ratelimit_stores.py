@@ -271,9 +271,10 @@ class RedisStore:
         args: list[Any] = ["1" if sliding else "0"]
         for rate in rates:
             args += [rate.limit, repr(float(rate.period))]
+        # The socket timeouts bound a slow Redis; cancelling a command midway instead
+        # could leave its reply on a pooled connection for the next command to read.
         try:
-            async with asyncio.timeout(self.timeout * 2):
-                reply = await self._script()(keys=[self.prefix + key for key in keys], args=args)
+            reply = await self._script()(keys=[self.prefix + key for key in keys], args=args)
         except (redis.RedisError, OSError, TimeoutError) as exc:
             raise StoreUnavailable(f"Redis rate-limit store: {type(exc).__name__}") from exc
         values = [v.decode() if isinstance(v, bytes) else str(v) for v in reply[1:]]
