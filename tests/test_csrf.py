@@ -443,3 +443,17 @@ def test_websocket_handshakes_with_cookies_get_the_origin_checks(
     ):
         pass
     assert refused.value.code == 1008
+
+
+def test_behind_a_tls_proxy_the_https_origin_is_our_own() -> None:
+    from kettle.middleware.proxy import ProxyHeadersMiddleware
+
+    app = make_app()
+    app.add_middleware(ProxyHeadersMiddleware, trusted_proxies=["10.0.0.1"])
+    client = TestClient(app, client=("10.0.0.1", 4000))
+    token = client.get("/token").json()["token"]
+    proxied = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "app.example"}
+    ok = {**proxied, "Origin": "https://app.example"}
+    assert client.post("/submit", data={"csrf_token": token}, headers=ok).status_code == 200
+    evil = {**proxied, "Origin": "http://app.example"}  # the scheme differs
+    assert client.post("/submit", data={"csrf_token": token}, headers=evil).status_code == 403

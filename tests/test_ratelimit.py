@@ -351,3 +351,19 @@ def test_websockets_and_lifespan_pass_through() -> None:
         for _ in range(2):
             with client.websocket_connect("/ws") as connection:
                 assert connection.receive_text() == "hi"
+
+
+def test_behind_proxy_headers_middleware_the_real_client_is_counted() -> None:
+    from kettle.middleware.proxy import ProxyHeadersMiddleware
+
+    app = make_app("1/minute")
+    app.add_middleware(ProxyHeadersMiddleware, trusted_proxies=["10.0.0.1"])  # outermost
+    proxy = TestClient(app, client=("10.0.0.1", 4000))
+    for client in ("203.0.113.5", "203.0.113.6"):
+        forwarded = {"X-Forwarded-For": client}
+        assert proxy.get("/", headers=forwarded).status_code == 200
+        assert proxy.get("/", headers=forwarded).status_code == 429
+    # A peer that is not the proxy is counted as itself, whatever it forwards.
+    direct = TestClient(app, client=("198.51.100.1", 4000))
+    assert direct.get("/", headers={"X-Forwarded-For": "203.0.113.7"}).status_code == 200
+    assert direct.get("/", headers={"X-Forwarded-For": "203.0.113.8"}).status_code == 429
