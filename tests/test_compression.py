@@ -60,6 +60,10 @@ def make_app(middleware: type[Any] = CompressionMiddleware, **options: Any) -> K
     async def partial() -> Response:
         return Response(TEXT, 206, {"Content-Range": "bytes 0-1999/4000"}, "text/plain")
 
+    @app.get("/cached")
+    async def cached() -> Response:
+        return Response(status_code=304, headers={"ETag": '"v1"'})
+
     @app.get("/no-transform")
     async def no_transform() -> Response:
         return Response(TEXT, headers={"Cache-Control": "no-transform"}, media_type="text/plain")
@@ -197,6 +201,13 @@ def test_never_compressed(path: str, extra: dict[str, str]) -> None:
         assert gzip.decompress(b"".join(chunks)) == TEXT.encode()  # not compressed twice
     else:
         assert b"".join(chunks) == TEXT.encode()
+
+
+def test_not_modified_keeps_vary() -> None:
+    status, headers, chunks = call(make_app(), "/cached", "gzip")
+    assert (status, headers["vary"], headers["etag"]) == (304, "Accept-Encoding", '"v1"')
+    assert "content-encoding" not in headers
+    assert b"".join(chunks) == b""
 
 
 def test_json_is_compressed() -> None:

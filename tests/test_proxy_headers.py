@@ -163,6 +163,23 @@ def test_values_aligned_with_the_client_hop() -> None:
     assert get(make_client(), headers)["url"] == "https://shop.example.com/"
 
 
+def test_trailing_slash_redirect_keeps_the_forwarded_scheme() -> None:
+    app = Kettle(__name__)
+    app.add_middleware(ProxyHeadersMiddleware, trusted_proxies=["10.0.0.2"])
+
+    @app.get("/items/")
+    async def items() -> list[int]:
+        return []
+
+    client = TestClient(app, client=PROXY, base_url="http://internal")
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "shop.example.com"}
+    response = client.get("/items", headers=headers, follow_redirects=False)
+    assert response.status_code == 308
+    location = response.headers["location"]
+    # Relative (resolved against the https URL the browser used) or on https, never http.
+    assert location == "/items/" or location.startswith("https://shop.example.com/")
+
+
 def test_session_cookie_is_secure_behind_a_tls_proxy() -> None:
     client = make_client()
     behind = client.get("/login", headers={"X-Forwarded-Proto": "https"})

@@ -288,6 +288,10 @@ class _Responder:
         if kind == "http.response.start":
             headers = list(message.get("headers", ()))
             if not self._eligible(headers, message["status"]):
+                if message["status"] == 304:
+                    # A 304 carries the Vary its 200 would have (RFC 9110 15.4.5).
+                    merge_vary(headers, b"Accept-Encoding")
+                    message = {**message, "headers": headers}
                 await self.sender(message)
                 self.coding = None
                 self.head = None
