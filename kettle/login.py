@@ -222,9 +222,9 @@ class LoginManager:
 
     Args:
         app: the app to attach to now (else call :meth:`init_app` later).
-        login_view: where :func:`login_required` sends pages: a path (``"/login"``) or
-            an endpoint name for ``url_for`` (``"auth.login"``). Without one, pages get
-            a 401 too.
+        login_view: where :func:`login_required` sends pages: a path (``"/login"``), an
+            absolute URL, or an endpoint name for ``url_for`` (``"auth.login"``). Without
+            one, pages get a 401 too.
         next_param: the query parameter carrying the page to return to (``next``).
         keep_session_keys: session keys kept when the session is rotated at login
             (``_permanent`` by default; everything else is dropped).
@@ -254,6 +254,12 @@ class LoginManager:
         keep_session_keys: Iterable[str] = ("_permanent",),
         anonymous_user: Callable[[], Any] = AnonymousUser,
     ) -> None:
+        if login_view is not None and (not login_view or login_view.strip() != login_view):
+            raise ConfigurationError(
+                f"login_view must be a path or an endpoint name, not {login_view!r}"
+            )
+        if not next_param or not next_param.isidentifier():
+            raise ConfigurationError(f"next_param must be a plain name, not {next_param!r}")
         self.login_view = login_view
         self.next_param = next_param
         self.keep_session_keys = tuple(keep_session_keys)
@@ -419,7 +425,9 @@ class LoginManager:
         """The error :func:`login_required` raises: a redirect for pages, else a 401."""
         if self.login_view is None or wants_json():
             return HTTPException(401, "Not authenticated")
-        target = self.login_view if self.login_view.startswith("/") else url_for(self.login_view)
+        view = self.login_view
+        # A path or an absolute URL (a single sign-on page elsewhere) is used as given.
+        target = view if view.startswith(("/", "https://", "http://")) else url_for(view)
         separator = "&" if "?" in target else "?"
         location = f"{target}{separator}{urlencode({self.next_param: _next_target()})}"
         # 303 turns a refused POST into a GET of the login page; 302 for reads, as browsers

@@ -443,6 +443,27 @@ def test_wants_json_without_a_request_header_reads_the_given_connection() -> Non
     assert wants_json(Conn("text/html;q=bogus")) is True
 
 
+@pytest.mark.parametrize(
+    "options", [{"login_view": ""}, {"login_view": " /login"}, {"next_param": "a b"}]
+)
+def test_manager_options_are_checked_at_startup(options: dict[str, str]) -> None:
+    with pytest.raises(ConfigurationError):
+        LoginManager(**options)  # type: ignore[arg-type]
+
+
+def test_an_absolute_login_view_is_used_as_given() -> None:
+    app = Kettle(__name__)
+    LoginManager(app, login_view="https://sso.example.com/login")
+
+    @app.get("/private")
+    @login_required
+    async def private() -> str:
+        return "secret"
+
+    location = client_for(app).get("/private", headers=HTML).headers["location"]
+    assert location == "https://sso.example.com/login?next=%2Fprivate"
+
+
 def test_one_manager_per_app() -> None:
     app = Kettle(__name__)
     LoginManager(app)
