@@ -9,6 +9,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -255,6 +256,28 @@ def test_configuration_mistakes_fail_at_startup(build: Any, message: str) -> Non
 def test_unknown_reason_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="unknown token failure"):
         InvalidTokenError("because")
+
+
+def test_public_jwks_publish_only_public_keys(rsa_key: rsa.RSAPrivateKey) -> None:
+    keys = KeySet(
+        [
+            JWTKey(rsa_key, "RS256", kid="rsa"),
+            JWTKey(ec.generate_private_key(ec.SECP256R1()), "ES256", kid="ec"),
+            JWTKey(SECRET, kid="hmac"),
+        ],
+        current="rsa",
+    )
+    jwks = keys.public_jwks()
+    assert [jwk["kid"] for jwk in jwks["keys"]] == ["rsa", "ec"]
+    assert SECRET not in json.dumps(jwks)
+    for jwk in jwks["keys"]:
+        assert "d" not in jwk  # no private part
+        assert jwk["use"] == "sig"
+    # Another service verifies with nothing but the published set.
+    token = JWT(keys).encode({}, subject="ada")
+    rsa_jwk = jwks["keys"][0]
+    public = jwt.PyJWK(rsa_jwk).key
+    assert JWT(JWTKey(public, "RS256", kid="rsa")).decode(token)["sub"] == "ada"
 
 
 def test_a_public_key_cannot_be_current(rsa_key: rsa.RSAPrivateKey) -> None:

@@ -233,6 +233,30 @@ class KeySet:
         """The algorithms of the keys in the set."""
         return frozenset(key.algorithm for key in self.keys)
 
+    def public_jwks(self) -> dict[str, list[dict[str, Any]]]:
+        """The public keys as a JWK Set (RFC 7517), for ``/.well-known/jwks.json``.
+
+        Only asymmetric public keys appear: an HMAC secret or a private part never does.
+
+        Example:
+            >>> from cryptography.hazmat.primitives.asymmetric import ed25519
+            >>> from kettle.security.tokens import JWTKey, KeySet
+            >>> key = JWTKey(ed25519.Ed25519PrivateKey.generate(), "EdDSA", kid="k1")
+            >>> (jwk,) = KeySet([key]).public_jwks()["keys"]
+            >>> jwk["kty"], jwk["kid"], jwk["alg"], "d" in jwk
+            ('OKP', 'k1', 'EdDSA', False)
+        """
+        keys = []
+        for key in self.keys:
+            if key.algorithm in _HMAC_SIZES:
+                continue
+            jwk: dict[str, Any] = _ALGORITHMS[key.algorithm].to_jwk(key.verifying_key, as_dict=True)
+            jwk.update(alg=key.algorithm, use="sig")
+            if key.kid:
+                jwk["kid"] = key.kid
+            keys.append(jwk)
+        return {"keys": keys}
+
 
 def _as_keyset(keys: str | bytes | JWTKey | KeySet | Sequence[JWTKey], algorithm: str) -> KeySet:
     if isinstance(keys, KeySet):
