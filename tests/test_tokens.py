@@ -6,6 +6,8 @@ import base64
 import hashlib
 import hmac
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -328,3 +330,15 @@ def test_a_refused_token_is_a_401_with_a_bearer_challenge(
 def test_a_valid_token_passes(client: TestClient) -> None:
     token = client.get("/token").json()["token"]
     assert client.get("/me", params={"token": token}).json() == {"sub": "ada"}
+
+
+def test_import_kettle_loads_no_token_or_password_library() -> None:
+    code = (
+        "import sys, kettle, kettle.security\n"
+        "heavy = ('jwt', 'cryptography', 'pwdlib', 'argon2', 'kettle.login')\n"
+        "print([name for name in heavy if name in sys.modules])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"
