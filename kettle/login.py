@@ -211,7 +211,8 @@ def wants_json(conn: Any = None) -> bool:
 
 def _next_target() -> str:
     url = request.url
-    return f"{url.path}?{url.query}" if url.query else url.path
+    # A request for "//evil.com/x" must not hand the login page a next that leaves the site.
+    return safe_next_url(f"{url.path}?{url.query}" if url.query else url.path)
 
 
 # -- the manager ------------------------------------------------------------------------------

@@ -434,6 +434,29 @@ def test_login_redirects_only_to_local_next(
     assert response.headers["location"] == location
 
 
+@pytest.mark.parametrize(
+    ("url", "next_value"),
+    [
+        ("http://testserver//evil.com/x", "%2F"),
+        ("http://testserver/%2F%2Fevil.com", "%2F"),
+        # Kept percent-encoded: "/%5C" is a path on this site, not a backslash.
+        ("http://testserver/%5Cevil.com", "%2F%255Cevil.com"),
+        ("http://testserver/a/b?c=d", "%2Fa%2Fb%3Fc%3Dd"),
+    ],
+)
+def test_the_next_we_send_is_always_local(url: str, next_value: str) -> None:
+    app = Kettle(__name__)
+    LoginManager(app, login_view="/login")
+
+    @app.get("/{rest:path}")
+    @login_required
+    async def anything(rest: str) -> str:
+        return rest
+
+    response = client_for(app).get(url, headers=HTML)
+    assert response.headers["location"] == f"/login?next={next_value}"
+
+
 def test_wants_json_without_a_request_header_reads_the_given_connection() -> None:
     class Conn:
         def __init__(self, accept: str) -> None:
