@@ -181,7 +181,7 @@ class CompressionMiddleware:
         if unknown:
             raise ConfigurationError(f"unknown encodings {unknown}: kettle knows {list(ENCODINGS)}")
         if not 0 <= gzip_level <= 9:
-            raise ConfigurationError("gzip_level must be between 0 and 9")
+            raise ConfigurationError("gzip_level (compresslevel) must be between 0 and 9")
         if not 0 <= brotli_quality <= 11:
             raise ConfigurationError("brotli_quality must be between 0 and 11")
         if not 1 <= zstd_level <= 22:
