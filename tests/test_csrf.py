@@ -370,6 +370,29 @@ def test_bad_configuration_is_refused_at_startup(options: dict[str, Any]) -> Non
         CSRFMiddleware(make_app(), **options)
 
 
+def test_the_template_global_csrf_token_renders_a_valid_token(app: Kettle) -> None:
+    @app.get("/meta")
+    async def meta() -> Any:
+        return render_template_string('<meta name="csrf-token" content="{{ csrf_token() }}">')
+
+    client = TestClient(app)
+    token = client.get("/meta").text.split('content="')[1].split('"')[0]
+    assert (
+        client.post("/items", json={"name": "x"}, headers={"X-CSRF-Token": token}).status_code
+        == 200
+    )
+
+
+def test_making_a_token_without_a_secret_key_says_what_to_set(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = make_app(secret="")
+    response = TestClient(app, raise_server_exceptions=False).get("/token")
+    assert response.status_code == 500
+    assert "SECRET_KEY" not in response.text  # the reason goes to the log, not the client
+    assert "set app.config['SECRET_KEY']" in caplog.text
+
+
 def test_a_missing_secret_key_fails_at_startup() -> None:
     app = make_app(secret="")
     with pytest.raises(ConfigurationError, match="SECRET_KEY"), TestClient(app):

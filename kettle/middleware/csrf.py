@@ -110,11 +110,12 @@ def generate_csrf(app: Any, session: Any) -> str:
         >>> verify_csrf(App(), session, token, max_age=60) is None
         True
     """
+    serializer = _serializer(app)  # first: no SECRET_KEY is a ConfigurationError
     secret = session.get(SESSION_KEY)
     if not isinstance(secret, str):
         secret = secrets.token_urlsafe(32)
         session[SESSION_KEY] = secret
-    return _serializer(app).dumps(secret)
+    return serializer.dumps(secret)
 
 
 def verify_csrf(app: Any, session: Any, token: str | None, max_age: int | None) -> None:
