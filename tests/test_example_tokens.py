@@ -6,7 +6,7 @@ import importlib
 import importlib.util
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -130,26 +130,28 @@ def test_bad_credentials_are_one_401(client: TestClient, username: str, password
     assert response.headers["www-authenticate"] == "Bearer"
 
 
+ISSUER = "kettle-tokens-example"
+
+
 @pytest.mark.parametrize(
-    ("token", "reason"),
+    ("make_token", "reason"),
     [
-        ("not-a-jwt", "The token is malformed."),
-        (JWT(SECRET.upper()).encode({"sub": "alice", "scope": "me"}), "signature"),
-        (JWT(SECRET).encode({"sub": "alice", "scope": "me"}), "lacks a required claim"),
+        (lambda: "not-a-jwt", "The token is malformed."),
+        (lambda: JWT(SECRET.upper()).encode({"sub": "alice"}), "signature"),
+        (lambda: JWT(SECRET).encode({"sub": "alice", "scope": "me"}), "lacks a required claim"),
+        (lambda: JWT(SECRET, issuer=ISSUER, audience="elsewhere").encode({"sub": "a"}), "audience"),
         (
-            JWT(SECRET, issuer="kettle-tokens-example", audience="elsewhere").encode({"sub": "a"}),
-            "audience",
-        ),
-        (
-            JWT(SECRET, issuer="kettle-tokens-example", audience="kettle-tokens-api").encode(
+            lambda: JWT(SECRET, issuer=ISSUER, audience="kettle-tokens-api").encode(
                 {"sub": "alice", "scope": "me"}, expires_in=-60
             ),
             "expired",
         ),
     ],
 )
-def test_bad_tokens_are_401s_that_say_why(client: TestClient, token: str, reason: str) -> None:
-    response = client.get("/users/me", headers=_bearer(token))
+def test_bad_tokens_are_401s_that_say_why(
+    client: TestClient, make_token: Callable[[], str], reason: str
+) -> None:
+    response = client.get("/users/me", headers=_bearer(make_token()))
     assert response.status_code == 401
     assert reason in response.json()["detail"]
     assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')

@@ -48,6 +48,8 @@ def _forge(header: dict[str, Any], payload: dict[str, Any], secret: bytes | None
     return f"{signing_input}.{_b64(signature)}"
 
 
+# Tokens in parametrize lists are made when the module is collected, which may be minutes
+# before the test runs in a full suite: their expiry is a day away.
 def _now() -> int:
     return int(datetime.now(UTC).timestamp())
 
@@ -109,25 +111,27 @@ def _reason(tokens: JWT, token: str) -> str:
     [
         pytest.param(_hs_token(exp=_now() - 60, iat=_now() - 120), "expired", id="expired"),
         pytest.param(
-            _hs_token(exp=_now() + 600, iat=_now(), nbf=_now() + 300),
+            _hs_token(exp=_now() + 86400, iat=_now(), nbf=_now() + 43200),
             "not_yet_valid",
             id="nbf-in-future",
         ),
         pytest.param(
-            _hs_token(exp=_now() + 600, iat=_now() + 300), "not_yet_valid", id="iat-in-future"
+            _hs_token(exp=_now() + 86400, iat=_now() + 43200), "not_yet_valid", id="iat-in-future"
         ),
         pytest.param(_hs_token(iat=_now()), "missing_claim", id="no-exp"),
         pytest.param(_hs_token(exp="soon", iat=_now()), "malformed", id="exp-not-a-number"),
-        pytest.param(_hs_token(exp=_now() + 60, iat=_now(), sub=42), "invalid_claim", id="sub-int"),
         pytest.param(
-            _forge({"alg": "HS256"}, {"exp": _now() + 60, "iat": _now()}, OTHER.encode()),
+            _hs_token(exp=_now() + 86400, iat=_now(), sub=42), "invalid_claim", id="sub-int"
+        ),
+        pytest.param(
+            _forge({"alg": "HS256"}, {"exp": _now() + 86400, "iat": _now()}, OTHER.encode()),
             "invalid_signature",
             id="other-secret",
         ),
-        pytest.param(_forge({"alg": "none"}, {"exp": _now() + 60}, None), "alg_none", id="none"),
-        pytest.param(_forge({"alg": "nOnE"}, {"exp": _now() + 60}, None), "alg_none", id="NoNe"),
+        pytest.param(_forge({"alg": "none"}, {"exp": _now() + 86400}, None), "alg_none", id="none"),
+        pytest.param(_forge({"alg": "nOnE"}, {"exp": _now() + 86400}, None), "alg_none", id="NoNe"),
         pytest.param(
-            _forge({"alg": "HS512"}, {"exp": _now() + 60}, SECRET.encode()),
+            _forge({"alg": "HS512"}, {"exp": _now() + 86400}, SECRET.encode()),
             "algorithm_not_allowed",
             id="hs512",
         ),
@@ -158,7 +162,7 @@ def test_refused_tokens_say_why(token: str, reason: str) -> None:
 def test_tampered_payload_is_a_bad_signature() -> None:
     tokens = JWT(SECRET)
     header, _, signature = tokens.encode({"sub": "ada"}).split(".")
-    forged = _b64(json.dumps({"sub": "root", "exp": _now() + 60, "iat": _now()}).encode())
+    forged = _b64(json.dumps({"sub": "root", "exp": _now() + 86400, "iat": _now()}).encode())
     assert _reason(tokens, f"{header}.{forged}.{signature}") == "invalid_signature"
 
 
@@ -186,21 +190,21 @@ def test_leeway_accepts_small_clock_skew() -> None:
 )
 def test_audience_and_issuer(claims: dict[str, Any], reason: str) -> None:
     tokens = JWT(SECRET, issuer="kettle", audience=["api", "admin"])
-    valid = {"exp": _now() + 60, "iat": _now(), "iss": "kettle", "aud": "admin"}
+    valid = {"exp": _now() + 86400, "iat": _now(), "iss": "kettle", "aud": "admin"}
     assert tokens.decode(_hs_token(**valid))["aud"] == "admin"
     payload = {key: value for key, value in (valid | claims).items() if value is not None}
     assert _reason(tokens, _hs_token(**payload)) == reason
 
 
 def test_a_token_with_an_audience_is_refused_where_none_is_expected() -> None:
-    token = _hs_token(exp=_now() + 60, iat=_now(), aud="api")
+    token = _hs_token(exp=_now() + 86400, iat=_now(), aud="api")
     assert _reason(JWT(SECRET), token) == "invalid_audience"
 
 
 def test_rs_public_key_never_verifies_an_hs_token(rsa_key: rsa.RSAPrivateKey) -> None:
     public_pem = _pem_public(rsa_key)
     # The classic confusion attack: HMAC-sign with the (public) PEM as the secret.
-    forged = _forge({"alg": "HS256"}, {"sub": "root", "exp": _now() + 60}, public_pem)
+    forged = _forge({"alg": "HS256"}, {"sub": "root", "exp": _now() + 86400}, public_pem)
     assert _reason(JWT(JWTKey(public_pem, "RS256")), forged) == "algorithm_not_allowed"
     # Even when HS256 is in the accepted list, only an HS key may verify an HS token.
     lenient = JWT(JWTKey(public_pem, "RS256"), algorithms=["RS256", "HS256"])
@@ -307,7 +311,7 @@ def client() -> TestClient:
     ("token", "reason"),
     [
         (_hs_token(exp=_now() - 60, iat=_now() - 120, aud="api"), "expired"),
-        (_hs_token(exp=_now() + 60, iat=_now(), aud="web"), "invalid_audience"),
+        (_hs_token(exp=_now() + 86400, iat=_now(), aud="web"), "invalid_audience"),
         (_forge({"alg": "none"}, {"aud": "api"}, None), "alg_none"),
         ("x" * 9000, "oversized"),
         ("garbage", "malformed"),
