@@ -31,6 +31,7 @@ import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import NamedTuple
 
 from kettle.exceptions import ConfigurationError
 from kettle.middleware.ratelimit_stores import (
@@ -283,9 +284,23 @@ class RateLimitMiddleware:
         self.fail_open = on_store_error == "open"
         self.send_headers = headers
         # The rule's place and rate name its counters: changing a rule starts it afresh.
+        # The rule's place and rate name its counters: changing a rule starts it afresh.
         self._ids = tuple(f"{i}:{r.rate.limit}/{r.rate.period!r}" for i, r in enumerate(self.rules))
+        self._everywhere = all(r.methods is None and r.exact is None for r in self.rules)
         self._last_warning = 0.0
-        self._policies: dict[tuple[Rate, ...], str] = {}
+        # What the headers need for each set of rules that can apply, built once.
+        self._plans: dict[tuple[int, ...], _Plan] = {}
+        self._all = tuple(range(len(self.rules)))
+
+    def _plan(self, applying: tuple[int, ...]) -> _Plan:
+        plan = self._plans.get(applying)
+        if plan is None:
+            rates = tuple(self.rules[i].rate for i in applying)
+            policy = ", ".join(f"{r.limit};w={r.period:g}" for r in rates).encode()
+            plan = _Plan(rates, tuple(self._ids[i] for i in applying), policy)
+            if len(self._plans) < 256:  # one per combination of rules: few in practice
+                self._plans[applying] = plan
+        return plan
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -293,11 +308,14 @@ class RateLimitMiddleware:
                 receive = self._closing_store(receive)
             await self.app(scope, receive, send)
             return
-        method, path = scope["method"], scope["path"]
-        applying = [i for i, rule in enumerate(self.rules) if rule.applies(method, path)]
-        if not applying:
-            await self.app(scope, receive, send)
-            return
+        if self._everywhere:
+            applying = self._all
+        else:
+            method, path = scope["method"], scope["path"]
+            applying = tuple(i for i, r in enumerate(self.rules) if r.applies(method, path))
+            if not applying:
+                await self.app(scope, receive, send)
+                return
         if self.key is client_address:
             client: str | None = client_address(HTTPConnection(scope))
         else:
@@ -306,28 +324,26 @@ class RateLimitMiddleware:
         if client is None:
             await self.app(scope, receive, send)
             return
-        rates = tuple(self.rules[i].rate for i in applying)
-        keys = [_store_key(self._ids[i], client) for i in applying]
+        plan = self._plan(applying)
+        keys = [_store_key(rule_id, client) for rule_id in plan.ids]
         try:
-            allowed, windows = await self.store.hit(keys, rates, self.sliding)
+            allowed, windows = await self.store.hit(keys, plan.rates, self.sliding)
         except StoreUnavailable as exc:
             await self._store_down(exc, scope, receive, send)
             return
-        headers = self._headers(rates, windows)
+        extra = self._headers(plan, windows)
         if not allowed:
-            retry = max(self._retry_after(r, w) for r, w in zip(rates, windows, strict=True))
-            headers.append(("retry-after", str(retry)))
+            retry = max(self._retry_after(r, w) for r, w in zip(plan.rates, windows, strict=True))
+            headers = {name.decode(): value.decode() for name, value in extra}
+            headers["retry-after"] = str(retry)
             response = JSONResponse(
-                {"detail": f"Too many requests: retry in {retry} seconds."},
-                429,
-                dict(headers),
+                {"detail": f"Too many requests: retry in {retry} seconds."}, 429, headers
             )
             await response(scope, receive, send)
             return
         if not self.send_headers:
             await self.app(scope, receive, send)
             return
-        extra = [(name.encode(), value.encode()) for name, value in headers]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -369,24 +385,20 @@ class RateLimitMiddleware:
         )
         await response(scope, receive, send)
 
-    def _headers(self, rates: tuple[Rate, ...], windows: Sequence[Window]) -> list[tuple[str, str]]:
-        remaining = [
-            max(0, math.floor(rate.limit - used(window, rate, self.sliding)))
-            for rate, window in zip(rates, windows, strict=True)
-        ]
-        tightest = min(range(len(rates)), key=remaining.__getitem__)
-        rate, window = rates[tightest], windows[tightest]
-        reset = max(1, math.ceil(rate.period - window.elapsed))
-        policy = self._policies.get(rates)
-        if policy is None:
-            policy = ", ".join(f"{r.limit};w={r.period:g}" for r in rates)
-            if len(self._policies) < 64:  # one per combination of rules, few in practice
-                self._policies[rates] = policy
+    def _headers(self, plan: _Plan, windows: Sequence[Window]) -> list[tuple[bytes, bytes]]:
+        rates = plan.rates
+        tightest, remaining = 0, None
+        for i, (rate, window) in enumerate(zip(rates, windows, strict=True)):
+            left = max(0, math.floor(rate.limit - used(window, rate, self.sliding)))
+            if remaining is None or left < remaining:
+                tightest, remaining = i, left
+        rate = rates[tightest]
+        reset = max(1, math.ceil(rate.period - windows[tightest].elapsed))
         return [
-            ("ratelimit-limit", str(rate.limit)),
-            ("ratelimit-remaining", str(remaining[tightest])),
-            ("ratelimit-reset", str(reset)),
-            ("ratelimit-policy", policy),
+            (b"ratelimit-limit", b"%d" % rate.limit),
+            (b"ratelimit-remaining", b"%d" % (remaining or 0)),
+            (b"ratelimit-reset", b"%d" % reset),
+            (b"ratelimit-policy", plan.policy),
         ]
 
     def _retry_after(self, rate: Rate, window: Window) -> int:
@@ -405,6 +417,12 @@ class RateLimitMiddleware:
             # This window's count must fade, as the previous one, during the next window.
             wait = to_end + period * (1 - (limit - 1) / window.current)
         return max(1, math.ceil(wait)) if wait > 0 else 0
+
+
+class _Plan(NamedTuple):
+    rates: tuple[Rate, ...]
+    ids: tuple[str, ...]
+    policy: bytes
 
 
 def _store_key(rule_id: str, client: str) -> str:

@@ -129,7 +129,10 @@ class MemoryStore:
             else:
                 current, previous = entry[1], entry[2]
             elapsed = now - index * rate.period
-            if used(Window(current, previous, elapsed), rate, sliding) + 1 > rate.limit:
+            count: float = current
+            if sliding and previous:
+                count += previous * max(0.0, rate.period - elapsed) / rate.period
+            if count + 1 > rate.limit:
                 allowed = False
             seen.append((key, rate, index, current, previous, elapsed))
         windows = []
