@@ -562,3 +562,20 @@ def test_fastapis_password_flow_code_runs_on_kettle() -> None:
     assert me.json() == {"username": "johndoe"}
     assert client.get("/users/me").status_code == 401
     assert client.post("/token", data={"username": "johndoe", "password": "x"}).status_code == 400
+
+
+def test_importing_the_schemes_stays_light() -> None:
+    # Tokens and passwords (PyJWT, cryptography, pwdlib) load only from their own modules,
+    # and no scheme needs pydantic: an app guarded by an API key never imports them.
+    import subprocess
+    import sys
+
+    heavy = ("jwt", "cryptography", "pwdlib", "argon2", "pydantic", "redis")
+    code = (
+        "import sys, kettle.security, kettle.fastapi.security; "
+        f"print([m for m in {heavy!r} if m in sys.modules])"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "[]"
