@@ -156,3 +156,22 @@ def test_basic_credentials_are_utf_8_and_compared_exactly(
 ) -> None:
     response = client.get("/basic", headers={"Authorization": authorization})  # type: ignore[dict-item]
     assert response.status_code == status
+
+
+def test_two_api_key_headers_are_refused() -> None:
+    from kettle.security import APIKeyHeader
+
+    app = Kettle(__name__)
+
+    @app.get("/stock")
+    async def stock(
+        key: str | None = Depends(APIKeyHeader(name="X-API-Key", auto_error=False)),
+    ) -> str:
+        return str(key)
+
+    client = TestClient(app)
+    assert client.get("/stock", headers={"X-API-Key": " k1 "}).text == "k1"
+    twice = client.get("/stock", headers=[("X-API-Key", "k1"), ("x-api-key", SECRET)])
+    assert twice.status_code == 401
+    assert twice.headers["www-authenticate"] == "APIKey"
+    assert SECRET not in twice.text

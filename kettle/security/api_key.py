@@ -8,7 +8,7 @@ The dependant gets the key as a ``str`` and checks it (with
 from __future__ import annotations
 
 from kettle.requests import HTTPConnection
-from kettle.security.base import SecurityBase, challenge
+from kettle.security.base import INVALID_CREDENTIALS, SecurityBase, challenge
 
 __all__ = ["APIKeyBase", "APIKeyCookie", "APIKeyHeader", "APIKeyQuery"]
 
@@ -95,8 +95,12 @@ class APIKeyHeader(APIKeyBase):
     location = "header"
 
     def _read(self, request: HTTPConnection) -> str | None:
-        value = request.headers.get(self.name)
-        return value.strip() if value is not None else None
+        raw = self.name.lower().encode("latin-1")
+        found = [value for name, value in request.scope["headers"] if name == raw]
+        if len(found) > 1:
+            # Which one would a proxy in front have checked? Refused, as for Authorization.
+            raise challenge("APIKey", INVALID_CREDENTIALS)
+        return found[0].decode("latin-1").strip() if found else None
 
 
 class APIKeyCookie(APIKeyBase):
