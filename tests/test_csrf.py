@@ -3,10 +3,12 @@ that must declare a JSON content type (CVE-2021-32677)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from typing import Any
 
+import orjson
 import pytest
 from pydantic import BaseModel
 
@@ -480,3 +482,155 @@ def test_behind_a_tls_proxy_the_https_origin_is_our_own() -> None:
     assert client.post("/submit", data={"csrf_token": token}, headers=ok).status_code == 200
     evil = {**proxied, "Origin": "http://app.example"}  # the scheme differs
     assert client.post("/submit", data={"csrf_token": token}, headers=evil).status_code == 403
+
+
+# -- the form scanners, sans-I/O, and bodies that arrive in pieces --------------------------
+
+
+def _pieces(data: bytes, size: int) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)] or [b""]
+
+
+_MULTIPART = (
+    b"preamble to ignore\r\n"
+    b"--XyZ\r\nContent-Disposition: form-data; name=note\r\n\r\nhello\r\n"
+    b"--XyZ\r\nContent-Disposition: form-data; name=csrf_token; filename=x.txt\r\n\r\nfile\r\n"
+    b'--XyZ\r\ncontent-type: text/plain\r\nCONTENT-DISPOSITION: form-data; name="csrf_token"'
+    b"\r\n\r\nTOKEN\r\n--XyZ--\r\n"
+)
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 64, 10_000])
+def test_the_multipart_scanner_finds_the_field_however_the_body_is_cut(size: int) -> None:
+    from kettle.middleware.csrf import _MultipartScanner
+
+    scanner = _MultipartScanner("csrf_token", b"XyZ")
+    pieces = _pieces(_MULTIPART, size)
+    found = [scanner.feed(piece, final=i == len(pieces) - 1) for i, piece in enumerate(pieces)]
+    # The first part found is the field, not the file part of the same name.
+    assert next(f for f in found if f is not None) == "TOKEN"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"no delimiter at all",
+        b"--XyZ",
+        b"--XyZ\r\nContent-Disposition: form-data; name=csrf_token\r\n",
+        b"--XyZ\r\nContent-Disposition: form-data; name=csrf_token\r\n\r\nunterminated",
+        b"--XyZ\r\nX-Other: 1\r\n\r\nv\r\n--XyZ--\r\n",
+        b"--XyZ\r\nContent-Disposition: form-data; name=other\r\n\r\nv\r\n--XyZ",
+    ],
+)
+def test_the_multipart_scanner_without_a_complete_token_part(body: bytes) -> None:
+    from kettle.middleware.csrf import _MultipartScanner
+
+    assert _MultipartScanner("csrf_token", b"XyZ").feed(body, final=True) is None
+
+
+@pytest.mark.parametrize("size", [1, 3, 100])
+def test_the_urlencoded_scanner_across_pieces(size: int) -> None:
+    from kettle.middleware.csrf import _UrlencodedScanner
+
+    scanner = _UrlencodedScanner("csrf_token")
+    pieces = _pieces(b"a=1&b=%20x&csrf_token=to%2Bken+1&c=3", size)
+    found = [scanner.feed(piece, final=i == len(pieces) - 1) for i, piece in enumerate(pieces)]
+    assert [f for f in found if f is not None] == ["to+ken 1"]
+
+
+async def _call(
+    app: Any, scope: dict[str, Any], messages: list[dict[str, Any]]
+) -> tuple[int, bytes]:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop(0)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start["status"], body
+
+
+def _scope(cookie: str, content_type: bytes) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/submit",
+        "raw_path": b"/submit",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"cookie", cookie.encode()),
+            (b"content-type", content_type),
+        ],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+
+
+@pytest.mark.parametrize("size", [1, 5, 50])
+def test_a_form_streamed_in_pieces_reaches_the_handler_whole(app: Kettle, size: int) -> None:
+    client, token = logged_in(app)
+    cookie = "; ".join(f"{c.name}={c.value}" for c in client.cookies.jar)
+    body = f"text=hello+world&csrf_token={token}&after=1".encode()
+    pieces = _pieces(body, size)
+    messages = [
+        {"type": "http.request", "body": piece, "more_body": i < len(pieces) - 1}
+        for i, piece in enumerate(pieces)
+    ]
+    scope = _scope(cookie, b"application/x-www-form-urlencoded")
+    status, payload = asyncio.run(_call(app, scope, messages))
+    assert status == 200
+    assert orjson.loads(payload) == {"text": ["hello world"], "csrf_token": [token], "after": ["1"]}
+
+
+def test_a_client_gone_during_the_scan_is_no_500(app: Kettle) -> None:
+    client, _ = logged_in(app)
+    cookie = "; ".join(f"{c.name}={c.value}" for c in client.cookies.jar)
+    scope = _scope(cookie, b"application/x-www-form-urlencoded")
+    messages = [{"type": "http.request", "body": b"text=abc", "more_body": True}]
+    status, _ = asyncio.run(_call(app, scope, messages))  # then http.disconnect
+    assert status in (400, 403)
+
+
+def test_the_middleware_needs_a_kettle_app() -> None:
+    async def bare(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("not reached")
+
+    middleware = CSRFMiddleware(bare)
+    scope = _scope("a=b", b"text/plain")
+    headers = scope["headers"] + [(b"x-csrf-token", b"t")]
+    with pytest.raises(ConfigurationError, match="kettle app"):
+        asyncio.run(_call(middleware, {**scope, "headers": headers}, []))
+
+
+def test_an_async_session_interface_is_awaited() -> None:
+    from kettle.sessions import SecureCookieSessionInterface
+
+    class AsyncSessions(SecureCookieSessionInterface):
+        is_async = True
+        opened = 0
+
+        async def open_session_async(self, app: Any, request: Any) -> Any:
+            AsyncSessions.opened += 1
+            return self.open_session(app, request)
+
+        async def save_session_async(self, app: Any, session: Any, response: Any) -> None:
+            self.save_session(app, session, response)
+
+    app = make_app()
+    app.session_interface = AsyncSessions()
+    client, token = logged_in(app)
+    assert client.post("/submit", data={"csrf_token": token}).status_code == 200
+    assert AsyncSessions.opened >= 2  # the page's session, then the middleware's check
