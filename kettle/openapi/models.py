@@ -127,7 +127,9 @@ class OpenAPIConfig:
 class SecurityScheme:
     """What a security dependency adds to the document.
 
-    Give a dependency (a function, a class or a callable instance) an ``openapi_security``
+    The schemes of :mod:`kettle.security` (``OAuth2PasswordBearer``, ``HTTPBasic``,
+    ``APIKeyHeader``...) carry one already; this is for a dependency of your own. Give a
+    dependency (a function, a class or a callable instance) an ``openapi_security``
     attribute holding one of these: every operation that depends on it, directly or
     through other dependencies, then requires it, and ``components/securitySchemes``
     defines it. The scopes of ``Security(dep, scopes=[...])`` on the way are listed in the
