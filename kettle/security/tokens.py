@@ -25,6 +25,9 @@ Several keys (rotation, asymmetric keys) go in a :class:`KeySet` of :class:`JWTK
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -268,6 +271,25 @@ def _as_keyset(keys: str | bytes | JWTKey | KeySet | Sequence[JWTKey], algorithm
     return KeySet(keys)
 
 
+def _header(token: str | bytes) -> dict[str, Any]:
+    """The token's JOSE header, read without touching its payload or signature.
+
+    PERF: PyJWT's ``get_unverified_header`` decodes every segment, and ``jwt.decode``
+    does it again; reading the first segment alone halves the cost of the pre-check.
+    """
+    raw = token.encode("ascii", "replace") if isinstance(token, str) else token
+    segment, dot, rest = raw.partition(b".")
+    if not dot or rest.count(b".") != 1:
+        raise InvalidTokenError("malformed")
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + b"=" * (-len(segment) % 4)))
+    except (ValueError, TypeError, binascii.Error):
+        raise InvalidTokenError("malformed") from None
+    if not isinstance(header, dict):
+        raise InvalidTokenError("malformed")
+    return header
+
+
 def _seconds(value: float | timedelta) -> timedelta:
     return value if isinstance(value, timedelta) else timedelta(seconds=value)
 
@@ -417,10 +439,7 @@ class JWT:
         """
         if len(token) > self.max_length:
             raise InvalidTokenError("oversized")
-        try:
-            header = jwt.get_unverified_header(token)
-        except (jwt.InvalidTokenError, ValueError, TypeError):
-            raise InvalidTokenError("malformed") from None
+        header = _header(token)
         alg = header.get("alg")
         if not isinstance(alg, str):
             raise InvalidTokenError("malformed")
