@@ -4,16 +4,8 @@ Attach a :class:`LoginManager` to the app, tell it how to load a user from the i
 the session (a plain or an ``async`` function), and use :func:`login_user`,
 :func:`logout_user`, :data:`current_user` and :func:`login_required`.
 
-* Logging in rotates the session (:meth:`~kettle.sessions.SessionMixin.regenerate`): what
-  it held before is dropped, so a session planted by an attacker is worth nothing.
-  Logging out clears the session and the remember-me cookie.
-* ``login_user(user, remember=True)`` also sets a remember-me cookie of its own, signed
-  with ``SECRET_KEY`` (itsdangerous, ``SECRET_KEY_FALLBACKS`` honoured), ``HttpOnly``,
-  ``SameSite=Lax``, ``Secure`` on HTTPS, expiring after ``REMEMBER_COOKIE_DURATION``. It
-  logs the user back in (not *fresh*) once the session has expired. A tampered, expired
-  or foreign cookie is ignored and deleted.
-* :func:`login_required` redirects pages to the login view with a ``next`` parameter,
-  and answers 401 JSON to requests that want JSON (see :func:`wants_json`).
+Logging in rotates the session; logging out clears it and the remember-me cookie; pages
+are redirected to the login view, JSON clients get a 401. ``docs/login.md`` says how.
 
 Example:
     >>> from kettle import Kettle
@@ -42,16 +34,17 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
-from typing import Any, Final, Protocol, TypeVar, cast, overload
-from urllib.parse import urlencode, urlsplit
+from typing import Any, Final, TypeVar, cast, overload
+from urllib.parse import urlencode
 
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from kettle.exceptions import ConfigurationError, HTTPException
-from kettle.globals import LocalProxy, current_app, g, request, session
+from kettle.globals import LocalProxy, current_app, g, has_request_context, request, session
 from kettle.helpers import url_for
 from kettle.introspection import is_async_callable
 from kettle.mediatypes import parse_options_header
+from kettle.requests import HTTPConnection
 
 __all__ = [
     "AnonymousUser",
@@ -80,18 +73,7 @@ _G_REMEMBER: Final = "_login_remember"
 #: neither cookie can stand in for the other).
 REMEMBER_SALT: Final = "kettle.login.remember"
 _MAX_REMEMBER_COOKIE: Final = 4096
-
-
-class User(Protocol):
-    """What a user object offers (:class:`UserMixin` provides it)."""
-
-    @property
-    def is_authenticated(self) -> bool: ...
-    @property
-    def is_active(self) -> bool: ...
-    @property
-    def is_anonymous(self) -> bool: ...
-    def get_id(self) -> str | None: ...
+_COOKIE: Final = "remember_token"
 
 
 class UserMixin:
@@ -111,18 +93,10 @@ class UserMixin:
     """
 
     id: Any
-
-    @property
-    def is_authenticated(self) -> bool:
-        return True
-
-    @property
-    def is_active(self) -> bool:
-        return True
-
-    @property
-    def is_anonymous(self) -> bool:
-        return False
+    is_authenticated: bool = True
+    #: set it false (or make it a property) for accounts that may not log in
+    is_active: bool = True
+    is_anonymous: bool = False
 
     def get_id(self) -> str | None:
         return str(self.id)
@@ -170,12 +144,8 @@ def safe_next_url(target: str | None, default: str = "/") -> str:
         >>> [safe_next_url(u) for u in ("//evil.com", "https://evil.com", "/\\\\evil.com")]
         ['/', '/', '/']
     """
-    if not target or len(target) > 2048 or "\\" in target:
-        return default
-    if not _SAFE_PATH.fullmatch(target):
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
+    # A single leading "/" also rules out a scheme and a host (urlsplit finds neither).
+    if not target or len(target) > 2048 or "\\" in target or not _SAFE_PATH.fullmatch(target):
         return default
     return target
 
@@ -304,16 +274,22 @@ class LoginManager:
         """Load this request's user with an async loader (done before each request)."""
         user_id, from_cookie = self._pending_id()
         if user_id is None:
-            g.setdefault(_G_USER, self.anonymous_user())
+            self._anonymous()
             return
         loader = cast("Callable[[str], Awaitable[Any]]", self._loader)
         try:
             user = await loader(user_id)
         except Exception:
-            logger.exception("The user loader raised for a user id; treating as logged out")
-            g.setdefault(_G_USER, self.anonymous_user())
+            self._anonymous(failed=True)
             return
         self._settle(user, from_cookie)
+
+    def _anonymous(self, failed: bool = False) -> Any:
+        if failed:
+            logger.exception("The user loader raised for a user id; treating as logged out")
+        user = self.anonymous_user()
+        g.setdefault(_G_USER, user)
+        return user
 
     # async: a plain-def hook would make every request hold a worker thread.
     async def _after_request(self, response: Any) -> Any:
@@ -321,7 +297,7 @@ class LoginManager:
         if action is None:
             return response
         config = current_app.config
-        name = str(config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+        name = str(config.get("REMEMBER_COOKIE_NAME", _COOKIE))
         options: dict[str, Any] = {
             "path": config.get("REMEMBER_COOKIE_PATH", "/"),
             "domain": config.get("REMEMBER_COOKIE_DOMAIN"),
@@ -332,8 +308,8 @@ class LoginManager:
         if action == "clear":
             response.delete_cookie(name, **options)
         else:
-            duration = self._duration()
-            value = self._signer().dumps(action)
+            duration = self._duration(config)
+            value = self._signer(config).dumps(action)
             response.set_cookie(name, value, max_age=int(duration.total_seconds()), **options)
         response.headers.add_vary("Cookie")
         return response
@@ -345,9 +321,7 @@ class LoginManager:
             return user
         user_id, from_cookie = self._pending_id()
         if user_id is None or self._loader is None:
-            user = self.anonymous_user()
-            g.setdefault(_G_USER, user)
-            return user
+            return self._anonymous()
         if self.loader_is_async:
             # The before-request hook loads async users; reaching here means it did not
             # run (a request context made by hand).
@@ -355,10 +329,7 @@ class LoginManager:
         try:
             loaded = self._loader(user_id)
         except Exception:
-            logger.exception("The user loader raised for a user id; treating as logged out")
-            user = self.anonymous_user()
-            g.setdefault(_G_USER, user)
-            return user
+            return self._anonymous(failed=True)
         return self._settle(loaded, from_cookie)
 
     def _pending_id(self) -> tuple[str | None, bool]:
@@ -366,11 +337,11 @@ class LoginManager:
         user_id = session.get(USER_ID_KEY)
         if isinstance(user_id, str):
             return user_id, False
-        name = str(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
-        cookie = request.cookies.get(name)
+        config = current_app.config
+        cookie = request.cookies.get(str(config.get("REMEMBER_COOKIE_NAME", _COOKIE)))
         if not cookie:
             return None, False
-        remembered = self._read_remember(cookie)
+        remembered = self._read_remember(cookie, config)
         if remembered is None:
             g.setdefault(_G_REMEMBER, "clear")  # tampered, expired or not ours: delete it
             return None, False
@@ -395,12 +366,11 @@ class LoginManager:
 
     # -- remember-me --------------------------------------------------------------------------
 
-    def _duration(self) -> timedelta:
-        value = current_app.config.get("REMEMBER_COOKIE_DURATION", timedelta(days=30))
+    def _duration(self, config: Any) -> timedelta:
+        value = config.get("REMEMBER_COOKIE_DURATION", timedelta(days=30))
         return value if isinstance(value, timedelta) else timedelta(seconds=float(value))
 
-    def _signer(self) -> URLSafeTimedSerializer:
-        config = current_app.config
+    def _signer(self, config: Any) -> URLSafeTimedSerializer:
         secret = config.get("SECRET_KEY")
         if not secret:
             raise RuntimeError("Remember-me needs SECRET_KEY set in the app's config")
@@ -411,14 +381,51 @@ class LoginManager:
             self._serializer = cached
         return cached[1]
 
-    def _read_remember(self, cookie: str) -> str | None:
-        if len(cookie) > _MAX_REMEMBER_COOKIE or not current_app.config.get("SECRET_KEY"):
+    def _read_remember(self, cookie: str, config: Any) -> str | None:
+        if len(cookie) > _MAX_REMEMBER_COOKIE or not config.get("SECRET_KEY"):
             return None
+        max_age = int(self._duration(config).total_seconds())
         try:
-            value = self._signer().loads(cookie, max_age=int(self._duration().total_seconds()))
+            value = self._signer(config).loads(cookie, max_age=max_age)
         except (BadData, ValueError, TypeError):
             return None
         return value if isinstance(value, str) else None
+
+    # -- connections without a request context (WebSocket handshakes) ------------------------
+
+    async def connection_user(self, conn: HTTPConnection) -> tuple[Any, bool]:
+        """``(user, fresh)`` for a WebSocket handshake, which has no request context.
+
+        The session (or remember-me cookie) is read from the handshake and the user
+        loaded (a plain loader in a worker thread); nothing is written back.
+        """
+        app: Any = conn.app
+        interface = app.session_interface
+        if interface.is_async:
+            opened = await interface.open_session_async(app, conn)
+        else:
+            opened = interface.open_session(app, conn)
+        data = dict(opened) if opened is not None else {}
+        user_id, fresh = data.get(USER_ID_KEY), bool(data.get(FRESH_KEY))
+        if not isinstance(user_id, str):
+            fresh = False
+            cookie = conn.cookies.get(str(app.config.get("REMEMBER_COOKIE_NAME", _COOKIE)))
+            user_id = self._read_remember(cookie, app.config) if cookie else None
+        if user_id is None or self._loader is None:
+            return self.anonymous_user(), False
+        try:
+            if self.loader_is_async:
+                user = await self._loader(user_id)
+            else:
+                import anyio.to_thread
+
+                user = await anyio.to_thread.run_sync(self._loader, user_id)
+        except Exception:
+            logger.exception("The user loader raised for a user id; treating as logged out")
+            return self.anonymous_user(), False
+        if user is None or not getattr(user, "is_active", False):
+            return self.anonymous_user(), False
+        return user, fresh
 
     # -- refusals -----------------------------------------------------------------------------
 
@@ -438,8 +445,7 @@ class LoginManager:
 
 
 def _user_id(user: Any) -> str:
-    user_id = user.get_id()
-    if user_id is None:
+    if (user_id := user.get_id()) is None:
         raise ValueError("login_user: the user's get_id() returned None")
     return str(user_id)
 
@@ -451,12 +457,8 @@ def _manager() -> LoginManager:
     return manager
 
 
-def _get_user() -> Any:
-    return _manager().current()
-
-
 #: The logged-in user of this request, or an :class:`AnonymousUser`; in templates too.
-current_user: Any = LocalProxy(_get_user, "current_user")
+current_user: Any = LocalProxy(lambda: _manager().current(), "current_user")
 
 
 def _template_context() -> dict[str, Any]:
@@ -578,7 +580,16 @@ class LoginRequired:
     def __init__(self, *, fresh: bool = False) -> None:
         self.fresh = fresh
 
-    async def __call__(self) -> Any:
+    async def __call__(self, conn: HTTPConnection) -> Any:
+        if not has_request_context():
+            # A WebSocket handshake: refused before accept when nobody is logged in.
+            manager: LoginManager | None = getattr(conn.app, "login_manager", None)
+            if manager is None:
+                raise RuntimeError("No LoginManager: create LoginManager(app) first")
+            user, fresh = await manager.connection_user(conn)
+            if not user.is_authenticated or (self.fresh and not fresh):
+                raise HTTPException(401, "Not authenticated")
+            return user
         await _ensure_loaded()
         refusal = _refusal(self.fresh)
         if refusal is not None:

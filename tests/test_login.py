@@ -10,7 +10,17 @@ from typing import Any
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from kettle import ConfigurationError, Depends, Kettle, Router, redirect, request, session
+from kettle import (
+    ConfigurationError,
+    Depends,
+    Kettle,
+    Router,
+    WebSocket,
+    WebSocketDisconnect,
+    redirect,
+    request,
+    session,
+)
 from kettle.login import (
     REMEMBER_SALT,
     LoginManager,
@@ -34,11 +44,7 @@ HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 class User(UserMixin):
     def __init__(self, id: str, active: bool = True) -> None:
         self.id = id
-        self.active = active
-
-    @property
-    def is_active(self) -> bool:
-        return self.active
+        self.is_active = active
 
 
 USERS = {"ada": User("ada"), "bob": User("bob"), "eve": User("eve", active=False)}
@@ -498,3 +504,57 @@ def test_responses_that_read_the_user_vary_on_cookie(client: TestClient) -> None
     assert "Cookie" in client.get("/whoami").headers["vary"]
     login(client)
     assert "Cookie" in client.get("/sync/1").headers["vary"]
+
+
+def _socket_app(loader: str) -> Kettle:
+    app = make_app(loader)
+    guarded = Router(prefix="/live", dependencies=[Depends(LoginRequired())])
+
+    @guarded.websocket("/feed")
+    async def feed(socket: WebSocket, user: Any = Depends(LoginRequired())) -> None:
+        await socket.accept()
+        await socket.send_text(f"hello {user.get_id()}")
+        await socket.close()
+
+    @guarded.websocket("/fresh", dependencies=[Depends(LoginRequired(fresh=True))])
+    async def fresh_feed(socket: WebSocket) -> None:
+        await socket.accept()
+        await socket.close()
+
+    app.include_router(guarded)
+    return app
+
+
+def _refused(client: TestClient, path: str) -> None:
+    with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect(path):
+        pass  # pragma: no cover - the handshake never completes
+    assert refused.value.code == 1008  # refused before accept, not a 1011 crash
+
+
+@pytest.mark.parametrize("loader", ["sync", "async"])
+def test_websockets_behind_login(loader: str) -> None:
+    client = client_for(_socket_app(loader))
+    _refused(client, "/live/feed")
+    login(client)
+    with client.websocket_connect("/live/feed") as socket:
+        assert socket.receive_text() == "hello ada"
+    with client.websocket_connect("/live/fresh") as socket:
+        pass
+    # Only the remember-me cookie: the login is restored, but not fresh.
+    login(client, remember=True)
+    remember = client.cookies["remember_token"]
+    client.cookies.clear()
+    client.cookies.set("remember_token", remember, domain="testserver.local")
+    with client.websocket_connect("/live/feed") as socket:
+        assert socket.receive_text() == "hello ada"
+    _refused(client, "/live/fresh")
+    client.cookies.set("remember_token", remember + "x", domain="testserver.local")
+    _refused(client, "/live/feed")
+
+
+def test_websocket_with_a_failing_loader_is_refused_not_crashed() -> None:
+    good = client_for(make_app())
+    login(good)
+    client = client_for(_socket_app("raises"))
+    client.cookies.set("session", good.cookies["session"])
+    _refused(client, "/live/feed")
