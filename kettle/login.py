@@ -526,7 +526,7 @@ def login_required(func: F | None = None, /, *, fresh: bool = False) -> F | Call
     Works on ``def`` and ``async def`` handlers and keeps their signature (their
     parameters are still injected). ``@login_required(fresh=True)`` also refuses a login
     restored from the remember-me cookie. Put it under the route decorator. For a
-    dependency (router- or app-wide), use :class:`LoginRequired`.
+    dependency (router- or app-wide) and on WebSocket routes, use :class:`LoginRequired`.
 
     Example:
         >>> from kettle.login import login_required
