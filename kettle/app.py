@@ -12,13 +12,11 @@ from kettle.compiler import Build, CompiledApp
 from kettle.concurrency import ThreadPool
 from kettle.datastructures import State
 from kettle.di import AppScope, DependencyOverrides
-from kettle.dispatch import compile_refusal, make_dispatch
 from kettle.errorhandlers import ExceptionHandler
 from kettle.flaskrequest import FlaskRequest
-from kettle.hooks import route_hooks
 from kettle.lifespan import Hook, Lifespan, as_lifespan, run_lifespan, serve_lifespan
 from kettle.limits import Limits
-from kettle.middleware import Middleware, ServerErrorMiddleware
+from kettle.middleware import Middleware
 from kettle.openapi.document import OpenAPIDocument
 from kettle.openapi.models import JSONDict, OpenAPIConfig
 from kettle.params import Depends
@@ -305,22 +303,8 @@ class Kettle(Scaffold):
         # GET routes alone.
         for route in [*routes, *self.openapi_document.routes(routes)]:
             build.add(route)
-        app_wide = route_hooks(build.app_hooks, (self,), self.thread_pool)
-        if app_wide or build.app_handlers:
-            build.dispatch.refuse = compile_refusal(
-                self, app_wide, build.errors, build.limits, self.thread_pool
-            )
-        stack: ASGIApp = make_dispatch(build.dispatch, functools.partial(serve_lifespan, self))
-        if self.user_middleware:
-            for entry in reversed(self.user_middleware):
-                stack = entry.build(stack)
-            stack = ServerErrorMiddleware(stack, build.errors)
-        compiled = CompiledApp(
-            stack=stack,
-            routes=tuple(routes),
-            urls=build.urls,
-            plans=tuple(build.plans),
-            app_scoped=build.app_scoped,
+        compiled = build.finish(
+            routes, functools.partial(serve_lifespan, self), self.user_middleware
         )
         self._compiled = compiled
         return compiled

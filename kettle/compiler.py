@@ -13,15 +13,23 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from kettle.context import request_class
-from kettle.dispatch import Compiled, Endpoint, compile_endpoint, compile_websocket_endpoint
+from kettle.dispatch import (
+    DispatchTable,
+    Endpoint,
+    compile_endpoint,
+    compile_unrouted,
+    compile_websocket_endpoint,
+    make_dispatch,
+)
 from kettle.errorhandlers import ExceptionHandlers
 from kettle.exceptions import ConfigurationError
 from kettle.hooks import route_error_layers, route_hooks
 from kettle.introspection import describe
 from kettle.middleware.debug import debug_response
+from kettle.middleware.errors import ServerErrorMiddleware
 from kettle.params import Depends
 from kettle.plan import RoutePlan
+from kettle.responses import JSONResponse
 from kettle.routing.matcher import Matcher
 from kettle.routing.patterns import PathPattern, PatternError, parse_pattern
 from kettle.routing.routes import UNSET, Route
@@ -128,14 +136,6 @@ class Build:
         # One handler table per set of blueprints around a route, shared by their routes.
         self.tables: dict[tuple[int, ...], ExceptionHandlers] = {(): self.errors}
         self.matcher: Matcher[Endpoint] = Matcher()
-        self.dispatch = Compiled(
-            self.matcher,
-            self.errors,
-            self.pool,
-            limits,
-            app.redirect_slashes,
-            request_class=request_class(app),
-        )
         self.urls = URLMap()
         self.plans: list[PlanEntry] = []
         self.app_scoped: dict[Callable[..., Any], CallSpec] = {}
@@ -166,6 +166,35 @@ class Build:
                 )
         if "GET" in route.methods and "HEAD" not in route.methods:
             self.matcher.add(pattern, "HEAD", endpoint)  # implicit HEAD; an explicit one wins
+
+    def finish(
+        self,
+        routes: Sequence[Route],
+        lifespan: ASGIApp,
+        middleware: Sequence[Any],
+    ) -> CompiledApp:
+        """The compiled app, once every route was added: dispatch (with the answer for
+        requests no route takes), wrapped in the app's middleware."""
+        app_wide = route_hooks(self.app_hooks, (self.app,), self.pool)
+        unrouted = compile_unrouted(self.app, app_wide, self.errors, self.limits, self.pool)
+        prebuilt = None
+        if not app_wide and not self.errors.customized(404):
+            prebuilt = JSONResponse({"detail": "Not Found"}, 404)
+        table = DispatchTable(
+            self.matcher, self.limits, self.app.redirect_slashes, unrouted, prebuilt
+        )
+        stack: ASGIApp = make_dispatch(table, lifespan)
+        if middleware:
+            for entry in reversed(middleware):
+                stack = entry.build(stack)
+            stack = ServerErrorMiddleware(stack, self.errors)
+        return CompiledApp(
+            stack=stack,
+            routes=tuple(routes),
+            urls=self.urls,
+            plans=tuple(self.plans),
+            app_scoped=self.app_scoped,
+        )
 
     def error_table(self, route: Route) -> ExceptionHandlers:
         """The error handlers for ``route``: its blueprints' (innermost first), then the app's."""

@@ -2,8 +2,10 @@
 
 ``make_dispatch`` matches the request and hands it to its route's endpoint. Every endpoint
 is the same function, :func:`compile_endpoint`'s ``endpoint``, specialised at startup to
-one route (its plan, hooks and error handlers); unrouted requests (404, 405, 400) run the
-same function with a plan whose handler raises their ``HTTPException``. A request goes:
+one route (its plan, hooks and error handlers). Requests no route takes (400, 404, 405,
+431, the trailing-slash redirect, automatic ``OPTIONS``) run the same function too
+(:func:`compile_unrouted`), with a plan whose handler returns or raises the answer
+dispatch hands it. A request goes:
 
 1. context: one :class:`~kettle.context.RequestContext`, set as the current context;
 2. ``before_request`` hooks (an empty tuple for most routes); a value one returns is the
@@ -37,7 +39,7 @@ from kettle.introspection import describe
 from kettle.limits import Limits
 from kettle.plan import RoutePlan
 from kettle.requests import Request
-from kettle.responses import JSONResponse, Response, dumps, to_response
+from kettle.responses import Response, dumps, to_response
 from kettle.routing.matcher import Matcher
 from kettle.routing.routes import WEBSOCKET, Route
 from kettle.signature import analyze
@@ -54,20 +56,22 @@ _START = "http.response.start"
 _BODY = "http.response.body"
 
 
-@dataclass(slots=True)
-class Compiled:
-    """Everything dispatch needs, built once by ``Kettle.compile``."""
+_DENIAL = "websocket.http.response"
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchTable:
+    """What dispatch reads, built once by the compile step (``compiler.Build.finish``)."""
 
     matcher: Matcher[Endpoint]
-    errors: ExceptionHandlers
-    pool: ThreadPool
     limits: Limits
     redirect_slashes: bool
-    #: answers requests no route takes (404, 405, 400...) through the app's hooks and
-    #: error handlers, with the context locals available; ``params`` is ``{"exc": ...}``
-    refuse: Endpoint | None = None
-    #: the class of the app's request objects (``app.request_class``)
-    request_class: type[Request] = Request
+    #: answers every HTTP request no route takes (400, 404, 405, 431, the trailing-slash
+    #: redirect, automatic OPTIONS) through the same lifecycle as a route, so the app's
+    #: hooks, error handlers and context locals see them; :func:`compile_unrouted`
+    unrouted: Endpoint
+    #: a prebuilt 404 when nothing app-wide can see a miss (no app hooks, no 404 handler)
+    prebuilt_404: Response | None = None
 
 
 def compile_endpoint(
@@ -90,21 +94,24 @@ def compile_endpoint(
     # The handler with its arguments (plan.arguments), and the encoder of what it returns.
     run_handler, encode, status = plan.caller(invoke), plan.encode, plan.status
     before, after, teardown_hooks = hooks.before, hooks.after, hooks.teardown
-    # PERF: without after_request hooks a dict or list return is sent without ever
-    # building a Response object (unless the handler touched the session).
+    # PERF: without after_request hooks, a dict or list the handler returns is sent
+    # without ever building a Response object (~0.6 us per request), unless the session
+    # was opened or the plan shapes the response (status, headers, cookies set by a
+    # dependency).
     fast_json = not after
     new_context = RequestContext.for_dispatch
     # The app's request class, decided here: a request object is built only on first use.
-    make_request = request_class(app)
+    request_cls = request_class(app)
     set_context, reset_context = _current.set, _current.reset
     # A session store doing I/O is loaded up front: the lazy `session` proxy cannot await.
     async_sessions = bool(getattr(getattr(app, "session_interface", None), "is_async", False))
-    # One request, one thread for its sync hooks and view, as in Flask.
-    pinned = hooks.sync and (not plan.spec.is_async or any(not s.spec.is_async for s in plan.steps))
+    # One request, one thread for its sync hooks, view and teardown, as in Flask: code
+    # keeps per-thread state (a database connection on `g`) from before_request on.
+    pinned = hooks.sync
     acquire_lease, release_lease = pool.acquire_lease, pool.release_lease
 
     async def endpoint(scope: Scope, receive: Receive, send: Send, params: dict[str, Any]) -> None:
-        ctx = new_context(app, scope, receive, limits, make_request)
+        ctx = new_context(app, scope, receive, limits, request_cls)
         token = set_context(ctx)
         scope["route"] = route
         lease = await acquire_lease() if pinned else None
@@ -128,9 +135,8 @@ def compile_endpoint(
                 shaped = call is not None and call.shapes_response
                 if value.__class__ is bytes:
                     if fast_json and ctx.loaded_session is None and not shaped:
-                        # PERF: the common JSON return skips the Response object entirely
-                        # (~0.6 us per request), sent here rather than by a helper
-                        # coroutine (one frame less: ~0.15 us).
+                        # Sent here rather than by a helper coroutine: one frame less
+                        # (~0.15 us).
                         await send(
                             {
                                 "type": _START,
@@ -151,8 +157,13 @@ def compile_endpoint(
                 response = await errors.response_for(ctx.request, exc)
             if after:
                 response = await _after_request(after, response, errors, ctx.request)
+            # PERF: before_send has work only for an opened session or a streamed body.
             if ctx.loaded_session is not None or response.streams:
-                await ctx.before_send(response)
+                try:
+                    await ctx.before_send(response)
+                except Exception as exc:  # a session that cannot be saved, say
+                    failure = exc
+                    response = await errors.response_for(ctx.request, exc)
             ctx.sealed = True
             await response(scope, receive, send)
         finally:
@@ -162,10 +173,11 @@ def compile_endpoint(
                     unhandled = None if failure is None or errors.handles(failure) else failure
                     for hook in teardown_hooks:
                         await _teardown_hook(hook, unhandled)
-                request = ctx.created_request
-                if request is not None and request.parsed_form is not None:
-                    await request.close()
+                uploads = ctx.uploads
+                if uploads is not None:
+                    await uploads.close()
                 call = ctx.call
+                # PERF: no coroutine call for the requests with no `yield` dependency.
                 if call is not None and call.stack is not None:
                     await teardown(call, failure)
             finally:
@@ -192,22 +204,26 @@ def _in_pool(func: Callable[..., Any], pool: ThreadPool) -> Callable[..., Awaita
     return in_pool
 
 
-def compile_refusal(
+def compile_unrouted(
     app: Any, hooks: Hooks, errors: ExceptionHandlers, limits: Limits, pool: ThreadPool
 ) -> Endpoint:
-    """How the app answers a request no route takes, through the same lifecycle: as in
-    Flask, the app-level ``before_request`` hooks run first (one may answer instead), then
-    the error handler, ``after_request``, the session save and ``teardown_request``, with
-    ``request``, ``session`` and ``g`` usable throughout (an error page may render a
-    template). Call it with ``params={"exc": the HTTPException}``."""
-    spec = analyze(_refused, ["exc"], [], {})
+    """How the app answers a request no route takes, through the same lifecycle as a
+    route: as in Flask, the app-level ``before_request`` hooks run first (one may answer
+    instead), then the answer (an ``HTTPException`` through the error handlers, or the
+    redirect or ``OPTIONS`` response), ``after_request``, the session save and
+    ``teardown_request``, with ``request``, ``session`` and ``g`` usable throughout (an
+    error page may render a template). Call it with ``params={"answer": ...}``."""
+    spec = analyze(_answer_unrouted, ["answer"], [], {})
     return compile_endpoint(None, RoutePlan(spec, pool), limits, pool, hooks, errors, app)
 
 
-async def _refused(exc: Any) -> None:
-    """The handler of unrouted requests: their ``HTTPException``, answered by the error
-    handlers. (Typed ``Any``: it is handed over by dispatch, never read from a request.)"""
-    raise exc
+async def _answer_unrouted(answer: Any) -> Response:
+    """The handler of unrouted requests: the ``answer`` dispatch hands over (typed
+    ``Any``: it is never read from a request), a response to send or an exception to raise
+    for the error handlers."""
+    if isinstance(answer, Response):
+        return answer
+    raise answer
 
 
 async def _after_request(
@@ -281,9 +297,6 @@ def compile_websocket_endpoint(route: Route, plan: RoutePlan, limits: Limits) ->
     return endpoint
 
 
-_DENIAL = "websocket.http.response"
-
-
 async def _deny_handshake(ws: WebSocket, exc: HTTPException) -> None:
     """Refuse a WebSocket handshake with an HTTP response: the exception's status, its
     headers and ``{"detail": ...}``, as an HTTP route would answer."""
@@ -298,32 +311,23 @@ async def _deny_handshake(ws: WebSocket, exc: HTTPException) -> None:
 
 
 def make_dispatch(
-    compiled: Compiled, lifespan: Callable[[Scope, Receive, Send], Awaitable[None]]
+    table: DispatchTable, lifespan: Callable[[Scope, Receive, Send], Awaitable[None]]
 ) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
     """The ASGI callable for HTTP, WebSocket and lifespan scopes."""
-    match = compiled.matcher.match
-    allowed_methods = compiled.matcher.allowed_methods
-    max_headers = compiled.limits.max_headers
-    errors = compiled.errors
-    redirect_slashes = compiled.redirect_slashes
-    refuse = compiled.refuse
-    make_request = compiled.request_class
-    # PERF: with no custom handler for 404 (and no app hooks) a miss sends a prebuilt
-    # response (6.2 -> 1.9 us).
-    not_found = (
-        None
-        if errors.customized(404) or refuse is not None
-        else JSONResponse({"detail": "Not Found"}, 404)
-    )
+    match = table.matcher.match
+    allowed_methods = table.matcher.allowed_methods
+    max_headers = table.limits.max_headers
+    redirect_slashes = table.redirect_slashes
+    unrouted = table.unrouted
+    # PERF: when nothing app-wide sees a miss, a 404 is a prebuilt response (6.2 -> 1.9 us
+    # when measured).
+    not_found = table.prebuilt_404
 
-    async def _refuse(scope: Scope, receive: Receive, send: Send, exc: HTTPException) -> None:
+    async def _refuse(scope: Scope, receive: Receive, send: Send, answer: Any) -> None:
         if scope["type"] == "websocket":
-            await _close_websocket(receive, send)
-        elif refuse is not None:
-            await refuse(scope, receive, send, {"exc": exc})
+            await _close_websocket(send)
         else:
-            response = await errors.response_for(make_request(scope, receive), exc)
-            await response(scope, receive, send)
+            await unrouted(scope, receive, send, {"answer": answer})
 
     async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -358,19 +362,19 @@ def make_dispatch(
             scope["path_params"] = params
             return await endpoint(scope, receive, send, params)
         if method == WEBSOCKET:
-            return await _close_websocket(receive, send)
+            return await _close_websocket(send)
         allowed = allowed_methods(path)
         allowed.discard(WEBSOCKET)
         if allowed:
             if method == "OPTIONS":
-                return await _options(allowed, scope, receive, send)
+                return await _refuse(scope, receive, send, _options(allowed))
             exc = HTTPException(405, headers={"Allow": ", ".join(sorted(allowed))})
             return await _refuse(scope, receive, send, exc)
         if redirect_slashes:
             target = path[:-1] if path.endswith("/") else path + "/"
             # "//host" or "/\host" in a Location header would send the browser off-site.
             if target[:2] not in ("//", "/\\") and target and match(target, method):
-                return await _redirect(scope, receive, send, target)
+                return await _refuse(scope, receive, send, _redirect(scope, target))
         if not_found is not None:
             return await not_found(scope, receive, send)
         return await _refuse(scope, receive, send, HTTPException(404))
@@ -378,23 +382,21 @@ def make_dispatch(
     return dispatch
 
 
-async def _close_websocket(receive: Receive, send: Send) -> None:
+async def _close_websocket(send: Send) -> None:
     # Refusing a handshake: a close before accept becomes an HTTP 403 from the server.
     await send({"type": "websocket.close", "code": 1008, "reason": ""})
 
 
-async def _options(allowed: set[str], scope: Scope, receive: Receive, send: Send) -> None:
+def _options(allowed: set[str]) -> Response:
     allowed.add("OPTIONS")
-    response = Response(None, 200, {"Allow": ", ".join(sorted(allowed))})
-    await response(scope, receive, send)
+    return Response(None, 200, {"Allow": ", ".join(sorted(allowed))})
 
 
-async def _redirect(scope: Scope, receive: Receive, send: Send, target: str) -> None:
+def _redirect(scope: Scope, target: str) -> Response:
     # A path-absolute Location keeps the client's scheme and host: behind a TLS-terminating
     # proxy an absolute URL built from the scope could downgrade https to http.
     location = quote(scope.get("root_path", "") + target, safe="/:@!$&'()*+,;=-._~")
     query = scope.get("query_string", b"")
     if query:
         location += "?" + query.decode("latin-1")
-    response = Response(None, 308, {"Location": location})
-    await response(scope, receive, send)
+    return Response(None, 308, {"Location": location})

@@ -1,0 +1,128 @@
+"""The request path (kettle/dispatch.py): one lifecycle for routed and unrouted requests."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import anyio
+import pytest
+
+from kettle import Kettle, Response, g, session
+from kettle.testing import AsyncTestClient, TestClient
+
+
+def _tagging_app() -> Kettle:
+    """An app whose app-level hooks mark every response they see."""
+    app = Kettle(__name__)
+    seen: list[str] = []
+    app.state.seen = seen
+
+    @app.before_request
+    def before() -> None:
+        seen.append("before")
+
+    @app.after_request
+    def after(response: Response) -> Response:
+        response.headers["x-after"] = "yes"
+        return response
+
+    @app.teardown_request
+    def teardown(exc: BaseException | None) -> None:
+        seen.append("teardown")
+
+    @app.get("/items/")
+    async def items() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    @app.post("/form")
+    async def form() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/items", 308),  # the trailing-slash redirect
+        ("OPTIONS", "/form", 200),  # automatic OPTIONS
+        ("GET", "/form", 405),
+        ("GET", "/nowhere", 404),
+        ("GET", "/items/", 200),
+    ],
+    ids=["redirect", "options", "405", "404", "routed"],
+)
+def test_every_answer_goes_through_the_app_hooks(method: str, path: str, status: int) -> None:
+    app = _tagging_app()
+    with TestClient(app, follow_redirects=False) as client:
+        response = client.request(method, path)
+    assert response.status_code == status
+    assert response.headers["x-after"] == "yes"
+    assert app.state.seen == ["before", "teardown"]
+
+
+@pytest.mark.parametrize("path", ["/async-view", "/missing"])
+def test_sync_hooks_pin_one_thread_for_the_whole_request(path: str) -> None:
+    """Flask code keeps per-thread state (an sqlite connection on ``g``) from
+    ``before_request`` to ``teardown_request``: both run on one thread, whatever the view,
+    even when many requests are in flight."""
+    app = Kettle(__name__)
+    threads: list[tuple[int, int]] = []
+
+    @app.before_request
+    def remember() -> None:
+        g.thread = threading.get_ident()
+
+    @app.teardown_request
+    def check(exc: BaseException | None) -> None:
+        threads.append((g.thread, threading.get_ident()))
+
+    @app.get("/async-view")
+    async def view() -> dict[str, bool]:
+        await anyio.sleep(0.01)
+        return {"ok": True}
+
+    async def main() -> None:
+        async with AsyncTestClient(app) as client, anyio.create_task_group() as tg:
+            for _ in range(30):
+                tg.start_soon(client.get, path)
+
+    anyio.run(main)
+    assert len(threads) == 30
+    assert all(first == last for first, last in threads)
+
+
+def test_a_session_that_cannot_be_saved_goes_to_the_app_500_handler() -> None:
+    app = Kettle(__name__)
+    app.secret_key = "test key, test key, test key!"
+    handled: list[str] = []
+
+    @app.errorhandler(500)
+    def oops(exc: Any) -> tuple[str, int]:
+        handled.append(type(exc).__name__)
+        return "sorry", 500
+
+    @app.get("/")
+    def index() -> str:
+        session["thing"] = object()  # not serialisable: saving it fails
+        return "hi"
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/")
+    assert response.status_code == 500
+    assert response.text == "sorry"
+    assert handled
+
+
+def test_a_prebuilt_404_when_nothing_app_wide_sees_misses() -> None:
+    app = Kettle(__name__)
+
+    @app.get("/")
+    async def index() -> str:
+        return "hi"
+
+    with TestClient(app) as client:
+        response = client.get("/missing")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not Found"}
