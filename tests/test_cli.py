@@ -471,8 +471,7 @@ def test_run_defaults(served: ServeCalls, workdir: Path) -> None:
         "workers": 1,
         "log_level": None,
         "root_path": "",
-        "proxy_headers": True,
-        "forwarded_allow_ips": "127.0.0.1",
+        "proxy_headers": False,
         "factory": False,
         "app_dir": str(workdir),
         "loop": "auto",
@@ -521,7 +520,18 @@ def test_run_options_reach_uvicorn(served: ServeCalls) -> None:
     assert (options["host"], options["port"], options["log_level"]) == ("::1", 9001, "debug")
     assert options["root_path"] == "/prefix"
     assert options["proxy_headers"] is False
-    assert options["forwarded_allow_ips"] == "10.0.0.0/8"
+    assert served.target is sys.modules["web"].app
+
+
+def test_run_wraps_the_app_for_named_proxies(served: ServeCalls) -> None:
+    from kettle.middleware import ProxyHeadersMiddleware
+
+    write("web.py", APP)
+    result = invoke("run", "web:app", "--forwarded-allow-ips", "10.0.0.0/8")
+    assert result.exit_code == 0, result.output
+    assert isinstance(served.target, ProxyHeadersMiddleware)
+    assert served.target.app is sys.modules["web"].app
+    assert served.options["proxy_headers"] is False
 
 
 def test_run_bounds_websocket_messages_by_the_largest_route_limit(served: ServeCalls) -> None:
