@@ -1,4 +1,4 @@
-"""Security schemes behind real servers (``kettle run`` and uvicorn on 127.0.0.1).
+"""Security schemes behind real servers (``kettle run``, uvicorn, hypercorn on 127.0.0.1).
 
 A WebSocket handshake refused by an app-level guard is an HTTP 401 with the scheme's
 ``WWW-Authenticate`` (the ASGI denial-response extension), and hostile ``Authorization``
@@ -57,6 +57,7 @@ SERVED = textwrap.dedent(
 SERVERS = {
     "kettle run": ["-m", "kettle", "run", "guarded_ws:app", "--port"],
     "uvicorn websockets": ["-m", "uvicorn", "guarded_ws:app", "--ws", "websockets", "--port"],
+    "hypercorn": ["-m", "hypercorn", "guarded_ws:app", "-b"],
 }
 
 
@@ -67,7 +68,8 @@ def served(
     folder: Path = tmp_path_factory.mktemp("guarded_ws")
     (folder / "guarded_ws.py").write_text(SERVED)
     port = _free_port()
-    yield from _serve([sys.executable, *SERVERS[request.param], str(port)], folder, port)
+    address = f"127.0.0.1:{port}" if request.param == "hypercorn" else str(port)
+    yield from _serve([sys.executable, *SERVERS[request.param], address], folder, port)
 
 
 @pytest.mark.parametrize(
