@@ -22,8 +22,8 @@ from kettle.exceptions import ConfigurationError
 from kettle.loading import (
     AppLoadError,
     AppSpec,
-    _load,
     load_app,
+    load_spec,
     resolve_spec,
 )
 from kettle.middleware.proxy import ProxyHeadersMiddleware, parse_trusted
@@ -297,7 +297,7 @@ def run(
         # Read by Kettle() in every process (reload and worker processes import anew).
         os.environ["KETTLE_DEBUG"] = "1"
     text = info.spec_for(app_arg)
-    spec, attr, app = _load(text, factory)
+    spec, attr, app = load_spec(text, factory)
     if debug:
         app.debug = True
     wants_debug = app.debug or os.environ.get("KETTLE_DEBUG", "").lower() in ("1", "true", "yes")

@@ -61,12 +61,12 @@ def request_class(app: Any) -> type[Request]:
 current: contextvars.ContextVar[Any] = contextvars.ContextVar("kettle.context", default=None)
 
 
-class _AppCtxGlobals:
+class AppGlobals:
     """``g``: a namespace for data that lives as long as the current context.
 
     Example:
-        >>> from kettle.globals import _AppCtxGlobals
-        >>> g = _AppCtxGlobals()
+        >>> from kettle.globals import AppGlobals
+        >>> g = AppGlobals()
         >>> g.db = "connection"
         >>> "db" in g, g.get("missing", 0), g.pop("db"), list(g)
         (True, 0, 'connection', [])
@@ -124,14 +124,14 @@ class AppContext:
 
     def __init__(self, app: Any) -> None:
         self.app = app
-        self._g: _AppCtxGlobals | None = None
+        self._g: AppGlobals | None = None
         self._tokens: list[contextvars.Token[AppContext | None]] = []
 
     @property
-    def g(self) -> _AppCtxGlobals:
+    def g(self) -> AppGlobals:
         """This context's ``g`` (created on first use)."""
         if self._g is None:
-            self._g = _AppCtxGlobals()
+            self._g = AppGlobals()
         return self._g
 
     @property

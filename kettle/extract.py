@@ -388,10 +388,10 @@ class FormReader:
 
 
 def _wants_bytes(tp: Any) -> bool:
-    from kettle.signature import _strip_annotated, _union_members
+    from kettle.signature import strip_annotated, union_arms
 
-    tp = _strip_annotated(tp)
-    members = _union_members(tp)
+    tp = strip_annotated(tp)
+    members = union_arms(tp)
     if members is not None:
         return any(_wants_bytes(m) for m in members)
     if typing.get_origin(tp) in (list, tuple, set, Sequence):

@@ -181,7 +181,8 @@ class FileResponse(Response):
         if headers:
             for key, value in headers.items():
                 h.append(key, value)
-        self._own_etag = "etag" not in h
+        #: whether to derive an ``ETag`` from the file (size and mtime): unless one was given
+        self.derive_etag = "etag" not in h
         self._own_last_modified = "last-modified" not in h
         media = self.media_type
         if media.startswith("text/") and "charset=" not in media:
@@ -198,7 +199,7 @@ class FileResponse(Response):
     def _apply_stat(self, st: os.stat_result) -> None:
         h = self.headers
         h["content-length"] = str(st.st_size)
-        if self._own_etag:
+        if self.derive_etag:
             mtime_ns = getattr(st, "st_mtime_ns", None)  # None in a tuple-built stat_result
             if mtime_ns is None:
                 mtime_ns = int(st.st_mtime * 1_000_000_000)

@@ -23,7 +23,7 @@ import functools
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from kettle.context import AppContext, RequestContext, _AppCtxGlobals
+from kettle.context import AppContext, AppGlobals, RequestContext
 from kettle.context import current as _current
 
 if TYPE_CHECKING:
@@ -157,7 +157,7 @@ def _get_app() -> Any:
     return _app_context().app
 
 
-def _get_g() -> _AppCtxGlobals:
+def _get_g() -> AppGlobals:
     return _app_context().g
 
 
@@ -276,6 +276,9 @@ class LocalProxy(Generic[T]):
 # Typed as what they stand for, so editors and mypy check their use (as Flask does): the
 # app as the layers below it see it, and the request with Flask's API, which apps serve.
 current_app: AppLike = LocalProxy(_get_app, "current_app")
-g: _AppCtxGlobals = LocalProxy(_get_g, "g")  # type: ignore[assignment]
+g: AppGlobals = LocalProxy(_get_g, "g")  # type: ignore[assignment]
+
+#: Flask's name for the class of ``g`` (``flask.ctx._AppCtxGlobals``), for code naming it.
+_AppCtxGlobals = AppGlobals
 request: FlaskRequest = LocalProxy(_get_request, "request")  # type: ignore[assignment]
 session: SessionMixin = LocalProxy(_get_session, "session")  # type: ignore[assignment]

@@ -394,8 +394,8 @@ def send_file(
         if not conditional:
             del response.headers["accept-ranges"]
         if etag is False:
-            # FileResponse derives an ETag from the file unless told it has its own.
-            response._own_etag = False
+            # FileResponse derives an ETag from the file unless told not to.
+            response.derive_etag = False
         return response
     return _send_file_object(path_or_file, mimetype, filename, disposition, headers)
 

@@ -240,10 +240,11 @@ def load_app(spec: str, *, factory: bool = False) -> Kettle:
     Example:
         >>> app = load_app("examples/hello/app.py:app")  # doctest: +SKIP
     """
-    return _load(spec, factory)[2]
+    return load_spec(spec, factory)[2]
 
 
-def _load(text: str, factory: bool) -> tuple[AppSpec, str, Kettle]:
+def load_spec(text: str, factory: bool) -> tuple[AppSpec, str, Kettle]:
+    """Load the app ``text`` names: its parsed spec, the attribute and the app itself."""
     spec, attr, obj = _spec_and_attr(text, factory)
     if factory:
         if not callable(obj):

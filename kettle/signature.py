@@ -92,13 +92,15 @@ _SCALARS: tuple[type, ...] = (
 _SEQUENCES = (list, set, frozenset, tuple, Sequence, typing.List, typing.Set, typing.Tuple)  # noqa: UP006
 
 
-def _strip_annotated(tp: Any) -> Any:
+def strip_annotated(tp: Any) -> Any:
+    """``Annotated[int, ...]`` → ``int`` (nested ``Annotated`` too)."""
     while get_origin(tp) is Annotated:
         tp = get_args(tp)[0]
     return tp
 
 
-def _union_members(tp: Any) -> tuple[Any, ...] | None:
+def union_arms(tp: Any) -> tuple[Any, ...] | None:
+    """The members of a ``Union`` other than ``None``; ``None`` when ``tp`` is no union."""
     origin = get_origin(tp)
     if origin is Union or origin is types.UnionType:
         return tuple(a for a in get_args(tp) if a is not type(None))
@@ -107,10 +109,10 @@ def _union_members(tp: Any) -> tuple[Any, ...] | None:
 
 def is_scalar(tp: Any) -> bool:
     """A type read from one string: numbers, text, dates, UUIDs, enums, literals..."""
-    tp = _strip_annotated(tp)
+    tp = strip_annotated(tp)
     if tp is Any or tp is inspect.Parameter.empty or tp is object:
         return True
-    members = _union_members(tp)
+    members = union_arms(tp)
     if members is not None:
         return all(is_scalar(m) for m in members)
     if get_origin(tp) is Literal:
@@ -124,8 +126,8 @@ def is_scalar(tp: Any) -> bool:
 
 def is_sequence(tp: Any) -> bool:
     """A list/set/tuple of scalars: all values of a repeated key."""
-    tp = _strip_annotated(tp)
-    members = _union_members(tp)
+    tp = strip_annotated(tp)
+    members = union_arms(tp)
     if members is not None:
         return len(members) == 1 and is_sequence(members[0])
     origin = get_origin(tp)
@@ -138,8 +140,8 @@ def is_sequence(tp: Any) -> bool:
 def _is_upload(tp: Any) -> bool:
     from kettle.forms import UploadFile
 
-    tp = _strip_annotated(tp)
-    members = _union_members(tp)
+    tp = strip_annotated(tp)
+    members = union_arms(tp)
     if members is not None:
         return any(_is_upload(m) for m in members)
     if get_origin(tp) in _SEQUENCES:
@@ -149,7 +151,7 @@ def _is_upload(tp: Any) -> bool:
 
 def is_model(tp: Any) -> bool:
     """A structured type with named fields: a pydantic model, dataclass or TypedDict."""
-    tp = _strip_annotated(tp)
+    tp = strip_annotated(tp)
     if not isinstance(tp, type):
         return False
     # A class can only be a pydantic model if pydantic has been imported by someone.
@@ -168,7 +170,7 @@ def _special_kind(tp: Any) -> SpecialKind | None:
     from kettle.responses import Response
     from kettle.websockets import WebSocket
 
-    tp = _strip_annotated(tp)
+    tp = strip_annotated(tp)
     if not isinstance(tp, type):
         return None
     if issubclass(tp, Request):
@@ -228,7 +230,7 @@ class Analyzer:
     ) -> CallSpec:
         target = depends.dependency
         if target is None:
-            target = _strip_annotated(annotation)
+            target = strip_annotated(annotation)
             if not callable(target) or target is inspect.Parameter.empty:
                 raise ConfigurationError(
                     f"{describe(owner)}: Depends() without a callable needs a class annotation"
@@ -380,8 +382,8 @@ class Analyzer:
 
 
 def _is_upload_list(tp: Any) -> bool:
-    tp = _strip_annotated(tp)
-    members = _union_members(tp)
+    tp = strip_annotated(tp)
+    members = union_arms(tp)
     if members is not None:
         return len(members) == 1 and _is_upload_list(members[0])
     return get_origin(tp) in _SEQUENCES and _is_upload(tp)

@@ -218,7 +218,7 @@ class _Transport(httpx.BaseTransport):
         c = self.client
         scope = _build_scope(request, c.root_path, c.client_address, c.lifespan_state)
         body = request.read()
-        with c._portal() as portal:
+        with c.portal() as portal:
             status, headers, content = portal.call(
                 _call_app, c.app, scope, body, c.raise_server_exceptions
             )
@@ -276,7 +276,9 @@ class TestClient(httpx.Client):
         )
 
     @contextlib.contextmanager
-    def _portal(self) -> Iterator[BlockingPortal]:
+    def portal(self) -> Iterator[BlockingPortal]:
+        """The blocking portal the client's requests run the app through: the one its
+        ``with`` block holds, or a new one for a single call."""
         if self._running_portal is not None:
             yield self._running_portal
         else:
@@ -385,7 +387,7 @@ class TestClient(httpx.Client):
         )
         for key in ("method", "http_version"):
             scope.pop(key, None)
-        with self._portal() as portal:
+        with self.portal() as portal:
             session = WebSocketTestSession(self.app, scope, portal)
             with session:
                 yield session

@@ -17,9 +17,9 @@ from kettle.context import request_class
 from kettle.flaskrequest import FlaskRequest
 from kettle.globals import (
     AppContext,
+    AppGlobals,
     LocalProxy,
     RequestContext,
-    _AppCtxGlobals,
     copy_current_request_context,
     current_app,
     current_context,
@@ -106,7 +106,7 @@ class TestAppContext:
 
 class TestAppCtxGlobals:
     def test_attribute_bag(self) -> None:
-        bag = _AppCtxGlobals()
+        bag = AppGlobals()
         bag.a = 1
         assert bag.get("a") == 1
         assert bag.get("b") is None

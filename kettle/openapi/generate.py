@@ -20,13 +20,7 @@ from typing import Any
 from kettle import params as p
 from kettle.exceptions import ConfigurationError
 from kettle.introspection import describe
-from kettle.openapi.inputs import (
-    InputWriter,
-    can_fail,
-    expand_groups,
-    strip_annotated,
-    union_members,
-)
+from kettle.openapi.inputs import InputWriter, can_fail, expand_groups, union_members
 from kettle.openapi.models import (
     OPENAPI_VERSION,
     SECURITY_ATTRIBUTES,
@@ -39,7 +33,7 @@ from kettle.openapi.schemas import REF_PREFIX, SchemaRegistry
 from kettle.routing.patterns import PathPattern
 from kettle.routing.routes import HTTP_METHODS, UNSET, Route
 from kettle.serialization import model_for
-from kettle.signature import CallSpec
+from kettle.signature import CallSpec, strip_annotated
 
 if typing.TYPE_CHECKING:
     from kettle.plan import RoutePlan

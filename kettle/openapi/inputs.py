@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import types
 import typing
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Union
@@ -19,7 +18,7 @@ from kettle.openapi.models import JSONDict
 from kettle.openapi.schemas import SchemaRegistry, resolve
 from kettle.routing import converters as conv
 from kettle.routing.patterns import PathPattern
-from kettle.signature import ParamSpec
+from kettle.signature import ParamSpec, strip_annotated, union_arms
 
 if typing.TYPE_CHECKING:
     from kettle.plan import RoutePlan
@@ -324,17 +323,11 @@ def _merged_examples(specs: list[ParamSpec]) -> JSONDict | None:
     return examples or None
 
 
-def strip_annotated(tp: Any) -> Any:
-    while typing.get_origin(tp) is Annotated:
-        tp = typing.get_args(tp)[0]
-    return tp
-
-
 def union_members(tp: Any) -> tuple[Any, ...]:
+    """The non-``None`` members of a union, or ``(tp,)`` for any other type."""
     tp = strip_annotated(tp)
-    if typing.get_origin(tp) in (Union, types.UnionType):
-        return tuple(a for a in typing.get_args(tp) if a is not type(None))
-    return (tp,)
+    arms = union_arms(tp)
+    return (tp,) if arms is None else arms
 
 
 def _mentions_upload(tp: Any) -> bool:
