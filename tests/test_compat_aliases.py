@@ -179,3 +179,14 @@ def test_fastapi_security_names_are_kettles_schemes() -> None:
     assert open_id_connect_url.OpenIdConnect is security.OpenIdConnect
     assert utils.get_authorization_scheme_param is security.get_authorization_scheme_param
     assert kettle.fastapi.Security is security.Security is kettle.Security
+
+
+def test_fastapi_middleware_names_are_kettles_middleware() -> None:
+    import kettle.middleware as core
+    from kettle.fastapi.middleware import Middleware, cors, gzip, httpsredirect, trustedhost
+
+    assert Middleware is core.Middleware
+    assert cors.CORSMiddleware is core.CORSMiddleware
+    assert gzip.GZipMiddleware is core.GZipMiddleware
+    assert httpsredirect.HTTPSRedirectMiddleware is core.HTTPSRedirectMiddleware
+    assert trustedhost.TrustedHostMiddleware is core.TrustedHostMiddleware

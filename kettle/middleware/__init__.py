@@ -1,7 +1,8 @@
 """ASGI middleware: how it is declared, and the ones kettle ships.
 
-The optional middleware (CORS, compression, proxy headers, HTTPS redirect, security
-headers) are loaded on first use: none of them is part of an app that does not add it.
+The optional middleware (CORS, compression, CSRF, rate limits, proxy headers, HTTPS
+redirect, security headers) are loaded on first use: none of them is part of an app that
+does not add it.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -13,16 +14,20 @@ from kettle.middleware.trustedhost import TrustedHostMiddleware
 if TYPE_CHECKING:
     from kettle.middleware.compression import CompressionMiddleware, GZipMiddleware
     from kettle.middleware.cors import CORSMiddleware
+    from kettle.middleware.csrf import CSRFMiddleware
     from kettle.middleware.headers import SecurityHeadersMiddleware
     from kettle.middleware.https import HTTPSRedirectMiddleware
     from kettle.middleware.proxy import ProxyHeadersMiddleware
+    from kettle.middleware.ratelimit import RateLimitMiddleware
 
 _LAZY = {
     "CORSMiddleware": "kettle.middleware.cors",
+    "CSRFMiddleware": "kettle.middleware.csrf",
     "CompressionMiddleware": "kettle.middleware.compression",
     "GZipMiddleware": "kettle.middleware.compression",
     "HTTPSRedirectMiddleware": "kettle.middleware.https",
     "ProxyHeadersMiddleware": "kettle.middleware.proxy",
+    "RateLimitMiddleware": "kettle.middleware.ratelimit",
     "SecurityHeadersMiddleware": "kettle.middleware.headers",
 }
 
@@ -40,11 +45,13 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "CORSMiddleware",
+    "CSRFMiddleware",
     "CompressionMiddleware",
     "GZipMiddleware",
     "HTTPSRedirectMiddleware",
     "Middleware",
     "ProxyHeadersMiddleware",
+    "RateLimitMiddleware",
     "SecurityHeadersMiddleware",
     "ServerErrorMiddleware",
     "TrustedHostMiddleware",
