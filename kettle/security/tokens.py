@@ -32,7 +32,7 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Literal, overload
 
 import jwt
 from jwt.algorithms import Algorithm, get_default_algorithms
@@ -271,6 +271,11 @@ def _as_keyset(keys: str | bytes | JWTKey | KeySet | Sequence[JWTKey], algorithm
     return KeySet(keys)
 
 
+# The refusals PyJWT raises before (or instead of) verifying a signature: the header checks
+# of JWT.decode name their cause more precisely (alg_none, unknown_kid...).
+_BEFORE_SIGNATURE = frozenset({"malformed", "algorithm_not_allowed", "invalid_signature"})
+
+
 def _header(token: str | bytes) -> dict[str, Any]:
     """The token's JOSE header, read without touching its payload or signature.
 
@@ -375,6 +380,10 @@ class JWT:
         }
         # Without a kid, a single key (or a key set without kids) verifies.
         self._unnamed: tuple[JWTKey, ...] = tuple(k for k in self.keys.keys if not k.kid)
+        # The common setup, one secret and no kid: see decode().
+        self._only: JWTKey | None = (
+            self.keys.keys[0] if len(self.keys.keys) == 1 and not self.keys.keys[0].kid else None
+        )
 
     # -- signing ------------------------------------------------------------------------------
 
@@ -440,6 +449,21 @@ class JWT:
         """
         if len(token) > self.max_length:
             raise InvalidTokenError("oversized")
+        only = self._only
+        if only is not None:
+            # PERF: with one key and no kid, PyJWT's own checks (the algorithm pinned to
+            # that key's) accept exactly the tokens the header checks below would pass on to
+            # it, so a valid token skips them: they only say why a token was refused. A
+            # failure after the signature verified (expired, audience...) is final unless
+            # the token names a kid (which the header checks refuse first).
+            try:
+                header, claims = self._verify(token, only, complete=True)
+            except InvalidTokenError as failed:
+                if failed.reason not in _BEFORE_SIGNATURE and _header(token).get("kid") is None:
+                    raise
+            else:
+                if header.get("kid") is None:
+                    return claims
         header = _header(token)
         alg = header.get("alg")
         if not isinstance(alg, str):
@@ -476,9 +500,17 @@ class JWT:
         assert error is not None
         raise error
 
-    def _verify(self, token: str | bytes, key: JWTKey) -> dict[str, Any]:
+    @overload
+    def _verify(self, token: str | bytes, key: JWTKey) -> dict[str, Any]: ...
+
+    @overload
+    def _verify(
+        self, token: str | bytes, key: JWTKey, *, complete: Literal[True]
+    ) -> tuple[dict[str, Any], dict[str, Any]]: ...
+
+    def _verify(self, token: str | bytes, key: JWTKey, *, complete: bool = False) -> Any:
         try:
-            claims: dict[str, Any] = jwt.decode(
+            decoded: dict[str, Any] = jwt.decode_complete(
                 token,
                 key.verifying_key,
                 algorithms=[key.algorithm],
@@ -510,4 +542,6 @@ class JWT:
             raise InvalidTokenError("invalid_claim") from None
         except (jwt.InvalidTokenError, ValueError, TypeError):
             raise InvalidTokenError("malformed") from None
-        return claims
+        if complete:
+            return decoded["header"], decoded["payload"]
+        return decoded["payload"]
