@@ -288,3 +288,13 @@ def test_not_in_the_default_stack() -> None:
     assert not any(m.cls.__name__.endswith("CORSMiddleware") for m in app.user_middleware)
     assert "vary" not in TestClient(app).get("/", headers={"Origin": TRUSTED}).headers
     assert "kettle.middleware.cors" in sys.modules  # imported by this test module only
+
+
+def test_the_origin_cache_keeps_no_oversized_or_unbounded_values() -> None:
+    cors = CORSMiddleware(None, allow_origins=["https://example.com"])  # type: ignore[arg-type]
+    assert not cors.is_allowed_origin("https://" + "a" * 5000 + ".com")
+    for number in range(3000):
+        assert not cors.is_allowed_origin(f"https://host{number}.test")
+    assert cors.is_allowed_origin("https://example.com")
+    assert len(cors._decisions) <= 1024
+    assert all(len(origin) <= 2048 for origin in cors._decisions)
