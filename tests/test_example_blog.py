@@ -1,7 +1,13 @@
-"""The blog example (examples/blog/): a Flask-style app, tested through the test client."""
+"""The blog example (examples/blog/): a Flask-style app, tested through the test client.
+
+The tests use the example like a browser does: every form is fetched first and posted
+with the CSRF token it rendered, and requests say they accept HTML (so ``login_required``
+redirects to the login page instead of answering a 401 as it does for API clients).
+"""
 
 from __future__ import annotations
 
+import base64
 import importlib
 import importlib.util
 import re
@@ -12,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlencode
 
 import anyio
 import anyio.from_thread
@@ -20,10 +27,14 @@ import pytest
 from click.testing import CliRunner
 
 from kettle import Kettle, g, request
+from kettle.security.passwords import PasswordHasher
 from kettle.testing import AsyncTestClient, TestClient
 
 BLOG_DIR = Path(__file__).resolve().parent.parent / "examples" / "blog"
 PACKAGE = "kettle_example_blog"
+#: What a browser sends when it navigates to a page.
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+CSRF_FIELD = re.compile(r'<input type="hidden" name="csrf_token" value="([^"]+)">')
 
 
 def _import_blog() -> ModuleType:
@@ -49,8 +60,8 @@ def _config(tmp_path: Path, **extra: Any) -> dict[str, Any]:
         "TESTING": True,
         "DATABASE": tmp_path / "blog.sqlite",
         "SECRET_KEY": "test",
-        # scrypt's cheapest cost: the tests hash many passwords.
-        "PASSWORD_SCRYPT_N": 2**4,
+        # argon2 with cheap parameters (about a millisecond a hash), for tests only.
+        "PASSWORD_HASHER": PasswordHasher.for_tests(),
         **extra,
     }
 
@@ -63,10 +74,16 @@ def app(tmp_path: Path) -> Kettle:
     return app
 
 
+def browser(app: Kettle, **options: Any) -> TestClient:
+    """A test client that behaves like a browser: it asks for HTML and, like Flask's
+    client, does not follow redirects (kettle's does by default)."""
+    headers = {"Accept": BROWSER_ACCEPT, **options.pop("headers", {})}
+    return app.test_client(follow_redirects=False, headers=headers, **options)
+
+
 @pytest.fixture
 def client(app: Kettle) -> TestClient:
-    # Flask's test client does not follow redirects unless asked; kettle's does by default.
-    return app.test_client(follow_redirects=False)
+    return browser(app)
 
 
 def rows(app: Kettle, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -77,14 +94,45 @@ def rows(app: Kettle, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, .
     return result
 
 
+def everything(app: Kettle) -> list[list[tuple[Any, ...]]]:
+    """Every row of both tables: to show that a refused request changed nothing."""
+    return [rows(app, "SELECT * FROM users"), rows(app, "SELECT * FROM posts")]
+
+
+def csrf_token_in(html: str) -> str:
+    """The CSRF token a page rendered (the first form's)."""
+    match = CSRF_FIELD.search(html)
+    assert match is not None, "the page has no csrf_token field"
+    return match.group(1)
+
+
+def submit(client: TestClient, page: str, data: dict[str, str], action: str | None = None) -> Any:
+    """Open ``page`` and post its form (to ``action``, else back to ``page``) with ``data``
+    and the CSRF token the page rendered, as a browser does."""
+    token = csrf_token_in(client.get(page).text)
+    return client.post(action or page, data={"csrf_token": token, **data})
+
+
 def register(client: TestClient, username: str = "ada", password: str = "lovelace") -> Any:
-    return client.post("/auth/register", data={"username": username, "password": password})
+    return submit(client, "/auth/register", {"username": username, "password": password})
 
 
 def login(
-    client: TestClient, username: str = "ada", password: str = "lovelace", query: str = ""
+    client: TestClient,
+    username: str = "ada",
+    password: str = "lovelace",
+    query: str = "",
+    remember: bool = False,
 ) -> Any:
-    return client.post("/auth/login" + query, data={"username": username, "password": password})
+    data = {"username": username, "password": password}
+    if remember:
+        data["remember"] = "on"
+    return submit(client, "/auth/login" + query, data)
+
+
+def logout(client: TestClient) -> Any:
+    """The nav's "Log out" button (a form on every page when logged in)."""
+    return submit(client, "/", {}, action="/auth/logout")
 
 
 def sign_up_and_log_in(client: TestClient, username: str = "ada") -> None:
@@ -93,7 +141,7 @@ def sign_up_and_log_in(client: TestClient, username: str = "ada") -> None:
 
 
 def create_post(client: TestClient, title: str = "First", body: str = "Hello.") -> Any:
-    return client.post("/create", data={"title": title, "body": body})
+    return submit(client, "/create", {"title": title, "body": body})
 
 
 def flashes(html: str) -> list[str]:
@@ -102,6 +150,11 @@ def flashes(html: str) -> list[str]:
 
 def is_logged_in(client: TestClient) -> bool:
     return "Log out" in client.get("/").text
+
+
+def set_cookies(response: Any) -> dict[str, str]:
+    """The ``Set-Cookie`` headers of ``response`` by cookie name (a login sets two)."""
+    return {c.split("=", 1)[0]: c for c in response.headers.get_list("set-cookie")}
 
 
 # -- the command line ----------------------------------------------------------------------
@@ -115,7 +168,7 @@ def test_init_db_command_creates_the_tables(tmp_path: Path) -> None:
     tables = {name for (name,) in rows(app, "SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"users", "posts"} <= tables
     # Run again on a database with data: it starts over.
-    client = app.test_client(follow_redirects=False)
+    client = browser(app)
     register(client)
     assert rows(app, "SELECT count(*) FROM users") == [(1,)]
     assert CliRunner().invoke(app.cli, ["init-db"]).exit_code == 0
@@ -187,16 +240,76 @@ def test_without_a_secret_key_the_development_key_is_used_and_logged(
 # -- passwords -------------------------------------------------------------------------------
 
 
-def test_passwords_are_salted_scrypt_hashes(app: Kettle) -> None:
-    with app.app_context():
-        first = blog_auth.hash_password("pw")
-        second = blog_auth.hash_password("pw")
-    assert first.startswith("scrypt$16$8$1$")
-    assert first != second  # a random salt each time
-    assert blog_auth.check_password(first, "pw")
-    assert not blog_auth.check_password(first, "pW")
-    for malformed in ("", "scrypt$16", "md5$1$1$1$00$00", "scrypt$16$8$1$zz$zz"):
-        assert not blog_auth.check_password(malformed, "pw")
+def test_the_default_hasher_is_argon2id_with_kettles_parameters(tmp_path: Path) -> None:
+    # The one full-cost hash of this file (tens of milliseconds and 64 MiB).
+    app = blog_app.create_app({"DATABASE": tmp_path / "blog.sqlite", "SECRET_KEY": "test"})
+    hasher = app.config["PASSWORD_HASHER"]
+    assert isinstance(hasher, PasswordHasher)
+    assert hasher.hash("pw").startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
+def test_passwords_are_stored_as_salted_argon2id_hashes(app: Kettle, client: TestClient) -> None:
+    register(client, "ada", "same password")
+    register(client, "bob", "same password")
+    hashes = [h for (h,) in rows(app, "SELECT password_hash FROM users ORDER BY id")]
+    assert len(hashes) == 2
+    for stored in hashes:
+        assert stored.startswith("$argon2id$")
+        assert "same password" not in stored
+    assert hashes[0] != hashes[1]  # a random salt each time
+
+
+class RecordingHasher(PasswordHasher):
+    """The tests' cheap hasher, noting the stored hash each verification was given."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
+        self.checked: list[str | None] = []
+
+    def verify(self, password: str, hashed: str | None) -> bool:
+        self.checked.append(hashed)
+        return super().verify(password, hashed)
+
+
+def test_a_wrong_password_and_an_unknown_user_look_the_same(
+    app: Kettle, client: TestClient
+) -> None:
+    register(client)
+    client.get("/auth/login")  # consumes "your account is ready"
+    hasher = app.config["PASSWORD_HASHER"] = RecordingHasher()
+    wrong_password = login(client, "ada", "wrong")
+    unknown_user = login(client, "nobody", "lovelace")
+    for response in (wrong_password, unknown_user):
+        assert response.status_code == 200
+        assert flashes(response.text) == ["Incorrect username or password."]
+    # Both paid for an argon2 check: the unknown user against the hasher's dummy hash.
+    [stored] = [h for (h,) in rows(app, "SELECT password_hash FROM users")]
+    assert hasher.checked == [stored, None]
+    assert not is_logged_in(client)
+
+
+def test_login_upgrades_a_hash_made_with_older_parameters(app: Kettle, client: TestClient) -> None:
+    app.config["PASSWORD_HASHER"] = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    register(client)
+    [(old,)] = rows(app, "SELECT password_hash FROM users")
+    assert "$m=8,t=1,p=1$" in old
+    app.config["PASSWORD_HASHER"] = PasswordHasher.for_tests()  # stronger parameters
+    assert login(client, "ada", "wrong").status_code == 200
+    assert rows(app, "SELECT password_hash FROM users") == [(old,)]  # no rehash on failure
+    assert login(client).status_code == 302
+    [(new,)] = rows(app, "SELECT password_hash FROM users")
+    assert new.startswith("$argon2id$v=19$m=1024,t=1,p=1$")
+    logout(client)
+    assert login(client).status_code == 302  # the new hash verifies
+    assert rows(app, "SELECT password_hash FROM users") == [(new,)]  # and is kept
+
+
+def test_an_oversized_password_is_refused_unhashed(app: Kettle, client: TestClient) -> None:
+    response = register(client, "ada", "x" * 1025)
+    assert flashes(response.text) == ["Passwords have at most 1024 characters."]
+    assert rows(app, "SELECT count(*) FROM users") == [(0,)]
+    register(client)
+    assert flashes(login(client, "ada", "x" * 1025).text) == ["Incorrect username or password."]
 
 
 # -- registration ------------------------------------------------------------------------------
@@ -215,7 +328,7 @@ def test_register_redirects_to_login_and_stores_a_hash(app: Kettle, client: Test
     assert response.headers["location"] == "/auth/login"
     [(username, password_hash)] = rows(app, "SELECT username, password_hash FROM users")
     assert username == "ada"
-    assert password_hash.startswith("scrypt$")
+    assert password_hash.startswith("$argon2id$")
     assert "lovelace" not in password_hash
     # The success message waits for the next page.
     assert flashes(client.get("/auth/login").text) == ["Your account is ready: please log in."]
@@ -251,7 +364,7 @@ def test_register_refuses_a_taken_username(client: TestClient) -> None:
 
 def test_register_with_a_missing_field_is_a_400(client: TestClient) -> None:
     # request.form["password"] without that field: Flask's BadRequestKeyError, a 400.
-    response = client.post("/auth/register", data={"username": "ada"})
+    response = submit(client, "/auth/register", {"username": "ada"})
     assert response.status_code == 400
     assert "password" in response.text
     assert response.headers["content-type"] == "text/html; charset=utf-8"
@@ -264,6 +377,7 @@ def test_login_page(client: TestClient) -> None:
     response = client.get("/auth/login")
     assert response.status_code == 200
     assert "Log in" in response.text
+    assert '<input type="checkbox" name="remember">' in response.text
 
 
 @pytest.mark.parametrize(
@@ -283,8 +397,7 @@ def test_login_sets_a_safe_session_cookie_and_redirects(client: TestClient) -> N
     response = login(client)
     assert response.status_code == 302
     assert response.headers["location"] == "/"
-    cookie = response.headers["set-cookie"]
-    assert cookie.startswith("session=")
+    cookie = set_cookies(response)["session"]
     attributes = {part.strip().lower() for part in cookie.split(";")[1:]}
     assert "httponly" in attributes
     assert "samesite=lax" in attributes
@@ -295,10 +408,11 @@ def test_login_sets_a_safe_session_cookie_and_redirects(client: TestClient) -> N
 
 
 def test_session_cookie_is_secure_over_https(app: Kettle) -> None:
-    client = app.test_client(base_url="https://testserver", follow_redirects=False)
+    client = browser(app, base_url="https://testserver")
     register(client)
-    cookie = login(client).headers["set-cookie"]
-    assert "secure" in {part.strip().lower() for part in cookie.split(";")}
+    cookies = set_cookies(login(client, remember=True))
+    for name in ("session", "remember_token"):
+        assert "secure" in {part.strip().lower() for part in cookies[name].split(";")}, name
 
 
 def test_pages_that_read_the_session_vary_on_cookie(client: TestClient) -> None:
@@ -309,9 +423,46 @@ def test_pages_that_read_the_session_vary_on_cookie(client: TestClient) -> None:
     assert "cookie" in client.get("/").headers["vary"].lower()
 
 
+def test_login_rotates_the_session(app: Kettle, client: TestClient) -> None:
+    register(client)
+    form = client.get("/auth/login").text
+    before = _session_cookie(client)  # the anonymous session: flashes, the CSRF secret
+    response = client.post(
+        "/auth/login",
+        data={"csrf_token": csrf_token_in(form), "username": "ada", "password": "lovelace"},
+    )
+    assert response.status_code == 302
+    after = _session_cookie(client)
+    assert after != before
+    # Nothing of the anonymous session survives: not even its CSRF secret, so a form
+    # rendered before the login is refused after it.
+    stale = client.post("/create", data={"csrf_token": csrf_token_in(form), "title": "t"})
+    assert stale.status_code == 403
+    assert "CSRF token does not belong to this session" in stale.text
+    assert rows(app, "SELECT count(*) FROM posts") == [(0,)]
+
+
+def test_a_planted_session_never_becomes_logged_in(app: Kettle, client: TestClient) -> None:
+    # Session fixation: an attacker gets an anonymous session of their own and plants
+    # its cookie in the victim's browser, hoping the victim logs in with it.
+    register(client)
+    attacker = browser(app)
+    attacker.get("/auth/login")
+    planted = _session_cookie(attacker)
+    victim = browser(app)
+    for cookie in attacker.cookies.jar:
+        victim.cookies.jar.set_cookie(cookie)
+    assert _session_cookie(victim) == planted
+    assert login(victim).status_code == 302
+    assert _session_cookie(victim) != planted
+    assert is_logged_in(victim)
+    assert not is_logged_in(attacker)
+
+
 def test_login_goes_back_to_the_page_that_asked(client: TestClient) -> None:
     register(client)
     to_login = client.get("/create")
+    assert to_login.status_code == 302
     assert to_login.headers["location"] == "/auth/login?next=%2Fcreate"
     page = client.get(to_login.headers["location"])
     # The form posts to the same URL, so `next` survives.
@@ -320,27 +471,33 @@ def test_login_goes_back_to_the_page_that_asked(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(
-    "target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:x"]
+    "target",
+    [
+        "//evil.com",
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+        "/\t/evil.example",
+        "javascript:x",
+    ],
 )
 def test_login_does_not_redirect_off_site(client: TestClient, target: str) -> None:
     register(client)
-    response = client.post(
-        "/auth/login",
-        params={"next": target},
-        data={"username": "ada", "password": "lovelace"},
-    )
+    response = login(client, query="?" + urlencode({"next": target}))
+    assert response.status_code == 302
     assert response.headers["location"] == "/"
 
 
 def test_logout_clears_the_session(client: TestClient) -> None:
     sign_up_and_log_in(client)
-    response = client.post("/auth/logout")
+    response = logout(client)
     assert response.status_code == 302
     assert response.headers["location"] == "/"
-    # The emptied session deletes the cookie.
-    cookie = response.headers["set-cookie"]
-    assert cookie.startswith("session=;")
-    assert "max-age=0" in cookie.lower()
+    # The emptied session deletes the cookie, and the remember-me cookie goes too.
+    cookies = set_cookies(response)
+    assert cookies["session"].startswith("session=;")
+    assert "max-age=0" in cookies["session"].lower()
+    assert "max-age=0" in cookies["remember_token"].lower()
     assert "session" not in client.cookies
     assert not is_logged_in(client)
 
@@ -353,23 +510,59 @@ def test_logout_is_post_only(client: TestClient) -> None:
     assert is_logged_in(client)
 
 
+def test_remember_me_outlives_the_session(client: TestClient) -> None:
+    register(client)
+    assert "remember_token" not in client.cookies
+    login(client, remember=True)
+    assert client.cookies.get("remember_token")
+    del client.cookies["session"]  # the browser was closed
+    page = client.get("/")
+    assert "Signed in as <strong>ada</strong>" in page.text
+    assert client.cookies.get("session")  # a new session for the restored login
+    logout(client)
+    assert "remember_token" not in client.cookies
+    assert not is_logged_in(client)
+
+
+def test_without_remember_me_closing_the_browser_logs_out(client: TestClient) -> None:
+    register(client)
+    login(client)
+    assert "remember_token" not in client.cookies
+    del client.cookies["session"]
+    assert not is_logged_in(client)
+
+
+def test_a_deleted_account_is_logged_out(app: Kettle, client: TestClient) -> None:
+    sign_up_and_log_in(client)
+    with sqlite3.connect(app.config["DATABASE"]) as db:
+        db.execute("DELETE FROM users")
+    db.close()
+    assert not is_logged_in(client)
+    assert client.get("/create").headers["location"].startswith("/auth/login")
+
+
 def _session_cookie(client: TestClient) -> str:
     value = client.cookies.get("session")
     assert value
     return value
 
 
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
 @pytest.mark.parametrize("part", ["payload", "signature"])
 def test_a_tampered_session_cookie_is_ignored(app: Kettle, client: TestClient, part: str) -> None:
     sign_up_and_log_in(client, "ada")
+    logout(client)
     sign_up_and_log_in(client, "bob")  # user 2; try to become user 1
     payload, timestamp, signature = _session_cookie(client).split(".")
     if part == "payload":
-        payload = "eyJ1c2VyX2lkIjoxfQ"  # {"user_id":1}, with bob's signature
+        payload = _b64(b'{"_user_id":"1","_fresh":true}')  # with bob's signature
     else:
         signature = signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")
     forged = f"{payload}.{timestamp}.{signature}"
-    stranger = app.test_client(follow_redirects=False, headers={"Cookie": f"session={forged}"})
+    stranger = browser(app, headers={"Cookie": f"session={forged}"})
     page = stranger.get("/")
     assert page.status_code == 200
     assert "Log in" in page.text
@@ -380,11 +573,134 @@ def test_a_tampered_session_cookie_is_ignored(app: Kettle, client: TestClient, p
 def test_a_session_signed_with_the_development_key_is_refused(app: Kettle, tmp_path: Path) -> None:
     other = blog_app.create_app(_config(tmp_path, SECRET_KEY=blog_app.DEV_SECRET_KEY))
     serializer = other.session_interface.get_signing_serializer(other)
-    forged = serializer.dumps({"user_id": 1})
-    client = app.test_client(follow_redirects=False)
+    forged = serializer.dumps({"_user_id": "1", "_fresh": True})
+    client = browser(app)
     sign_up_and_log_in(client)
-    stranger = app.test_client(follow_redirects=False, headers={"Cookie": f"session={forged}"})
+    stranger = browser(app, headers={"Cookie": f"session={forged}"})
     assert "Signed in" not in stranger.get("/").text
+
+
+# -- CSRF ------------------------------------------------------------------------------------
+
+
+def _forms(client: TestClient, page: str) -> list[str]:
+    return re.findall(r"<form\b[^>]*>.*?</form>", client.get(page).text, re.DOTALL)
+
+
+def test_every_form_starts_with_its_csrf_token(client: TestClient) -> None:
+    pages = {"/auth/register": 1, "/auth/login": 1}
+    for page, count in pages.items():
+        forms = _forms(client, page)
+        assert len(forms) == count, page
+    sign_up_and_log_in(client)
+    create_post(client)
+    pages = {"/": 1, "/create": 2, "/1/update": 3}  # the nav's logout form on each
+    seen = []
+    for page, count in pages.items():
+        forms = _forms(client, page)
+        assert len(forms) == count, page
+        seen += forms
+    for form in seen:
+        first_field = re.search(r"<(input|textarea|button)\b[^>]*>", form.split(">", 1)[1])
+        assert first_field is not None
+        assert 'name="csrf_token"' in first_field.group(0), form
+
+
+# Each form, how to reach it, and what it posts (without its token).
+FORMS = {
+    "register": ("/auth/register", None, {"username": "eve", "password": "pw"}),
+    "login": ("/auth/login", None, {"username": "ada", "password": "lovelace"}),
+    "logout": ("/", "/auth/logout", {}),
+    "create": ("/create", None, {"title": "Forged", "body": "x"}),
+    "update": ("/1/update", None, {"title": "Forged", "body": "x"}),
+    "delete": ("/1/update", "/1/delete", {}),
+}
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("token", ["missing", "another session's", "garbage"])
+def test_a_form_post_without_its_token_changes_nothing(
+    app: Kettle, client: TestClient, form: str, token: str
+) -> None:
+    page, action, data = FORMS[form]
+    sign_up_and_log_in(client)
+    create_post(client, "Keep me")
+    if form in ("register", "login"):
+        logout(client)
+    client.get(page)  # the form is open: its session (and CSRF secret) exists
+    assert client.cookies.get("session")
+    before = everything(app)
+    logged_in = is_logged_in(client)
+    if token == "missing":
+        forged = data
+    elif token == "garbage":
+        forged = {"csrf_token": "not-a-token", **data}
+    else:
+        stranger = browser(app)
+        forged = {"csrf_token": csrf_token_in(stranger.get("/auth/login").text), **data}
+    response = client.post(action or page, data=forged)
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    detail = {
+        "missing": "CSRF token missing.",
+        "garbage": "CSRF token invalid.",
+        "another session's": "CSRF token does not belong to this session.",
+    }[token]
+    assert detail in response.text
+    assert "reload the page" in response.text
+    assert everything(app) == before
+    assert is_logged_in(client) == logged_in
+
+
+def test_a_token_from_another_session_is_refused(app: Kettle, client: TestClient) -> None:
+    sign_up_and_log_in(client, "ada")
+    other = browser(app)
+    sign_up_and_log_in(other, "bob")
+    bobs_token = csrf_token_in(other.get("/create").text)
+    client.get("/")  # ada's session has a CSRF secret of its own
+    response = client.post("/create", data={"csrf_token": bobs_token, "title": "t", "body": "b"})
+    assert response.status_code == 403
+    assert "CSRF token does not belong to this session." in response.text
+    assert rows(app, "SELECT count(*) FROM posts") == [(0,)]
+    # Each session's own token works.
+    assert create_post(client).status_code == 302
+    assert create_post(other).status_code == 302
+    assert rows(app, "SELECT count(*) FROM posts") == [(2,)]
+
+
+@pytest.mark.parametrize("path", ["/auth/login", "/auth/register"])
+def test_another_site_cannot_post_the_account_forms(app: Kettle, path: str) -> None:
+    # Login CSRF: a page elsewhere posts the login form with the attacker's credentials.
+    # The SameSite=Lax session cookie is not sent with it, and CSRFMiddleware lets
+    # requests without cookies through, so the auth blueprint refuses them itself.
+    register(browser(app), "mallory", "pw")
+    before = everything(app)
+    victim = browser(app)
+    response = victim.post(
+        path,
+        data={"username": "mallory", "password": "pw"},
+        headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+    )
+    assert response.status_code == 403
+    assert "CSRF token missing" in response.text
+    assert "reload the page" in response.text
+    assert "session" not in victim.cookies
+    assert everything(app) == before
+    assert not is_logged_in(victim)
+
+
+def test_a_post_from_another_site_is_refused_even_with_a_token(
+    app: Kettle, client: TestClient
+) -> None:
+    sign_up_and_log_in(client)
+    token = csrf_token_in(client.get("/create").text)
+    response = client.post(
+        "/create",
+        data={"csrf_token": token, "title": "t", "body": "b"},
+        headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+    )
+    assert response.status_code == 403
+    assert rows(app, "SELECT count(*) FROM posts") == [(0,)]
 
 
 # -- posts -----------------------------------------------------------------------------------
@@ -395,7 +711,7 @@ def test_index_lists_posts_newest_first(client: TestClient) -> None:
     sign_up_and_log_in(client)
     for title in ("one", "two", "three"):
         assert create_post(client, title).status_code == 302
-    client.post("/auth/logout")
+    logout(client)
     page = client.get("/").text
     titles = re.findall(r"<h2>(.*?)</h2>", page)
     assert titles == ["three", "two", "one"]
@@ -435,11 +751,22 @@ def test_changing_posts_needs_a_login(
 ) -> None:
     sign_up_and_log_in(client)
     create_post(client, "Keep me")
-    client.post("/auth/logout")
-    response = client.request(method, path, data={"title": "Hacked", "body": "x"})
-    assert response.status_code == 302
+    logout(client)
+    # The login form opens a session, so the post carries a valid CSRF token: only the
+    # login is missing.
+    token = csrf_token_in(client.get("/auth/login").text)
+    data = {"csrf_token": token, "title": "Hacked", "body": "x"} if method == "POST" else None
+    response = client.request(method, path, data=data)
+    # 302 for a GET; a POST gets a 303, so the browser fetches the login page with GET.
+    assert response.status_code == (302 if method == "GET" else 303)
     assert response.headers["location"].startswith("/auth/login?next=")
     assert rows(app, "SELECT title FROM posts") == [("Keep me",)]
+
+
+def test_an_api_client_gets_a_401_not_the_login_page(app: Kettle) -> None:
+    response = app.test_client(follow_redirects=False).get("/create")  # Accept: */*
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Not authenticated"}
 
 
 def test_create_a_post(app: Kettle, client: TestClient) -> None:
@@ -466,11 +793,11 @@ def test_update_a_post(app: Kettle, client: TestClient) -> None:
     page = client.get("/1/update")
     assert page.status_code == 200
     assert 'value="Old"' in page.text
-    response = client.post("/1/update", data={"title": "New", "body": "New body"})
+    response = submit(client, "/1/update", {"title": "New", "body": "New body"})
     assert response.status_code == 302
     assert rows(app, "SELECT title, body FROM posts") == [("New", "New body")]
     assert flashes(client.get("/").text) == ["Your post is updated."]
-    invalid = client.post("/1/update", data={"title": "", "body": "Draft"})
+    invalid = submit(client, "/1/update", {"title": "", "body": "Draft"})
     assert flashes(invalid.text) == ["Title is required."]
     assert "Draft</textarea>" in invalid.text
     assert rows(app, "SELECT title FROM posts") == [("New",)]
@@ -479,7 +806,7 @@ def test_update_a_post(app: Kettle, client: TestClient) -> None:
 def test_delete_a_post(app: Kettle, client: TestClient) -> None:
     sign_up_and_log_in(client)
     create_post(client)
-    response = client.post("/1/delete")
+    response = submit(client, "/1/update", {}, action="/1/delete")
     assert response.status_code == 302
     assert response.headers["location"] == "/"
     assert rows(app, "SELECT count(*) FROM posts") == [(0,)]
@@ -495,10 +822,12 @@ def test_only_the_author_changes_a_post(
 ) -> None:
     sign_up_and_log_in(client, "ada")
     create_post(client, "Ada's")
-    client.post("/auth/logout")
+    logout(client)
     sign_up_and_log_in(client, "bob")
     assert "Edit" not in client.get("/").text
-    response = client.request(method, path, data={"title": "Bob's now", "body": "x"})
+    token = csrf_token_in(client.get("/create").text)  # bob's own, valid token
+    data = {"csrf_token": token, "title": "Bob's now", "body": "x"} if method == "POST" else None
+    response = client.request(method, path, data=data)
     assert response.status_code == 403
     assert "Only its author can change a post." in response.text
     assert response.headers["content-type"] == "text/html; charset=utf-8"
@@ -510,7 +839,9 @@ def test_only_the_author_changes_a_post(
 )
 def test_a_missing_post_is_a_404(client: TestClient, method: str, path: str) -> None:
     sign_up_and_log_in(client)
-    response = client.request(method, path, data={"title": "t", "body": "b"})
+    token = csrf_token_in(client.get("/create").text)
+    data = {"csrf_token": token, "title": "t", "body": "b"} if method == "POST" else None
+    response = client.request(method, path, data=data)
     assert response.status_code == 404
     assert "There is no post 9." in response.text
     # The error page uses the layout and still knows who is logged in.
@@ -548,12 +879,17 @@ def test_each_request_closes_its_database_connection(
         return connection
 
     monkeypatch.setattr(sqlite3, "connect", recording_connect)
+    assert client.get("/auth/register").status_code == 200
+    assert opened == []  # nobody logged in: the page needs no database
     assert register(client).status_code == 302
     assert login(client).status_code == 302
+    assert len(opened) == 2  # the two posts
     assert client.get("/").status_code == 200
     assert client.get("/9/update").status_code == 404  # closed after an error too
+    assert len(opened) == 4
+    # The user is loaded only when something uses current_user: not for a stylesheet.
     assert client.get("/static/style.css").status_code == 200
-    assert len(opened) == 5  # the CSS request needs the user too
+    assert len(opened) == 4
     for connection in opened:
         with pytest.raises(sqlite3.ProgrammingError, match="closed"):
             connection.execute("SELECT 1")

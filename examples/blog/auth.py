@@ -1,91 +1,67 @@
-"""Accounts: register, log in, log out; ``g.user`` and the ``login_required`` decorator."""
+"""Accounts: register, log in, log out, with kettle's password hashing and login sessions.
+
+Passwords are hashed with argon2id by :mod:`kettle.security.passwords`; the session
+login (``current_user``, ``login_required``, remember-me) is :mod:`kettle.login`. The
+forms are protected by ``CSRFMiddleware`` (``app.py``): each template puts
+``{{ csrf_input() }}`` first in its form.
+"""
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import hmac
-import secrets
 import sqlite3
-from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any
 
 from kettle import (
     Blueprint,
     Response,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
+from kettle.login import UserMixin, login_user, logout_user, safe_next_url
+from kettle.middleware.csrf import CSRFError
+from kettle.security.passwords import PasswordHasher
 
 from .db import get_db
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 MAX_USERNAME = 40
-MAX_PASSWORD = 1024  # scrypt hashes any length; this only bounds the work one request asks
+
+#: Refused logins all get this message, whether the username exists or not.
+BAD_LOGIN = "Incorrect username or password."
 
 
-# -- passwords: scrypt from the standard library -------------------------------------------
+@dataclass(frozen=True)
+class User(UserMixin):
+    """A row of the users table, as ``current_user`` (``get_id()`` is ``str(id)``)."""
+
+    id: int
+    username: str
 
 
-def hash_password(password: str) -> str:
-    """``scrypt$n$r$p$salt$hash``: the parameters travel with the hash, so raising the
-    cost (``PASSWORD_SCRYPT_N``) later leaves existing passwords valid."""
-    n, r, p = int(current_app.config["PASSWORD_SCRYPT_N"]), 8, 1
-    salt = secrets.token_bytes(16)
-    digest = _scrypt(password, salt, n, r, p)
-    return f"scrypt${n}${r}${p}${salt.hex()}${digest.hex()}"
+def password_hasher() -> PasswordHasher:
+    """The app's hasher: ``config["PASSWORD_HASHER"]`` (argon2id; the tests use cheap
+    parameters). Raising its parameters later is safe: hashes are upgraded at login."""
+    hasher: PasswordHasher = current_app.config["PASSWORD_HASHER"]
+    return hasher
 
 
-def check_password(stored: str, password: str) -> bool:
-    """Whether ``password`` matches ``stored`` (made by :func:`hash_password`)."""
-    try:
-        method, n, r, p, salt, digest = stored.split("$")
-        if method != "scrypt":
-            return False
-        computed = _scrypt(password, bytes.fromhex(salt), int(n), int(r), int(p))
-        return hmac.compare_digest(computed, bytes.fromhex(digest))
-    except ValueError:  # a malformed hash never matches
-        return False
+def load_user(user_id: str) -> User | None:
+    """The user loader of the app's ``LoginManager``: the user with this id, if any.
 
-
-def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(
-        password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=256 * 1024 * 1024, dklen=32
-    )
-
-
-# -- the logged-in user --------------------------------------------------------------------
-
-
-@bp.before_app_request
-def load_logged_in_user() -> None:
-    """Set ``g.user`` (a row with ``id`` and ``username``, or None) for every request."""
-    user_id = session.get("user_id")
-    if user_id is None:
-        g.user = None
-        return
-    g.user = get_db().execute("SELECT id, username FROM users WHERE id = ?", (user_id,)).fetchone()
-
-
-def login_required(view: F) -> F:
-    """Send visitors who are not logged in to the login page (and back afterwards)."""
-
-    @functools.wraps(view)
-    def wrapped_view(**kwargs: Any) -> Any:
-        if g.user is None:
-            return redirect(url_for("auth.login", next=request.path))
-        return view(**kwargs)
-
-    return wrapped_view  # type: ignore[return-value]
+    It runs the first time a request uses ``current_user``, in the thread doing so, so
+    the request's connection on ``g`` is used. ``None`` (a deleted account) logs out.
+    """
+    if not user_id.isdigit():
+        return None
+    row = get_db().execute("SELECT id, username FROM users WHERE id = ?", (int(user_id),))
+    found = row.fetchone()
+    return User(found["id"], found["username"]) if found is not None else None
 
 
 def submitted_form() -> Any:
@@ -97,14 +73,21 @@ def submitted_form() -> Any:
     return request.form if request.method == "POST" else {}
 
 
-def _safe_next(target: str | None) -> str | None:
-    """``target`` if it is a path on this site, else None (no open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    return target
-
-
 # -- views ---------------------------------------------------------------------------------
+
+
+@bp.before_request
+async def refuse_posts_without_cookies() -> None:
+    """Refuse a form post to /auth/... that carries no cookie at all.
+
+    ``CSRFMiddleware`` checks only requests that carry cookies: one without cannot ride on
+    a session. But the session cookie is ``SameSite=Lax``, so a form that another site
+    posts here never carries it, and the login form is exactly what such a page would
+    post: it would log the visitor in to the attacker's account (login CSRF). Our own
+    forms always come with the session cookie their page set, holding the CSRF secret.
+    """
+    if request.method == "POST" and request.headers.get("cookie") is None:
+        raise CSRFError("CSRF token missing: this form needs the cookie its page set.")
 
 
 @bp.route("/register", methods=("GET", "POST"))
@@ -112,6 +95,7 @@ def register() -> str | Response:
     if request.method == "POST":
         username = request.form["username"].strip()
         password = request.form["password"]
+        hasher = password_hasher()
         error = None
         if not username:
             error = "Username is required."
@@ -119,14 +103,15 @@ def register() -> str | Response:
             error = f"Usernames have at most {MAX_USERNAME} characters."
         elif not password:
             error = "Password is required."
-        elif len(password) > MAX_PASSWORD:
-            error = f"Passwords have at most {MAX_PASSWORD} characters."
+        elif len(password) > hasher.max_length:
+            # The hasher refuses longer ones: this bounds the work one request asks.
+            error = f"Passwords have at most {hasher.max_length} characters."
         if error is None:
             db = get_db()
             try:
                 db.execute(
                     "INSERT INTO users (username, password_hash) VALUES (?, ?)",
-                    (username, hash_password(password)),
+                    (username, hasher.hash(password)),
                 )
                 db.commit()
             except sqlite3.IntegrityError:
@@ -142,28 +127,35 @@ def register() -> str | Response:
 def login() -> str | Response:
     if request.method == "POST":
         username = request.form["username"].strip()
-        password = request.form["password"][:MAX_PASSWORD]
-        user = (
-            get_db()
-            .execute("SELECT id, password_hash FROM users WHERE username = ?", (username,))
-            .fetchone()
+        password = request.form["password"]
+        db = get_db()
+        row = db.execute(
+            "SELECT id, username, password_hash FROM users WHERE username = ?", (username,)
+        ).fetchone()
+        # An unknown user (None) is checked against a dummy hash: it costs what a wrong
+        # password costs, so the response time does not tell which usernames exist.
+        ok, new_hash = password_hasher().verify_and_update(
+            password, row["password_hash"] if row is not None else None
         )
-        if user is None:
-            # Hash anyway, so an unknown name takes as long to refuse as a wrong password.
-            hash_password(password)
-        elif check_password(user["password_hash"], password):
-            # A new session on login: nothing from before (a planted id) carries over.
-            session.clear()
-            session["user_id"] = user["id"]
-            target = _safe_next(request.args.get("next")) or url_for("blog.index")
-            return redirect(target)
-        flash("Incorrect username or password.", "error")
+        if ok and row is not None:
+            if new_hash is not None:
+                # Hashed with older parameters than the hasher's: store the stronger hash.
+                db.execute("UPDATE users SET password_hash = ? WHERE id = ?", (new_hash, row["id"]))
+                db.commit()
+            # login_user rotates the session: nothing from before (a planted cookie, the
+            # anonymous CSRF secret) carries over.
+            login_user(
+                User(row["id"], row["username"]), remember=request.form.get("remember") == "on"
+            )
+            # Only a path on this site: ?next=//evil.com must not send users elsewhere.
+            return redirect(safe_next_url(request.args.get("next"), default=url_for("blog.index")))
+        flash(BAD_LOGIN, "error")
     return render_template("auth/login.html", form=submitted_form())
 
 
 @bp.route("/logout", methods=("POST",))
 def logout() -> Response:
-    # POST only: a link or image on another site cannot log the user out.
-    # An emptied session deletes the cookie.
-    session.clear()
+    # POST only, with a CSRF token: neither a link nor a form on another site can log the
+    # user out. The session is emptied (which deletes its cookie), and so is remember-me.
+    logout_user()
     return redirect(url_for("blog.index"))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from kettle import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from kettle import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from kettle.login import current_user, login_required
 
-from .auth import login_required, submitted_form
+from .auth import submitted_form
 from .db import get_db
 
 bp = Blueprint("blog", __name__)
@@ -39,7 +40,7 @@ def get_post(id: int, check_author: bool = True) -> sqlite3.Row:
     post: sqlite3.Row | None = get_db().execute(f"{_SELECT} WHERE p.id = ?", (id,)).fetchone()
     if post is None:
         abort(404, f"There is no post {id}.")
-    if check_author and post["author_id"] != g.user["id"]:
+    if check_author and post["author_id"] != current_user.id:
         abort(403, "Only its author can change a post.")
     return post
 
@@ -67,7 +68,7 @@ def create() -> str | Response:
             db = get_db()
             db.execute(
                 "INSERT INTO posts (title, body, author_id) VALUES (?, ?, ?)",
-                (title, body, g.user["id"]),
+                (title, body, current_user.id),
             )
             db.commit()
             flash("Your post is published.", "info")

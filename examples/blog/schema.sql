@@ -7,7 +7,7 @@ DROP TABLE IF EXISTS users;
 CREATE TABLE users (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     username TEXT NOT NULL UNIQUE COLLATE NOCASE,
-    -- "scrypt$n$r$p$salt$hash", see auth.hash_password
+    -- an argon2id hash, "$argon2id$v=19$m=...,t=...,p=...$salt$hash" (see auth.py)
     password_hash TEXT NOT NULL
 );
 
