@@ -159,6 +159,48 @@ def test_requests_without_cookies_are_not_csrf_targets(app: Kettle) -> None:
     assert client.post("/items", json={"name": "bearer"}).status_code == 200
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Origin": "null"},
+        {"Referer": "https://evil.example/page"},
+    ],
+    ids=["origin", "sec-fetch-site", "null-origin", "referer"],
+)
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"data": {"username": "attacker", "password": "theirs"}},
+        {"files": {"f": ("a.txt", b"x")}},
+        {"content": b"username=attacker", "headers": {"Content-Type": "text/plain"}},
+    ],
+    ids=["urlencoded", "multipart", "text-plain"],
+)
+def test_a_cross_site_form_without_cookies_is_refused(
+    app: Kettle, headers: dict[str, str], body: dict[str, Any]
+) -> None:
+    """Login CSRF: another site's form posts the attacker's credentials to the login page.
+    The victim's browser sends no cookie (none yet, or SameSite=Lax), yet the post would log
+    the victim in as the attacker: a form a page elsewhere can send is checked for its
+    origin even without cookies."""
+    client = TestClient(app)
+    extra = {**headers, **body.pop("headers", {})}
+    response = client.post("/submit", headers=extra, **body)
+    assert response.status_code == 403
+
+
+def test_a_cross_origin_api_call_without_cookies_is_not_a_csrf_target(app: Kettle) -> None:
+    """A page elsewhere calling the API with a bearer token (CORS governs it: the
+    Authorization header or the JSON body makes the browser ask first) is let through."""
+    client = TestClient(app)
+    cross = {"Origin": "https://spa.example", "Sec-Fetch-Site": "cross-site"}
+    bearer = {**cross, "Authorization": "Bearer abc"}
+    assert client.post("/submit", data={"x": "1"}, headers=bearer).status_code == 200
+    assert client.post("/items", json={"name": "x"}, headers=cross).status_code == 200
+
+
 @pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS"])
 def test_safe_methods_are_not_checked(app: Kettle, method: str) -> None:
     client, _ = logged_in(app)

@@ -23,7 +23,6 @@ from kettle import (
     url_for,
 )
 from kettle.login import UserMixin, login_user, logout_user, safe_next_url
-from kettle.middleware.csrf import CSRFError
 from kettle.security.passwords import PasswordHasher
 
 from .db import get_db
@@ -74,20 +73,6 @@ def submitted_form() -> Any:
 
 
 # -- views ---------------------------------------------------------------------------------
-
-
-@bp.before_request
-async def refuse_posts_without_cookies() -> None:
-    """Refuse a form post to /auth/... that carries no cookie at all.
-
-    ``CSRFMiddleware`` checks only requests that carry cookies: one without cannot ride on
-    a session. But the session cookie is ``SameSite=Lax``, so a form that another site
-    posts here never carries it, and the login form is exactly what such a page would
-    post: it would log the visitor in to the attacker's account (login CSRF). Our own
-    forms always come with the session cookie their page set, holding the CSRF secret.
-    """
-    if request.method == "POST" and request.headers.get("cookie") is None:
-        raise CSRFError("CSRF token missing: this form needs the cookie its page set.")
 
 
 @bp.route("/register", methods=("GET", "POST"))

@@ -49,6 +49,21 @@ _SALT = "kettle.csrf"
 # A token we issue is ~110 characters; anything far longer is refused unread.
 _MAX_TOKEN = 512
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+# The bodies a page can post to another site without a CORS preflight (HTML forms, and
+# fetch with these types), besides no body at all.
+_SIMPLE_BODIES = frozenset(
+    {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
+)
+
+
+def _form_like(headers: dict[bytes, bytes]) -> bool:
+    raw = headers.get(b"content-type")
+    if raw is None:
+        return True
+    media, _ = parse_options_header(raw.decode("latin-1"))
+    return media in _SIMPLE_BODIES
+
+
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 _ORIGIN_RE = re.compile(r"(https?)://([a-z0-9.\-]+|\[[0-9a-f:.]+\])(?::([0-9]{1,5}))?")
 
@@ -357,7 +372,16 @@ class CSRFMiddleware:
         headers: dict[bytes, bytes] = {}
         for name, value in scope["headers"]:
             headers.setdefault(name, value)
-        if b"cookie" not in headers or self._exempt(scope["path"]):
+        if self._exempt(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        if b"cookie" not in headers:
+            # No session to ride on, but a form another site's page can send without asking
+            # (no credentials header, a form or text body) may still log the victim in as
+            # the attacker (login CSRF): its origin is checked. Anything else a page
+            # elsewhere sends passes CORS first.
+            if b"authorization" not in headers and _form_like(headers):
+                self._check_origin(scope, headers)
             await self.app(scope, receive, send)
             return
         self._check_origin(scope, headers)
