@@ -519,3 +519,42 @@ def test_known_extra_options_are_kept() -> None:
     app = Kettle(__name__)
     route = app.add_route("/x", lambda: "x", response_model_exclude_none=True)
     assert route.options == {"response_model_exclude_none": True}
+
+
+def test_router_and_include_responses_and_deprecation_reach_every_route() -> None:
+    """FastAPI's ``APIRouter(responses=..., deprecated=...)`` and the same arguments of
+    ``include_router``: the outermost first, the route's own win."""
+    from kettle import Kettle, Router
+
+    items = Router(prefix="/items", responses={404: {"description": "Not found"}})
+
+    @items.get("/{item_id:int}", responses={404: {"description": "No such item"}})
+    async def read_item(item_id: int) -> dict[str, int]:
+        return {"id": item_id}
+
+    @items.get("/")
+    async def read_items() -> list[int]:
+        return []
+
+    app = Kettle(__name__)
+    app.include_router(
+        items, responses={418: {"description": "Teapot"}, 404: {"description": "?"}},
+        deprecated=True,
+    )  # fmt: skip
+    paths = app.openapi()["paths"]
+    one, many = paths["/items/{item_id}"]["get"], paths["/items/"]["get"]
+    assert one["responses"]["404"]["description"] == "No such item"
+    assert many["responses"]["404"]["description"] == "Not found"
+    assert one["responses"]["418"]["description"] == "Teapot"
+    assert one["deprecated"] is True
+    assert many["deprecated"] is True
+    plain = Router()
+
+    @plain.get("/other")
+    async def other() -> str:
+        return "x"
+
+    app.include_router(plain)
+    other_op = app.openapi()["paths"]["/other"]["get"]
+    assert "deprecated" not in other_op
+    assert "418" not in other_op["responses"]

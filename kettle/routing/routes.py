@@ -92,6 +92,8 @@ class _Include:
     include_in_schema: bool
     #: replaces the router's own prefix (Flask's ``register_blueprint(url_prefix=...)``)
     own_prefix: str | None = None
+    responses: Mapping[int | str, Any] | None = None
+    deprecated: bool = False
 
 
 def join_paths(prefix: str, path: str) -> str:
@@ -128,6 +130,8 @@ class Router:
         dependencies: Sequence[Any] | None = None,
         include_in_schema: bool = True,
         limits: Limits | Mapping[str, Any] | None = None,
+        responses: Mapping[int | str, Any] | None = None,
+        deprecated: bool = False,
     ) -> None:
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise ValueError(
@@ -139,6 +143,10 @@ class Router:
         self.dependencies = tuple(dependencies or ())
         self.include_in_schema = include_in_schema
         self.limits = limits
+        #: extra OpenAPI responses of every route under this router (a route's own win)
+        self.responses = dict(responses or {})
+        #: every route under this router is marked deprecated in the OpenAPI document
+        self.deprecated = deprecated
         self.routes: list[Route] = []
         self._includes: list[_Include] = []
         self._listeners: list[Callable[[], None]] = []
@@ -284,9 +292,13 @@ class Router:
         dependencies: Sequence[Any] | None = None,
         include_in_schema: bool = True,
         own_prefix: str | None = None,
+        responses: Mapping[int | str, Any] | None = None,
+        deprecated: bool = False,
     ) -> None:
         """Serve ``router``'s routes under ``prefix`` (added to the router's own prefix;
-        ``own_prefix`` replaces the router's own prefix instead)."""
+        ``own_prefix`` replaces the router's own prefix instead). ``tags``,
+        ``dependencies``, ``responses`` and ``deprecated`` apply to every included route,
+        outside the router's own."""
         if router is self or router._reaches(self):
             raise ValueError("including this router would make a cycle")
         for given in (prefix, own_prefix):
@@ -300,6 +312,8 @@ class Router:
                 tuple(dependencies or ()),
                 include_in_schema,
                 own_prefix,
+                dict(responses or {}),
+                deprecated,
             )
         )
         router._listeners.append(self._changed)
@@ -321,6 +335,8 @@ class Router:
         owners: tuple[Any, ...] = (),
         own_prefix: str | None = None,
         bases: dict[int, str] | None = None,
+        responses: Mapping[int | str, Any] | None = None,
+        deprecated: bool = False,
     ) -> Iterator[Route]:
         """Every route under this router, with prefixes joined and options inherited.
 
@@ -336,6 +352,8 @@ class Router:
         dependencies = dependencies + self.dependencies
         include_in_schema = include_in_schema and self.include_in_schema
         limits = _merge_limits(limits, self.limits)
+        responses = {**(responses or {}), **self.responses}
+        deprecated = deprecated or self.deprecated
         for route in self.routes:
             yield dataclasses.replace(
                 route,
@@ -347,6 +365,8 @@ class Router:
                 include_in_schema=include_in_schema and route.include_in_schema,
                 limits=_merge_limits(limits, route.limits),
                 owners=owners,
+                responses={**responses, **(route.responses or {})} or route.responses,
+                deprecated=deprecated or route.deprecated,
             )
         for inc in self._includes:
             yield from inc.router.iter_routes(
@@ -359,6 +379,8 @@ class Router:
                 owners,
                 inc.own_prefix,
                 bases,
+                {**responses, **(inc.responses or {})},
+                deprecated or inc.deprecated,
             )
 
 
