@@ -4,10 +4,15 @@ Mistakes in how an app is *declared* are found at startup; problems with a *requ
 become an HTTP response; the rest report what happened on a connection::
 
     Exception
-    ├── ConfigurationError                a declaration kettle cannot serve: raised while
+    ├── FastAPIError                      a mistake in how the app is written (a
+    │   │                                 RuntimeError; FastAPI's name, caught by its users)
+    │   └── ConfigurationError            a declaration kettle cannot serve: raised while
     │                                     compiling, never an HTTP 500
+    ├── FastAPIDeprecationWarning         a UserWarning: an API kept for FastAPI code
+    │                                     (shown by default, unlike DeprecationWarning)
     ├── HTTPException                     a request error, answered with its status code
     │   ├── RequestValidationError        422: input did not match the declared types
+    │   │   └── WebSocketRequestValidationError  the same, on a WebSocket: closed with 1008
     │   │   the named HTTP errors (abort(code) raises them; a handler registered for
     │   │   the class or for the code answers both):
     │   ├── BadRequest                    400
@@ -45,6 +50,7 @@ become an HTTP response; the rest report what happened on a connection::
     ├── ClientDisconnect                  the client left before its body was read
     ├── WebSocketDisconnect               the peer closed the socket (or it was lost)
     └── WebSocketClose                    kettle closes a socket: a message broke a limit
+        └── WebSocketException            the app closes a socket with its own code
     ValueError
     └── PatternError                      a route template cannot be parsed (reported as
                                           a ConfigurationError naming the route)
@@ -78,6 +84,8 @@ __all__ = [
     "Conflict",
     "ExpectationFailed",
     "FailedDependency",
+    "FastAPIDeprecationWarning",
+    "FastAPIError",
     "Forbidden",
     "GatewayTimeout",
     "Gone",
@@ -109,15 +117,47 @@ __all__ = [
     "UnsupportedMediaType",
     "WebSocketClose",
     "WebSocketDisconnect",
+    "WebSocketException",
+    "WebSocketRequestValidationError",
     "abort",
 ]
 
 
-class ConfigurationError(Exception):
+class FastAPIError(RuntimeError):
+    """A mistake in how the app is written, under the name FastAPI code catches.
+
+    Every :class:`ConfigurationError` is one, so ``except FastAPIError`` in code moved
+    from FastAPI catches kettle's startup errors.
+
+    Example:
+        >>> from kettle.exceptions import ConfigurationError, FastAPIError
+        >>> issubclass(ConfigurationError, FastAPIError)
+        True
+    """
+
+
+class ConfigurationError(FastAPIError):
     """A route, handler or setting was declared in a way kettle cannot serve.
 
     Raised while the app compiles (at startup or on the first request), naming the
     handler and where it was defined, so the mistake is fixed before any request fails.
+    """
+
+
+class FastAPIDeprecationWarning(UserWarning):
+    """Warns of an API kept only for code moved from FastAPI (``on_event``, ...).
+
+    A ``UserWarning`` rather than a ``DeprecationWarning``, as in FastAPI, so that it is
+    shown by default.
+
+    Example:
+        >>> import warnings
+        >>> from kettle.exceptions import FastAPIDeprecationWarning
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     warnings.warn("use lifespan", FastAPIDeprecationWarning, stacklevel=1)
+        >>> caught[0].category is FastAPIDeprecationWarning
+        True
     """
 
 
@@ -200,6 +240,22 @@ class RequestValidationError(HTTPException):
     def errors(self) -> list[dict[str, Any]]:
         """The validation errors, one dict per problem."""
         return self._errors
+
+
+class WebSocketRequestValidationError(RequestValidationError):
+    """A WebSocket's input did not match what its handler declared.
+
+    A socket has no 422: it is closed with code 1008 (policy violation), whose reason is
+    the first error's message. A handler registered for :class:`RequestValidationError`
+    also receives it.
+
+    Example:
+        >>> from kettle.exceptions import WebSocketRequestValidationError
+        >>> exc = WebSocketRequestValidationError([{"type": "missing", "loc": ["query", "token"],
+        ...                                         "msg": "Field required", "input": None}])
+        >>> exc.errors()[0]["loc"]
+        ['query', 'token']
+    """
 
 
 class _NamedHTTPException(HTTPException):
@@ -456,3 +512,23 @@ class WebSocketClose(Exception):
         self.code = code
         self.reason = reason
         super().__init__(code, reason)
+
+
+class WebSocketException(WebSocketClose):
+    """Raised by a WebSocket handler (or its dependencies) to close the socket with ``code``.
+
+    Before the handshake is accepted, the close refuses the connection.
+
+    Example:
+        >>> from kettle import Kettle, WebSocket
+        >>> from kettle.exceptions import WebSocketException
+        >>> app = Kettle(__name__)
+        >>> @app.websocket("/ws")
+        ... async def ws(websocket: WebSocket, token: str = ""):
+        ...     if token != "secret":
+        ...         raise WebSocketException(code=1008, reason="bad token")
+        ...     await websocket.accept()
+    """
+
+    def __init__(self, code: int = 1008, reason: str | None = None) -> None:
+        super().__init__(code, reason or "")

@@ -9,16 +9,19 @@ listed (404), and ``ETag``/``Last-Modified``, conditional GET and ranges come fr
 
 from __future__ import annotations
 
+import importlib.util
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
-from kettle.exceptions import HTTPException
+from kettle.exceptions import ConfigurationError, HTTPException
+from kettle.fileresponse import FileResponse
 from kettle.helpers import existing_file
 from kettle.requests import Request
-from kettle.responses import Response
+from kettle.responses import JSONResponse, RedirectResponse, Response
+from kettle.types import Receive, Scope, Send
 
-__all__ = ["cache_control", "serve_static", "static_endpoint"]
+__all__ = ["StaticFiles", "cache_control", "serve_static", "static_endpoint"]
 
 MaxAge = int | timedelta | None
 
@@ -77,8 +80,6 @@ def serve_static(
     if request is not None and request.method not in ("GET", "HEAD"):
         raise HTTPException(405, headers={"Allow": "GET, HEAD"})
     target = existing_file(root, path)
-    from kettle.fileresponse import FileResponse
-
     return FileResponse(
         target,
         headers={"cache-control": cache_control(max_age)},
@@ -111,3 +112,131 @@ def static_endpoint(
         return serve_static(folder, filename, max_age=age)
 
     return static
+
+
+class StaticFiles:
+    """An ASGI app serving a folder, to mount under a prefix (Starlette's ``StaticFiles``).
+
+    The same safe serving as :func:`serve_static`: nothing outside the folder (``..``,
+    encoded or not, backslashes, absolute paths, symlinks out, a sibling ``static1``), no
+    folder listings, ``ETag``/``Last-Modified``, conditional GET and ranges. With
+    ``html=True`` a folder's ``index.html`` answers for the folder (``/docs`` redirects to
+    ``/docs/``) and a ``404.html`` at the top answers for missing files.
+
+    It works under any ASGI mount: the prefix is taken from ``scope["root_path"]`` when
+    ``scope["path"]`` still carries it, otherwise ``scope["path"]`` is the remainder.
+
+    Args:
+        directory: the folder to serve.
+        packages: packages whose ``statics`` folder is served too (a name, or a
+            ``(name, folder)`` pair), searched after ``directory``.
+        html: serve ``index.html`` for folders and ``404.html`` for misses.
+        check_dir: refuse (``ConfigurationError``) a ``directory`` that does not exist.
+        max_age: seconds browsers may use a file without asking (see :func:`cache_control`).
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> from kettle.staticfiles import StaticFiles
+        >>> from kettle.testing import TestClient
+        >>> root = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (root / "site.css").write_text("body {}")
+        >>> client = TestClient(StaticFiles(directory=root))
+        >>> client.get("/site.css").text, client.get("/../etc/passwd").status_code
+        ('body {}', 404)
+    """
+
+    def __init__(
+        self,
+        *,
+        directory: str | os.PathLike[str] | None = None,
+        packages: Sequence[str | tuple[str, str]] | None = None,
+        html: bool = False,
+        check_dir: bool = True,
+        follow_symlink: bool = False,
+        max_age: MaxAge = None,
+    ) -> None:
+        self.directory = os.fspath(directory) if directory is not None else None
+        self.html = html
+        self.max_age = max_age
+        # follow_symlink is accepted for Starlette's signature; a symlink inside the
+        # folder is always followed, one pointing out of it never is.
+        self.follow_symlink = follow_symlink
+        self.all_directories = self._directories(self.directory, packages or ())
+        if check_dir and self.directory is not None and not os.path.isdir(self.directory):
+            raise ConfigurationError(f"StaticFiles: directory {self.directory!r} does not exist")
+
+    @staticmethod
+    def _directories(directory: str | None, packages: Sequence[str | tuple[str, str]]) -> list[str]:
+        found = [directory] if directory is not None else []
+        for package in packages:
+            name, folder = (package, "statics") if isinstance(package, str) else package
+            spec = importlib.util.find_spec(name)
+            if spec is None or not spec.submodule_search_locations:
+                raise ConfigurationError(f"StaticFiles: {name!r} is not an importable package")
+            path = os.path.join(next(iter(spec.submodule_search_locations)), folder)
+            if not os.path.isdir(path):
+                raise ConfigurationError(f"StaticFiles: package {name!r} has no {folder!r} folder")
+            found.append(path)
+        if not found:
+            raise ConfigurationError("StaticFiles needs a directory or packages")
+        return found
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            raise ConfigurationError("StaticFiles serves HTTP only (mounted under a WebSocket?)")
+        response = self.get_response(self.get_path(scope), scope.get("method", "GET"))
+        await response(scope, receive, send)
+
+    @staticmethod
+    def get_path(scope: Scope) -> str:
+        """The path inside the folder that ``scope`` asks for (without a leading ``/``)."""
+        path: str = scope["path"]
+        root_path: str = scope.get("root_path", "")
+        if root_path and (path == root_path or path.startswith(root_path.rstrip("/") + "/")):
+            path = path[len(root_path.rstrip("/")) :]
+        return path.lstrip("/")
+
+    def get_response(self, path: str, method: str) -> Response:
+        """The answer for ``path`` (as :meth:`get_path` gives it) and ``method``."""
+        if method not in ("GET", "HEAD"):
+            return _error(HTTPException(405, headers={"Allow": "GET, HEAD"}))
+        folder = path == "" or path.endswith("/")
+        if not folder:
+            found = self._serve(path)
+            if found is not None:
+                return found
+            if self.html and self._find(path + "/index.html") is not None:
+                # "/docs" is a folder: relative links in its index need "/docs/".
+                return RedirectResponse(path.rpartition("/")[2] + "/", 307)
+        elif self.html:
+            found = self._serve(path + "index.html")
+            if found is not None:
+                return found
+        if self.html:
+            page = self._find("404.html")
+            if page is not None:
+                return FileResponse(page, status_code=404, content_disposition_type="inline")
+        return _error(HTTPException(404))
+
+    def _find(self, path: str) -> str | None:
+        for directory in self.all_directories:
+            try:
+                return existing_file(directory, path)
+            except HTTPException:
+                continue
+        return None
+
+    def _serve(self, path: str) -> Response | None:
+        target = self._find(path)
+        if target is None:
+            return None
+        return FileResponse(
+            target,
+            headers={"cache-control": cache_control(self.max_age)},
+            content_disposition_type="inline",
+        )
+
+
+def _error(exc: HTTPException) -> Response:
+    # kettle's default error shape ({"detail": ...}); a mounted app answers on its own.
+    return JSONResponse({"detail": exc.detail}, exc.status_code, exc.headers)

@@ -30,6 +30,8 @@ ADAPTERS = {
     "kettle.flask:Response",
     # Makes the HTTP_* names, generated from HTTPStatus, known to type checkers (PEP 562).
     "kettle.fastapi.status:__getattr__",
+    # FastAPI's defaults (title "FastAPI", FastAPI's OpenAPI conventions) and its openapi keywords.
+    "kettle.fastapi.applications:FastAPI",
 }
 
 #: Modules exporting a table of values rather than kettle's objects: checked on their own.
@@ -134,6 +136,9 @@ def test_every_export_is_the_core_object(module_name: str) -> None:
             continue
         assert name in imported, f"{module_name}.{name} is not imported from kettle's core"
         source, original = imported[name]
+        if f"{source}:{original}" in ADAPTERS:  # an adapter, re-exported by its package
+            assert getattr(module, name) is getattr(importlib.import_module(source), original)
+            continue
         assert _is_core(source), f"{module_name}.{name} comes from {source}, not kettle's core"
         core = getattr(importlib.import_module(source), original)
         assert getattr(module, name) is core, f"{module_name}.{name} is not {source}.{original}"
@@ -146,17 +151,24 @@ def test_the_adapters_adapt_core_objects() -> None:
     assert kettle.flask.Response.__mro__[1] is kettle.Response  # nothing in between
 
 
-def test_status_is_the_standard_librarys_table() -> None:
-    assert status.__all__ == sorted(f"HTTP_{s.value}_{s.name}" for s in HTTPStatus)
-    for name in status.__all__:
-        member = HTTPStatus[name.split("_", 2)[2]]
-        assert getattr(status, name) is member.value
+def test_status_is_the_standard_librarys_table_and_kettles_close_codes() -> None:
+    from kettle.socketerrors import CloseCode
+
+    http = [f"HTTP_{s.value}_{s.name}" for s in HTTPStatus]
+    ws = [f"WS_{c.value}_{c.name}" for c in CloseCode]
+    assert status.__all__ == sorted(http + ws)
+    for name in http:
+        assert getattr(status, name) is HTTPStatus[name.split("_", 2)[2]].value
+    for name in ws:
+        assert getattr(status, name) == CloseCode[name.split("_", 2)[2]]
+    assert status.WS_1008_POLICY_VIOLATION == 1008
     with pytest.raises(AttributeError, match="HTTP_999_NO_SUCH_STATUS"):
         status.HTTP_999_NO_SUCH_STATUS  # noqa: B018
 
 
 def test_fastapi_and_flask_names_of_the_app_are_kettle() -> None:
-    assert kettle.fastapi.FastAPI is kettle.Kettle
+    # kettle's app, or the FastAPI-defaults adapter right on top of it
+    assert kettle.Kettle in kettle.fastapi.FastAPI.__mro__[:2]
     assert kettle.fastapi.APIRouter is kettle.Router
     assert kettle.flask.Flask is kettle.Kettle
     assert kettle.flask.request is kettle.request

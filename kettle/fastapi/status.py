@@ -1,9 +1,13 @@
-"""``fastapi.status``: ``HTTP_404_NOT_FOUND`` and friends, from the standard library's table."""
+"""``fastapi.status``: ``HTTP_404_NOT_FOUND`` and friends, from the standard library's table,
+and ``WS_1008_POLICY_VIOLATION`` and friends, from kettle's table of WebSocket close codes."""
 
 from http import HTTPStatus
 from typing import Any
 
+from kettle.socketerrors import CloseCode
+
 _CODES = {f"HTTP_{s.value}_{s.name}": s.value for s in HTTPStatus}
+_CODES.update({f"WS_{c.value}_{c.name}": c.value for c in CloseCode})
 globals().update(_CODES)
 __all__ = sorted(_CODES)
 

@@ -1,0 +1,5 @@
+"""``fastapi.encoders``."""
+
+from kettle.encoders import jsonable_encoder
+
+__all__ = ["jsonable_encoder"]

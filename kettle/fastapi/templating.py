@@ -1,0 +1,5 @@
+"""``fastapi.templating`` (and ``starlette.templating``)."""
+
+from kettle.templating import Jinja2Templates
+
+__all__ = ["Jinja2Templates"]
