@@ -14,12 +14,14 @@ import http
 import inspect
 import re
 import typing
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from kettle import params as p
 from kettle.exceptions import ConfigurationError
 from kettle.introspection import describe
+from kettle.openapi import conventions as cv
 from kettle.openapi.inputs import InputWriter, can_fail, expand_groups, union_members
 from kettle.openapi.models import (
     OPENAPI_VERSION,
@@ -74,10 +76,14 @@ def build_document(
 class _Builder:
     def __init__(self, config: OpenAPIConfig) -> None:
         self.config = config
-        self.schemas = SchemaRegistry(config.separate_input_output_schemas)
-        self.inputs = InputWriter(self.schemas)
+        self.schemas = SchemaRegistry(
+            config.separate_input_output_schemas, fastapi=config.conventions == "fastapi"
+        )
+        self.fastapi = config.conventions == "fastapi"
+        self.inputs = InputWriter(self.schemas, fastapi=self.fastapi)
         self.security_schemes: dict[str, SecurityScheme] = {}
         self.error_refs: list[JSONDict] = []  # the 422 schemas, pointed at the end
+        self.unique_ids: dict[tuple[int, str], str] = {}  # FastAPI's: (route, method) -> id
 
     # -- the document ------------------------------------------------------------------
 
@@ -106,17 +112,21 @@ class _Builder:
             if route.include_in_schema and not route.is_websocket
             for method in sorted(route.methods, key=_METHOD_ORDER.__getitem__)
         ]
-        ids = self._operation_ids([(route, method) for route, _, _, method in documented])
+        ids = self._operation_ids(
+            [(route, pattern, method) for route, pattern, _, method in documented]
+        )
         paths: JSONDict = {}
         for (route, pattern, plan, method), op_id in zip(documented, ids, strict=True):
             item = paths.setdefault(pattern.openapi_path, {})
             key = method.lower()
             if key not in item:  # /a/{x:int} and /a/{x} share one OpenAPI path: first wins
-                item[key] = self._operation(route, pattern, plan, op_id)
+                item[key] = self._operation(route, pattern, plan, op_id, method)
         doc["paths"] = paths
         if config.webhooks:
             doc["webhooks"] = copy.deepcopy(dict(config.webhooks))
         definitions = self.schemas.generate()
+        if self.inputs.components:
+            definitions = dict(sorted({**definitions, **self.inputs.components}.items()))
         components: JSONDict = {}
         if self.error_refs:
             definitions = self._validation_error_schemas(definitions)
@@ -133,17 +143,19 @@ class _Builder:
             doc["tags"] = [dict(tag) for tag in config.openapi_tags]
         if config.external_docs:
             doc["externalDocs"] = dict(config.external_docs)
-        return doc
+        return cv.drop_nulls(doc) if self.fastapi else doc
 
-    def _operation_ids(self, documented: Sequence[tuple[Route, str]]) -> list[str]:
+    def _operation_ids(self, documented: Sequence[tuple[Route, PathPattern, str]]) -> list[str]:
         """Unique operation ids: explicit ones as given (a repeat is an error), generated
         ones readable and numbered on a repeat."""
+        if self.fastapi:
+            return self._fastapi_operation_ids(documented)
         methods: dict[int, int] = {}
-        for route, _ in documented:
+        for route, _, _ in documented:
             methods[id(route)] = methods.get(id(route), 0) + 1
         wanted: list[tuple[str, bool]] = []
         generate = self.config.generate_unique_id_function
-        for route, method in documented:
+        for route, _, method in documented:
             explicit = route.operation_id is not None
             if explicit:
                 base = str(route.operation_id)
@@ -156,7 +168,7 @@ class _Builder:
             wanted.append((base, explicit))
         taken: dict[str, Route] = {}
         result = [""] * len(wanted)
-        for index, ((base, explicit), (route, _)) in enumerate(
+        for index, ((base, explicit), (route, _, _)) in enumerate(
             zip(wanted, documented, strict=True)
         ):
             if not explicit:
@@ -168,7 +180,7 @@ class _Builder:
                 )
             taken[base] = route
             result[index] = base
-        for index, ((base, explicit), (route, _)) in enumerate(
+        for index, ((base, explicit), (route, _, _)) in enumerate(
             zip(wanted, documented, strict=True)
         ):
             if explicit:
@@ -181,16 +193,43 @@ class _Builder:
             result[index] = name
         return result
 
+    def _fastapi_operation_ids(
+        self, documented: Sequence[tuple[Route, PathPattern, str]]
+    ) -> list[str]:
+        """FastAPI's ids: ``{name}{path}_{method}``; a repeat is only warned about."""
+        generate = self.config.generate_unique_id_function
+        result: list[str] = []
+        for route, pattern, method in documented:
+            if generate is not None:
+                unique = str(generate(route))
+            else:
+                name = route.name.rsplit(".", 1)[-1]
+                unique = cv.fastapi_operation_id(name, pattern.openapi_path, method)
+            self.unique_ids[(id(route), method)] = unique
+            op_id = unique if route.operation_id is None else str(route.operation_id)
+            if op_id in result:
+                warnings.warn(
+                    f"Duplicate Operation ID {op_id} for {describe(route.endpoint)}",
+                    stacklevel=2,
+                )
+            result.append(op_id)
+        return result
+
     # -- one operation -----------------------------------------------------------------
 
     def _operation(
-        self, route: Route, pattern: PathPattern, plan: RoutePlan, op_id: str
+        self, route: Route, pattern: PathPattern, plan: RoutePlan, op_id: str, method: str
     ) -> JSONDict:
         op: JSONDict = {}
-        tags = list(route.tags) or ([route.blueprint] if route.blueprint else [])
+        tags = [_tag_name(tag) for tag in route.tags] or (
+            [route.blueprint] if route.blueprint else []
+        )
         if tags:
             op["tags"] = tags
-        op["summary"] = route.summary or _default_summary(route.name)
+        if self.fastapi:
+            op["summary"] = route.summary or cv.field_title(route.name.rsplit(".", 1)[-1])
+        else:
+            op["summary"] = route.summary or _default_summary(route.name)
         text = route.description if route.description is not None else _docstring(route)
         if text:
             op["description"] = text
@@ -199,10 +238,11 @@ class _Builder:
         if parameters:
             op["parameters"] = parameters
             self.schemas.after(functools.partial(expand_groups, op))
-        body = self.inputs.request_body(plan, op_id)
+        # FastAPI's conventions name a body after the route's unique id, not its operation id.
+        body = self.inputs.request_body(plan, self.unique_ids.get((id(route), method), op_id))
         if body is not None:
             op["requestBody"] = body
-        op["responses"] = self._responses(route, plan)
+        op["responses"] = self._responses(route, plan, self.unique_ids.get((id(route), method)))
         if route.deprecated:
             op["deprecated"] = True
         security = self._security(plan.spec)
@@ -215,24 +255,33 @@ class _Builder:
 
     # -- responses -----------------------------------------------------------------------
 
-    def _responses(self, route: Route, plan: RoutePlan) -> JSONDict:
+    def _responses(self, route: Route, plan: RoutePlan, unique_id: str | None) -> JSONDict:
         spec = plan.spec
         annotation = spec.return_annotation
         model = model_for(annotation, route.response_model, UNSET)
         returns_none = annotation is None or annotation is type(None)
         status = route.status_code or (204 if returns_none and model is None else 200)
+        if self.fastapi:
+            status = route.status_code or _default_status(route.response_class)
         responses: dict[str, JSONDict] = {}
         success: JSONDict = {
             "description": str(route.options.get("response_description", "Successful Response"))
         }
         if status not in (204, 304) and status >= 200:
-            content = self._success_content(route, annotation, model)
+            if self.fastapi:
+                content = self._fastapi_success_content(route, model, f"Response_{unique_id}")
+            else:
+                content = self._success_content(route, annotation, model)
             if content:
                 success["content"] = content
         responses[str(status)] = success
         for code, declared in (route.responses or {}).items():
-            self._declared_response(responses, code, declared)
-        if can_fail(plan) and "422" not in responses:
+            title = f"Response_{code}_{unique_id}" if self.fastapi else None
+            self._declared_response(responses, code, declared, title)
+        fails = can_fail(plan)
+        if self.fastapi:
+            fails = bool(plan.inputs) and not {"422", "4XX", "default"} & responses.keys()
+        if fails and "422" not in responses:
             ref: JSONDict = {}
             self.error_refs.append(ref)
             responses["422"] = {
@@ -258,7 +307,27 @@ class _Builder:
             }
         return None
 
-    def _declared_response(self, responses: dict[str, JSONDict], code: Any, declared: Any) -> None:
+    def _fastapi_success_content(self, route: Route, model: Any, name: str) -> JSONDict | None:
+        from kettle.responses import JSONResponse
+
+        response_class = route.response_class or JSONResponse
+        media = _media_type_of(response_class)
+        if media is None:
+            return None
+        schema: JSONDict = {"type": "string"}
+        if isinstance(response_class, type) and issubclass(response_class, JSONResponse):
+            schema = {} if model is None else self._titled(model, name)
+        return {media: {"schema": schema}}
+
+    def _titled(self, model: Any, name: str) -> JSONDict:
+        """A response schema with FastAPI's title (``Response_{id}`` as words)."""
+        schema = self.schemas.request(model, "serialization")
+        self.schemas.after(lambda _: cv.add_title(schema, name))
+        return schema
+
+    def _declared_response(
+        self, responses: dict[str, JSONDict], code: Any, declared: Any, title: str | None
+    ) -> None:
         key = str(code).upper() if isinstance(code, str) else str(code)
         if key == "DEFAULT":
             key = "default"
@@ -276,11 +345,19 @@ class _Builder:
                 merged[media] = {**merged.get(media, {}), **copy.deepcopy(dict(value))}
             if model is not None:
                 json_content = merged.setdefault("application/json", {})
-                json_content["schema"] = self.schemas.request(model, "serialization")
+                if title is None:
+                    json_content["schema"] = self.schemas.request(model, "serialization")
+                else:
+                    json_content["schema"] = self._titled(model, title)
         for name, value in declared.items():
             entry[name] = copy.deepcopy(value)
 
     def _validation_error_schemas(self, definitions: JSONDict) -> JSONDict:
+        if self.fastapi:
+            for ref in self.error_refs:
+                ref["$ref"] = REF_PREFIX + "HTTPValidationError"
+            merged = {**definitions, **cv.fastapi_validation_errors()}
+            return {name: merged[name] for name in sorted(merged)}
         item_name = _free_name("ValidationError", definitions)
         error_name = _free_name("HTTPValidationError", {**definitions, item_name: None})
         definitions = dict(definitions)
@@ -382,6 +459,23 @@ def _media_type_of(tp: Any) -> str | None:
         media = tp.media_type
         return media if isinstance(media, str) else None
     return None
+
+
+def _tag_name(tag: Any) -> str:
+    """A tag as written; an enum member (``Tags.items``) is its value."""
+    import enum
+
+    return str(tag.value) if isinstance(tag, enum.Enum) else str(tag)
+
+
+def _default_status(response_class: Any) -> int:
+    """The status a response class answers with when given none (FastAPI reads it)."""
+    try:
+        parameter = inspect.signature(response_class.__init__).parameters.get("status_code")
+    except (TypeError, ValueError):
+        return 200
+    default = getattr(parameter, "default", None)
+    return default if isinstance(default, int) and not isinstance(default, bool) else 200
 
 
 def _is_page(tp: Any) -> bool:

@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Union
 
 from kettle import params as p
+from kettle.openapi.conventions import add_title
 from kettle.openapi.models import JSONDict
-from kettle.openapi.schemas import SchemaRegistry, resolve
+from kettle.openapi.schemas import REF_PREFIX, SchemaRegistry, resolve
 from kettle.routing import converters as conv
 from kettle.routing.patterns import PathPattern
 from kettle.signature import ParamSpec, strip_annotated, union_arms
@@ -24,13 +25,18 @@ if typing.TYPE_CHECKING:
     from kettle.plan import RoutePlan
 
 _BINARY: JSONDict = {"type": "string", "format": "binary"}
+_OCTETS: JSONDict = {"type": "string", "contentMediaType": "application/octet-stream"}
 
 
 class InputWriter:
     """Writes parameters and request bodies, requesting their schemas from ``schemas``."""
 
-    def __init__(self, schemas: SchemaRegistry) -> None:
+    def __init__(self, schemas: SchemaRegistry, *, fastapi: bool = False) -> None:
         self.schemas = schemas
+        #: FastAPI's conventions: titled schemas, bodies as ``Body_{operation id}``
+        self.fastapi = fastapi
+        #: the body components written so far (FastAPI's conventions only)
+        self.components: JSONDict = {}
 
     def parameters(self, pattern: PathPattern, plan: RoutePlan) -> list[Any]:
         """The operation's parameters (a model spread into several is filled in later
@@ -78,7 +84,14 @@ class InputWriter:
         if marker.deprecated:
             param["deprecated"] = True
         converter = pattern.params.get(prm.name) if location == "path" else None
-        if converter is not None and prm.annotation is Any and not _has_schema_options(marker):
+        if self.fastapi:
+            if converter is not None and prm.annotation is Any:
+                # The converter made the value its type; the handler's own type is gone.
+                schema = self.schemas.request(converter.converter.python_type, "validation")
+            else:
+                schema = self._schema_of(prm)
+            self._title(schema, prm, described=True)
+        elif converter is not None and prm.annotation is Any and not _has_schema_options(marker):
             schema = _converter_schema(converter.converter)
         else:
             schema = self._schema_of(prm)
@@ -91,6 +104,22 @@ class InputWriter:
         if marker.openapi_examples:
             param["examples"] = copy.deepcopy(dict(marker.openapi_examples))
         return param
+
+    def _title(self, schema: JSONDict, prm: ParamSpec, *, described: bool = False) -> None:
+        """FastAPI's conventions: the schema names its field (once it is filled in)."""
+        marker = prm.marker
+
+        def fill(_: JSONDict) -> None:
+            add_title(schema, prm.alias, marker.title)
+            if described and marker.description and "$ref" not in schema:
+                schema["description"] = marker.description
+
+        self.schemas.after(fill)
+
+    def _component(self, name: str, schema: JSONDict) -> JSONDict:
+        """FastAPI's conventions: a body schema is a component, referred to."""
+        self.components[name] = schema
+        return {"$ref": REF_PREFIX + name}
 
     def _schema_of(self, prm: ParamSpec) -> JSONDict:
         """The validation schema of one parameter, with its marker's constraints."""
@@ -129,6 +158,8 @@ class InputWriter:
         body: JSONDict = {}
         if single:
             schema = self._schema_of(first)
+            if self.fastapi:
+                self._title(schema, first, described=True)
             if first.marker.description:
                 body["description"] = first.marker.description
             required = first.required
@@ -139,12 +170,16 @@ class InputWriter:
                 if spec.alias in properties:
                     continue
                 properties[spec.alias] = self._schema_of(spec)
+                if self.fastapi:
+                    self._title(properties[spec.alias], spec, described=True)
                 if spec.required:
                     needed.append(spec.alias)
             schema = {"title": f"Body_{op_id}", "type": "object", "properties": properties}
             if needed:
                 schema["required"] = needed
             required = bool(needed)
+            if self.fastapi:
+                schema = self._component(f"Body_{op_id}", schema)
         content: JSONDict = {"schema": schema}
         examples = _merged_examples(specs) if single else None
         if examples:
@@ -162,6 +197,9 @@ class InputWriter:
             for s in specs
         )
         media = "multipart/form-data" if multipart else "application/x-www-form-urlencoded"
+        if self.fastapi and len(specs) == 1 and specs[0].group:
+            model = self.schemas.request(specs[0].annotation, "validation")
+            return {"content": {media: {"schema": model}}, "required": True}
         properties: JSONDict = {}
         needed: list[str] = []
         schema: JSONDict = {"title": f"Body_{op_id}", "type": "object", "properties": properties}
@@ -173,16 +211,19 @@ class InputWriter:
             if spec.alias in properties:
                 continue
             if spec.location == "file" or _mentions_upload(spec.annotation):
-                properties[spec.alias] = _file_schema(spec.annotation)
+                properties[spec.alias] = _file_schema(spec.annotation, fastapi=self.fastapi)
                 if spec.marker.description:
                     properties[spec.alias]["description"] = spec.marker.description
             else:
                 properties[spec.alias] = self._schema_of(spec)
+            if self.fastapi:
+                self._title(properties[spec.alias], spec, described=True)
             if spec.required:
                 needed.append(spec.alias)
         if needed:
             schema["required"] = needed
-        body: JSONDict = {"content": {media: {"schema": schema}}}
+        shown = self._component(f"Body_{op_id}", schema) if self.fastapi else schema
+        body: JSONDict = {"content": {media: {"schema": shown}}}
         if needed or any(s.group for s in specs):
             body["required"] = True
         return body
@@ -343,15 +384,25 @@ def _mentions_upload(tp: Any) -> bool:
     return False
 
 
-def _file_schema(tp: Any) -> JSONDict:
-    """An uploaded file (``UploadFile`` or ``bytes``), or a list of them."""
+def _file_schema(tp: Any, *, fastapi: bool = False) -> JSONDict:
+    """An uploaded file (``UploadFile`` or ``bytes``), or a list of them (FastAPI's
+    conventions: a ``contentMediaType``, and ``null`` when it is optional)."""
     members = union_members(tp)
     member = members[0] if len(members) == 1 else None
     origin = typing.get_origin(member)
     if origin in (list, tuple, set, frozenset, Sequence):
         args = [a for a in typing.get_args(member) if a is not Ellipsis]
-        return {"type": "array", "items": _file_schema(args[0] if args else bytes)}
-    return dict(_BINARY)
+        items = _file_schema(args[0] if args else bytes, fastapi=fastapi)
+        schema: JSONDict = {"type": "array", "items": items}
+    else:
+        schema = dict(_OCTETS if fastapi else _BINARY)
+    if fastapi and union_arms(strip_annotated(tp)) is not None and _takes_none(tp):
+        return {"anyOf": [schema, {"type": "null"}]}
+    return schema
+
+
+def _takes_none(tp: Any) -> bool:
+    return type(None) in typing.get_args(strip_annotated(tp))
 
 
 def can_fail(plan: RoutePlan) -> bool:

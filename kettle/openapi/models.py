@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 if TYPE_CHECKING:
     from kettle.plan import RoutePlan
@@ -21,6 +21,10 @@ PlanEntry: TypeAlias = "tuple[Route, PathPattern, RoutePlan, ResponseEncoder | N
 
 #: A JSON object of the document.
 JSONDict: TypeAlias = dict[str, Any]
+
+#: Whose conventions a document follows: kettle's own, or FastAPI's (see
+#: :mod:`kettle.openapi.conventions`).
+Conventions: TypeAlias = Literal["kettle", "fastapi"]
 
 #: The OpenAPI version of the documents kettle writes.
 OPENAPI_VERSION = "3.1.0"
@@ -67,6 +71,9 @@ class OpenAPIConfig:
             and/or ``redoc.standalone.js`` to serve instead of the bundled ones.
         external_docs: the document's ``externalDocs`` object.
         webhooks: the document's ``webhooks`` object, as written.
+        conventions: ``"kettle"`` (short operation ids, the responses a handler really
+            gives) or ``"fastapi"``: the document FastAPI writes for the same app
+            (``kettle.fastapi.FastAPI`` sets it; see :mod:`kettle.openapi.conventions`).
     """
 
     openapi_url: str | None = "/openapi.json"
@@ -92,6 +99,7 @@ class OpenAPIConfig:
     docs_assets_dir: str | None = None
     external_docs: Mapping[str, Any] | None = None
     webhooks: Mapping[str, Any] | None = None
+    conventions: Conventions = "kettle"
 
     @classmethod
     def from_options(cls, base: OpenAPIConfig | None = None, **options: Any) -> OpenAPIConfig:

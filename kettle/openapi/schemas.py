@@ -21,7 +21,7 @@ Mode = Literal["validation", "serialization"]
 REF_PREFIX = "#/components/schemas/"
 
 
-def _generator_class() -> type[Any]:
+def _generator_class(fastapi: bool = False) -> type[Any]:
     from pydantic.json_schema import GenerateJsonSchema
 
     class DocumentSchemas(GenerateJsonSchema):
@@ -33,7 +33,22 @@ def _generator_class() -> type[Any]:
         def emit_warning(self, kind: Any, detail: str) -> None:
             return None  # a default that is not JSON is left out; that is no error
 
-    return DocumentSchemas
+    if not fastapi:
+        return DocumentSchemas
+
+    class FastAPISchemas(DocumentSchemas):
+        """FastAPI's conventions: bytes are octets (base64 when the model says so)."""
+
+        def bytes_schema(self, schema: Any) -> JSONDict:
+            out: JSONDict = {"type": "string", "contentMediaType": "application/octet-stream"}
+            config = self._config
+            mode = config.ser_json_bytes if self.mode == "serialization" else config.val_json_bytes
+            if mode == "base64":
+                out["contentEncoding"] = "base64"
+            self.update_with_validations(out, schema, self.ValidationsMapping.bytes)
+            return out
+
+    return FastAPISchemas
 
 
 class SchemaRegistry:
@@ -48,8 +63,9 @@ class SchemaRegistry:
         {'type': 'integer'}
     """
 
-    def __init__(self, separate_input_output: bool = True) -> None:
+    def __init__(self, separate_input_output: bool = True, *, fastapi: bool = False) -> None:
         self.separate = separate_input_output
+        self.fastapi = fastapi
         self._keys: dict[Any, int | None] = {}  # annotation -> key (None: no schema)
         self._cores: dict[int, Any] = {}
         self._inputs: list[tuple[int, Mode, Any]] = []
@@ -112,7 +128,7 @@ class SchemaRegistry:
             for callback in self._after:
                 callback({})
             return {}
-        generator = _generator_class()(ref_template=REF_PREFIX + "{model}")
+        generator = _generator_class(self.fastapi)(ref_template=REF_PREFIX + "{model}")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             results, definitions = generator.generate_definitions(self._inputs)

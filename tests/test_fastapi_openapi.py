@@ -1,0 +1,209 @@
+"""``kettle.fastapi.FastAPI`` writes the OpenAPI document FastAPI writes for the same app;
+``kettle.Kettle`` keeps its own conventions."""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated, Any
+
+import pytest
+from pydantic import BaseModel
+
+from kettle import Kettle
+from kettle.fastapi import Body, FastAPI, File, Form, Query, UploadFile
+from kettle.testing import TestClient
+
+
+class Gadget(BaseModel):
+    label: str
+    note: str | None = None
+
+
+class Section(enum.StrEnum):
+    tools = "tools"
+
+
+def _app(app: Any) -> Any:
+    @app.get("/gadgets/{gadget_id}", tags=[Section.tools])
+    async def fetch_gadget(gadget_id: str, verbose: bool = False):
+        return {"gadget_id": gadget_id}
+
+    @app.get("/ping")
+    async def ping():
+        return "pong"
+
+    @app.post("/gadgets/")
+    async def store_gadget(gadget: Gadget, owner: Annotated[str, Body()]):
+        return gadget
+
+    @app.post("/uploads/")
+    async def take_upload(blob: UploadFile, caption: Annotated[str, Form()] = "none"):
+        return {"name": blob.filename}
+
+    @app.get("/search", response_model=list[Gadget])
+    async def hunt(
+        term: Annotated[str | None, Query(description="what to look for", max_length=9)] = None,
+    ):
+        return []
+
+    return app
+
+
+def _document(app: Any) -> dict[str, Any]:
+    response = TestClient(app).get("/openapi.json")
+    assert response.status_code == 200
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+def fastapi_doc() -> dict[str, Any]:
+    return _document(_app(FastAPI()))
+
+
+@pytest.fixture(scope="module")
+def kettle_doc() -> dict[str, Any]:
+    return _document(_app(Kettle(__name__)))
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "operation_id"),
+    [
+        ("/gadgets/{gadget_id}", "get", "fetch_gadget_gadgets__gadget_id__get"),
+        ("/ping", "get", "ping_ping_get"),
+        ("/gadgets/", "post", "store_gadget_gadgets__post"),
+        ("/uploads/", "post", "take_upload_uploads__post"),
+        ("/search", "get", "hunt_search_get"),
+    ],
+)
+def test_operation_ids_are_fastapis(
+    fastapi_doc: dict[str, Any], path: str, method: str, operation_id: str
+) -> None:
+    assert fastapi_doc["paths"][path][method]["operationId"] == operation_id
+
+
+def test_default_title_and_version(fastapi_doc: dict[str, Any]) -> None:
+    assert fastapi_doc["info"] == {"title": "FastAPI", "version": "0.1.0"}
+
+
+@pytest.mark.parametrize(
+    ("path", "index", "schema"),
+    [
+        ("/gadgets/{gadget_id}", 0, {"type": "string", "title": "Gadget Id"}),
+        ("/gadgets/{gadget_id}", 1, {"type": "boolean", "default": False, "title": "Verbose"}),
+        (
+            "/search",
+            0,
+            {
+                "anyOf": [{"type": "string", "maxLength": 9}, {"type": "null"}],
+                "title": "Term",
+                "description": "what to look for",
+            },
+        ),
+    ],
+)
+def test_parameter_schemas_are_titled_without_nulls(
+    fastapi_doc: dict[str, Any], path: str, index: int, schema: dict[str, Any]
+) -> None:
+    assert fastapi_doc["paths"][path]["get"]["parameters"][index]["schema"] == schema
+
+
+def test_enum_tags_are_their_values(fastapi_doc: dict[str, Any]) -> None:
+    assert fastapi_doc["paths"]["/gadgets/{gadget_id}"]["get"]["tags"] == ["tools"]
+
+
+@pytest.mark.parametrize("path", ["/gadgets/{gadget_id}", "/ping"])
+def test_json_without_a_model_is_an_empty_schema(fastapi_doc: dict[str, Any], path: str) -> None:
+    ok = fastapi_doc["paths"][path]["get"]["responses"]["200"]
+    assert ok == {
+        "description": "Successful Response",
+        "content": {"application/json": {"schema": {}}},
+    }
+
+
+def test_a_path_parameter_can_fail_validation(fastapi_doc: dict[str, Any]) -> None:
+    responses = fastapi_doc["paths"]["/gadgets/{gadget_id}"]["get"]["responses"]
+    assert "422" in responses
+    assert "422" not in fastapi_doc["paths"]["/ping"]["get"]["responses"]
+
+
+def test_response_model_schema_is_titled(fastapi_doc: dict[str, Any]) -> None:
+    schema = fastapi_doc["paths"]["/search"]["get"]["responses"]["200"]["content"]
+    assert schema["application/json"]["schema"] == {
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/Gadget"},
+        "title": "Response Hunt Search Get",
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "media", "component", "properties"),
+    [
+        (
+            "/gadgets/",
+            "application/json",
+            "Body_store_gadget_gadgets__post",
+            {
+                "gadget": {"$ref": "#/components/schemas/Gadget"},
+                "owner": {"type": "string", "title": "Owner"},
+            },
+        ),
+        (
+            "/uploads/",
+            "multipart/form-data",
+            "Body_take_upload_uploads__post",
+            {
+                "blob": {
+                    "type": "string",
+                    "contentMediaType": "application/octet-stream",
+                    "title": "Blob",
+                },
+                "caption": {"type": "string", "default": "none", "title": "Caption"},
+            },
+        ),
+    ],
+)
+def test_bodies_are_components(
+    fastapi_doc: dict[str, Any], path: str, media: str, component: str, properties: dict[str, Any]
+) -> None:
+    body = fastapi_doc["paths"][path]["post"]["requestBody"]
+    assert body["content"][media]["schema"] == {"$ref": f"#/components/schemas/{component}"}
+    assert fastapi_doc["components"]["schemas"][component]["properties"] == properties
+
+
+def test_validation_error_components_are_fastapis(fastapi_doc: dict[str, Any]) -> None:
+    schemas = fastapi_doc["components"]["schemas"]
+    assert schemas["ValidationError"]["required"] == ["loc", "msg", "type"]
+    assert "required" not in schemas["HTTPValidationError"]
+    assert "default" not in schemas["Gadget"]["properties"]["note"]
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "operation_id"),
+    [("/gadgets/{gadget_id}", "get", "fetch_gadget"), ("/ping", "get", "ping")],
+)
+def test_kettle_keeps_its_own_ids(
+    kettle_doc: dict[str, Any], path: str, method: str, operation_id: str
+) -> None:
+    assert kettle_doc["info"]["title"] == "kettle"
+    assert kettle_doc["paths"][path][method]["operationId"] == operation_id
+    assert "422" not in kettle_doc["paths"]["/ping"]["get"]["responses"]
+
+
+def test_files_with_bytes_and_operation_id_overrides() -> None:
+    app = FastAPI(title="Files")
+
+    @app.post("/raw", operation_id="send_raw")
+    async def raw(data: Annotated[bytes | None, File()] = None):
+        return {"size": len(data or b"")}
+
+    doc = _document(app)
+    operation = doc["paths"]["/raw"]["post"]
+    assert operation["operationId"] == "send_raw"
+    component = doc["components"]["schemas"]["Body_raw_raw_post"]
+    assert component["properties"]["data"] == {
+        "anyOf": [
+            {"type": "string", "contentMediaType": "application/octet-stream"},
+            {"type": "null"},
+        ],
+        "title": "Data",
+    }
