@@ -303,6 +303,8 @@ class Kettle(Scaffold):
         # GET routes alone.
         for route in [*routes, *self.openapi_document.routes(routes)]:
             build.add(route)
+        for path, mounted, name in self.iter_mounts():
+            build.mount(path, mounted, name)
         compiled = build.finish(
             routes, functools.partial(serve_lifespan, self), self.user_middleware
         )

@@ -136,6 +136,8 @@ class Build:
         # One handler table per set of blueprints around a route, shared by their routes.
         self.tables: dict[tuple[int, ...], ExceptionHandlers] = {(): self.errors}
         self.matcher: Matcher[Endpoint] = Matcher()
+        #: ``(full path, asgi_app)`` of the mounted apps
+        self.mounts: list[tuple[str, Any]] = []
         self.urls = URLMap()
         self.plans: list[PlanEntry] = []
         self.app_scoped: dict[Callable[..., Any], CallSpec] = {}
@@ -180,8 +182,9 @@ class Build:
         prebuilt = None
         if not app_wide and not self.errors.customized(404):
             prebuilt = JSONResponse({"detail": "Not Found"}, 404)
+        mounts = sorted(self.mounts, key=lambda mount: len(mount[0]), reverse=True)
         table = DispatchTable(
-            self.matcher, self.limits, self.app.redirect_slashes, unrouted, prebuilt
+            self.matcher, self.limits, self.app.redirect_slashes, unrouted, prebuilt, tuple(mounts)
         )
         stack: ASGIApp = make_dispatch(table, lifespan)
         if middleware:
@@ -195,6 +198,14 @@ class Build:
             plans=tuple(self.plans),
             app_scoped=self.app_scoped,
         )
+
+    def mount(self, path: str, app: ASGIApp, name: str | None) -> None:
+        """Send requests under ``path`` no route takes to ``app``; ``name`` builds URLs."""
+        if name is not None:
+            self.urls.add(
+                name, self.pattern(Route(f"{path}/{{path:path}}", app, frozenset(), name)), app
+            )
+        self.mounts.append((path, app))
 
     def error_table(self, route: Route) -> ExceptionHandlers:
         """The error handlers for ``route``: its blueprints' (innermost first), then the app's."""

@@ -72,6 +72,8 @@ class DispatchTable:
     unrouted: Endpoint
     #: a prebuilt 404 when nothing app-wide can see a miss (no app hooks, no 404 handler)
     prebuilt_404: Response | None = None
+    #: ``(path, asgi_app)`` of the mounted apps, the longest path first
+    mounts: tuple[tuple[str, Any], ...] = ()
 
 
 def compile_endpoint(
@@ -322,6 +324,7 @@ def make_dispatch(
     # PERF: when nothing app-wide sees a miss, a 404 is a prebuilt response (6.2 -> 1.9 us
     # when measured).
     not_found = table.prebuilt_404
+    mounts = table.mounts
 
     async def _refuse(scope: Scope, receive: Receive, send: Send, answer: Any) -> None:
         if scope["type"] == "websocket":
@@ -361,6 +364,13 @@ def make_dispatch(
             endpoint, params = found
             scope["path_params"] = params
             return await endpoint(scope, receive, send, params)
+        for prefix, mounted in mounts:
+            if path == prefix or path.startswith(prefix + "/") or not prefix:
+                child = dict(scope)
+                child["root_path"] = (root_path or "") + prefix
+                child["app_root_path"] = scope.get("app_root_path", root_path or "")
+                await mounted(child, receive, send)
+                return
         if method == WEBSOCKET:
             return await _close_websocket(send)
         allowed = allowed_methods(path)

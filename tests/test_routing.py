@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kettle import ConfigurationError, Converter, Kettle, NoMatchFound, Request, Router
+from kettle import ConfigurationError, Converter, Kettle, NoMatchFound, Request, Router, WebSocket
 from kettle.testing import TestClient
 
 
@@ -558,3 +558,87 @@ def test_router_and_include_responses_and_deprecation_reach_every_route() -> Non
     other_op = app.openapi()["paths"]["/other"]["get"]
     assert "deprecated" not in other_op
     assert "418" not in other_op["responses"]
+
+
+class TestMount:
+    @staticmethod
+    def raw(tag: str) -> Any:
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            body = f"{tag} {scope['root_path']} {scope['path']}".encode()
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": body})
+
+        return app
+
+    def make(self) -> Any:
+        sub = Kettle(__name__)
+
+        @sub.get("/ping")
+        async def ping(request: Request) -> dict[str, str]:
+            return {"root_path": request.scope["root_path"], "url": str(request.url)}
+
+        app = Kettle(__name__)
+        app.mount("/api", sub)
+        app.mount("/files", self.raw("files"), name="files")
+        app.mount("/files/deep", self.raw("deep"))
+
+        @app.get("/files/routed")
+        async def routed() -> str:
+            return "a route wins"
+
+        return app
+
+    def test_a_mounted_kettle_app_sees_its_root_path(self) -> None:
+        with TestClient(self.make()) as client:
+            answer = client.get("/api/ping").json()
+        assert answer == {"root_path": "/api", "url": "http://testserver/api/ping"}
+
+    @pytest.mark.parametrize(
+        ("path", "text"),
+        [
+            ("/files", "files /files /files"),
+            ("/files/a.txt", "files /files /files/a.txt"),
+            ("/files/deep/x", "deep /files/deep /files/deep/x"),
+            ("/files/routed", "a route wins"),
+        ],
+    )
+    def test_the_longest_mount_takes_what_no_route_does(self, path: str, text: str) -> None:
+        with TestClient(self.make()) as client:
+            assert client.get(path).text == text
+
+    @pytest.mark.parametrize("path", ["/filesx", "/apix/ping", "/nothing"])
+    def test_only_whole_segments_reach_a_mount(self, path: str) -> None:
+        with TestClient(self.make()) as client:
+            assert client.get(path).status_code == 404
+
+    def test_a_named_mount_builds_urls(self) -> None:
+        app = self.make()
+        assert app.url_path_for("files", path="css/site.css") == "/files/css/site.css"
+
+    def test_mounts_inside_an_included_router_get_its_prefix(self) -> None:
+        inner = Router(prefix="/v1")
+        inner.mount("/static", self.raw("static"))
+        app = Kettle(__name__)
+        app.include_router(inner, prefix="/api")
+        with TestClient(app) as client:
+            assert client.get("/api/v1/static/x").text == "static /api/v1/static /api/v1/static/x"
+
+    @pytest.mark.parametrize("path", ["static", "/static/", "/a/../b/"])
+    def test_bad_mount_paths_are_refused(self, path: str) -> None:
+        with pytest.raises(ValueError, match="mount path"):
+            Kettle(__name__).mount(path, self.raw("x"))
+
+    def test_a_websocket_reaches_a_mounted_app(self) -> None:
+        sub = Kettle(__name__)
+
+        @sub.websocket("/echo")
+        async def echo(ws: WebSocket) -> None:
+            await ws.accept()
+            await ws.send_text(await ws.receive_text())
+            await ws.close()
+
+        app = Kettle(__name__)
+        app.mount("/live", sub)
+        with TestClient(app) as client, client.websocket_connect("/live/echo") as ws:
+            ws.send_text("hi")
+            assert ws.receive_text() == "hi"

@@ -148,6 +148,8 @@ class Router:
         #: every route under this router is marked deprecated in the OpenAPI document
         self.deprecated = deprecated
         self.routes: list[Route] = []
+        #: ``(path, asgi_app, name)`` of the apps mounted here (see :meth:`mount`)
+        self.mounts: list[tuple[str, Any, str | None]] = []
         self._includes: list[_Include] = []
         self._listeners: list[Callable[[], None]] = []
 
@@ -282,6 +284,48 @@ class Router:
             return func
 
         return decorator
+
+    def mount(self, path: str, app: Any, name: str | None = None) -> None:
+        """Serve any ASGI ``app`` under ``path``: a sub-application (another kettle or
+        FastAPI app with its own docs), static files, a WSGI app behind an adapter.
+
+        Routes come first: a request no route takes whose path is ``path`` or starts with
+        ``path + "/"`` goes to the mounted app (the longest matching mount), with
+        ``root_path`` extended by the mount's path and ``path`` left whole, as ASGI
+        servers pass them. ``name`` makes ``url_path_for(name, path="/file")`` build URLs
+        into it.
+
+        Example:
+            >>> from kettle import Kettle
+            >>> from kettle.testing import TestClient
+            >>> api = Kettle(__name__)
+            >>> @api.get("/ping")
+            ... async def ping() -> str:
+            ...     return "pong"
+            >>> app = Kettle(__name__)
+            >>> app.mount("/api", api)
+            >>> TestClient(app).get("/api/ping").text
+            'pong'
+        """
+        if path != "" and (not path.startswith("/") or path.endswith("/")):
+            raise ValueError(f"a mount path must start with '/' and not end with '/': {path!r}")
+        if not callable(app):
+            raise ConfigurationError(f"mount({path!r}): {app!r} is not an ASGI app")
+        self.mounts.append((path, app, name))
+        self._changed()
+
+    def iter_mounts(
+        self, prefix: str = "", own_prefix: str | None = None
+    ) -> Iterator[tuple[str, Any, str | None]]:
+        """Every app mounted under this router, with its full path."""
+        mine = self.prefix if own_prefix is None else own_prefix
+        base = join_paths(prefix, mine) if mine else prefix
+        for path, app, name in self.mounts:
+            yield (base.rstrip("/") + path, app, name)
+        for inc in self._includes:
+            yield from inc.router.iter_mounts(
+                join_paths(base, inc.prefix) if inc.prefix else base, inc.own_prefix
+            )
 
     def include_router(
         self,
