@@ -57,6 +57,9 @@ class Kettle(Scaffold):
         thread_pool_size: threads available to plain ``def`` handlers.
         redirect_slashes: answer ``/items`` with a 308 to ``/items/`` (or the reverse) when
             only the other form is routed.
+        strict_content_type: a JSON body must say so in its ``Content-Type`` (else 415);
+            ``False`` reads a body with no ``Content-Type`` at all as JSON too (FastAPI's
+            setting; it lets a page elsewhere post JSON without a CORS preflight).
         middleware: ``Middleware(cls, **options)`` entries, outermost first.
         exception_handlers: ``{status or exception class: handler}``.
         dependencies: ``Depends(...)`` run before every route's handler (auth, say).
@@ -98,6 +101,7 @@ class Kettle(Scaffold):
         limits: Limits | None = None,
         thread_pool_size: int = 40,
         redirect_slashes: bool = True,
+        strict_content_type: bool = True,
         root_path: str | None = None,
         middleware: Sequence[Middleware] | None = None,
         exception_handlers: Mapping[int | type[BaseException], ExceptionHandler] | None = None,
@@ -141,6 +145,7 @@ class Kettle(Scaffold):
         self.limits = limits or Limits()
         self.thread_pool = ThreadPool(thread_pool_size)
         self.redirect_slashes = redirect_slashes
+        self.strict_content_type = strict_content_type
         self.title = title
         self.version = version
         self.description = description

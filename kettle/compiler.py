@@ -80,6 +80,9 @@ class CompilingApp(Protocol):
     def redirect_slashes(self) -> bool: ...
 
     @property
+    def strict_content_type(self) -> bool: ...
+
+    @property
     def converters(self) -> Mapping[str, Any]: ...
 
     @property
@@ -248,7 +251,12 @@ class Build:
             ):
                 prm.annotation = Any
         try:
-            plan = RoutePlan(spec, self.pool, self.app.app_scope)
+            plan = RoutePlan(
+                spec,
+                self.pool,
+                self.app.app_scope,
+                strict_content_type=self.app.strict_content_type,
+            )
         except ConfigurationError as exc:
             raise _naming(route, exc) from exc
         for step in plan.steps:

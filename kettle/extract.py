@@ -225,8 +225,11 @@ def typed_dict(name: str, specs: Sequence[ParamSpec], key: Callable[[ParamSpec],
 class BodyReader:
     """Reads and validates the JSON body for every body parameter of the plan, once."""
 
-    def __init__(self, specs: list[ParamSpec]) -> None:
+    def __init__(self, specs: list[ParamSpec], *, strict_content_type: bool = True) -> None:
         self.specs = specs
+        #: False: a body with no Content-Type at all is read as JSON (FastAPI's
+        #: ``strict_content_type=False``); any other non-JSON type is still a 415
+        self.strict = strict_content_type
         self.single = len(specs) == 1 and not getattr(specs[0].marker, "embed", False)
         if self.single:
             spec = specs[0]
@@ -277,9 +280,9 @@ class BodyReader:
         raw = await request.body()
         if raw:
             media = request.content_type[0]
-            # A body without a Content-Type is refused too: a cross-site fetch() can send
-            # one without a CORS preflight.
-            if not is_json(media):
+            # A body without a Content-Type is refused too (unless the app opted out): a
+            # cross-site fetch() can send one without a CORS preflight.
+            if not is_json(media) and (self.strict or media):
                 raise HTTPException(
                     415, f"Unsupported Media Type {media or '(none)'!r}: expected JSON"
                 )

@@ -161,7 +161,14 @@ def _special(ctx: CallState, kind: str, scopes: list[str]) -> Any:
 class RoutePlan:
     """Everything a request needs to call one handler with validated arguments."""
 
-    def __init__(self, spec: CallSpec, pool: ThreadPool, app_scope: AppScope | None = None):
+    def __init__(
+        self,
+        spec: CallSpec,
+        pool: ThreadPool,
+        app_scope: AppScope | None = None,
+        *,
+        strict_content_type: bool = True,
+    ):
         self.spec = spec
         self.pool = pool
         self.app_scope = app_scope
@@ -194,7 +201,11 @@ class RoutePlan:
         bodies = [prm for prm in all_params if prm.location == "body"]
         forms = [prm for prm in all_params if prm.location in ("form", "file")]
         try:
-            self.body = extract.BodyReader(bodies) if bodies else None
+            self.body = (
+                extract.BodyReader(bodies, strict_content_type=strict_content_type)
+                if bodies
+                else None
+            )
         except extract.schema_error() as exc:
             raise ConfigurationError(f"{spec.label}: cannot validate the body: {exc}") from None
         self.form = extract.FormReader(forms) if forms else None

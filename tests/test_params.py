@@ -1128,3 +1128,35 @@ def test_unbindable_parameters_fail_at_startup(
     with pytest.raises(ConfigurationError, match=message) as info:
         app.compile()
     assert handler.__name__ in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("strict", "headers", "status"),
+    [
+        (True, {}, 415),
+        (True, {"Content-Type": "application/json"}, 200),
+        (False, {}, 200),
+        (False, {"Content-Type": "application/json"}, 200),
+        (False, {"Content-Type": "text/plain"}, 415),
+        (False, {"Content-Type": "application/x-www-form-urlencoded"}, 415),
+    ],
+)
+def test_strict_content_type(strict: bool, headers: dict[str, str], status: int) -> None:
+    """``Kettle(strict_content_type=False)``, FastAPI's lax mode: a body with no
+    Content-Type at all is read as JSON; a body declaring another type is still refused."""
+    from pydantic import BaseModel
+
+    class Item(BaseModel):
+        name: str
+
+    app = Kettle(__name__, strict_content_type=strict)
+
+    @app.post("/items")
+    async def create(item: Item) -> dict[str, str]:
+        return {"name": item.name}
+
+    with TestClient(app) as client:
+        response = client.post("/items", content=b'{"name": "tea"}', headers=headers)
+    assert response.status_code == status
+    if status == 200:
+        assert response.json() == {"name": "tea"}
