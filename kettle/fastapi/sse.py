@@ -1,0 +1,5 @@
+"""``fastapi.sse``: kettle's server-sent events."""
+
+from kettle.sse import EventSourceResponse, ServerSentEvent, format_event
+
+__all__ = ["EventSourceResponse", "ServerSentEvent", "format_event"]

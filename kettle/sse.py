@@ -1,0 +1,226 @@
+"""Server-sent events: a ``text/event-stream`` response fed by an (async) iterable.
+
+Each item becomes one event. A :class:`ServerSentEvent` sets the fields itself (``event``,
+``id``, ``retry``, a ``comment``); any other value is its ``data``, as JSON (a pydantic
+model through pydantic-core, the rest through orjson), or ``raw_data`` as the text itself.
+
+While the source is idle, a ``: ping`` comment goes out every ``ping`` seconds, so proxies
+keep the connection open and a vanished client is noticed; when the client leaves, the
+source is closed (its ``finally`` runs) and nothing more is read from it. A client that
+reconnects sends the last ``id`` it saw in ``Last-Event-ID``: read it as a header
+parameter (``last_event_id: Annotated[str | None, Header()] = None``) to resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+from kettle.concurrency import ThreadPool
+from kettle.responses import Background, StreamingResponse, dumps
+from kettle.types import Receive, Scope, Send
+
+__all__ = ["DEFAULT_PING_SECONDS", "EventSourceResponse", "ServerSentEvent", "format_event"]
+
+#: Seconds of silence before a keep-alive comment is sent.
+DEFAULT_PING_SECONDS = 15.0
+
+_POOL = ThreadPool()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ServerSentEvent:
+    """One event with its fields: ``data`` (sent as JSON) or ``raw_data`` (sent as is),
+    ``event`` (its type), ``id`` (what ``Last-Event-ID`` will carry), ``retry``
+    (milliseconds before the browser reconnects) and a ``comment`` no client sees.
+
+    ``event``, ``id`` and ``comment`` may not hold a line break (it would start another
+    field: a client-supplied value could forge events); ``data`` may, each line is sent as
+    its own ``data:`` line.
+
+    Example:
+        >>> ServerSentEvent(data={"n": 1}, event="tick", id="7").encode()
+        b'event: tick\\ndata: {"n":1}\\nid: 7\\n\\n'
+    """
+
+    data: Any = None
+    raw_data: str | None = None
+    event: str | None = None
+    id: str | None = None
+    retry: int | None = None
+    comment: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.data is not None and self.raw_data is not None:
+            raise ValueError("a ServerSentEvent has data or raw_data, not both")
+        for name in ("event", "id", "comment"):
+            value = getattr(self, name)
+            if value is not None and ("\n" in value or "\r" in value):
+                raise ValueError(f"a ServerSentEvent's {name} cannot hold a line break")
+        if self.id is not None and "\0" in self.id:
+            raise ValueError("a ServerSentEvent's id cannot hold NUL")
+        if self.retry is not None and (not isinstance(self.retry, int) or self.retry < 0):
+            raise ValueError("retry is a number of milliseconds, 0 or more")
+
+    def encode(self) -> bytes:
+        """The event on the wire, ending with its blank line."""
+        lines: list[str] = []
+        if self.comment is not None:
+            lines.append(f": {self.comment}")
+        if self.event is not None:
+            lines.append(f"event: {self.event}")
+        text = self.raw_data if self.raw_data is not None else _json(self.data)
+        if text is not None:
+            lines += [f"data: {line}" for line in text.splitlines() or [""]]
+        if self.id is not None:
+            lines.append(f"id: {self.id}")
+        if self.retry is not None:
+            lines.append(f"retry: {self.retry}")
+        return ("\n".join(lines) + "\n\n").encode()
+
+
+def _json(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, BaseModel):
+        return value.model_dump_json()
+    return dumps(value).decode()
+
+
+def format_event(item: Any) -> bytes:
+    """One item of an event stream on the wire: a :class:`ServerSentEvent`, or its data.
+
+    Example:
+        >>> format_event("hello")
+        b'data: "hello"\\n\\n'
+    """
+    if isinstance(item, ServerSentEvent):
+        return item.encode()
+    return ServerSentEvent(data=item).encode()
+
+
+class EventSourceResponse(StreamingResponse):
+    """A stream of server-sent events (``text/event-stream``), one per item of ``content``.
+
+    Sent with ``Cache-Control: no-cache`` and ``X-Accel-Buffering: no`` (so nginx passes
+    each event on at once). A plain iterator runs in the thread pool.
+
+    Args:
+        content: the events, or values to send as their data.
+        ping: seconds of silence before a keep-alive comment; ``None`` for none.
+
+    Example:
+        >>> from kettle import Kettle
+        >>> from kettle.sse import EventSourceResponse, ServerSentEvent
+        >>> from kettle.testing import TestClient
+        >>> app = Kettle(__name__)
+        >>> @app.get("/ticks")
+        ... async def ticks():
+        ...     async def events():
+        ...         yield ServerSentEvent(comment="ticks")
+        ...         for n in range(2):
+        ...             yield ServerSentEvent(data={"n": n}, id=str(n))
+        ...     return EventSourceResponse(events())
+        >>> print(TestClient(app).get("/ticks").text)
+        : ticks
+        <BLANKLINE>
+        data: {"n":0}
+        id: 0
+        <BLANKLINE>
+        data: {"n":1}
+        id: 1
+        <BLANKLINE>
+        <BLANKLINE>
+    """
+
+    media_type = "text/event-stream"
+
+    def __init__(
+        self,
+        content: AsyncIterable[Any] | Iterable[Any],
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: Background | None = None,
+        *,
+        ping: float | None = DEFAULT_PING_SECONDS,
+    ) -> None:
+        if ping is not None and ping <= 0:
+            raise ValueError("ping is a number of seconds above 0, or None")
+        self.ping = ping
+        super().__init__(content, status_code, headers, media_type, background)
+        self.headers.setdefault("cache-control", "no-cache")
+        self.headers.setdefault("x-accel-buffering", "no")
+
+    async def _items(self) -> AsyncIterator[Any]:
+        content = self.content
+        try:
+            if isinstance(content, AsyncIterable):
+                async for item in content:
+                    yield item
+            else:
+                async for item in _POOL.iterate(content):
+                    yield item
+        finally:
+            # The source's own finally (closing a cursor, leaving a channel) runs now,
+            # not whenever the garbage collector gets to it.
+            close = getattr(content, "aclose", None) or getattr(content, "close", None)
+            if close is not None:
+                result = close()
+                if asyncio.iscoroutine(result):
+                    await result
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        items = aiter(self._items())
+        pending: asyncio.Future[Any] | None = None
+        try:
+            while True:
+                if pending is None:
+                    pending = asyncio.ensure_future(anext(items))
+                # Keep-alive: waiting on the same pending item never cancels the
+                # source mid-step (cancelling an async generator's step would break it).
+                done, _ = await asyncio.wait({pending}, timeout=self.ping)
+                if not done:
+                    yield b": ping\n\n"
+                    continue
+                try:
+                    item = pending.result()
+                except StopAsyncIteration:
+                    return
+                pending = None
+                yield format_event(item)
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
+            await _aclose(items)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # A stream may never end on its own: stop as soon as the client goes away.
+        streaming = asyncio.ensure_future(super().__call__(scope, receive, send))
+        watching = asyncio.ensure_future(_disconnected(receive))
+        try:
+            await asyncio.wait({streaming, watching}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (streaming, watching):
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(streaming, watching, return_exceptions=True)
+        if not streaming.cancelled() and streaming.exception() is not None:
+            raise streaming.exception()  # type: ignore[misc]
+
+
+async def _disconnected(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+async def _aclose(items: AsyncIterator[Any]) -> None:
+    close = getattr(items, "aclose", None)
+    if close is not None:
+        await close()
