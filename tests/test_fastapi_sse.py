@@ -48,7 +48,7 @@ def test_the_wire_format(event: ServerSentEvent, wire: str) -> None:
     ],
 )
 def test_fields_that_would_forge_events_are_refused(fields: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match="ServerSentEvent|retry"):
+    with pytest.raises(ValueError, match=r"ServerSentEvent|retry"):
         ServerSentEvent(**fields)
 
 
