@@ -28,8 +28,9 @@ from kettle import (
     WebSocket,
     WebSocketDisconnect,
 )
-from kettle import Kettle as FastAPI
 from kettle import Router as APIRouter
+from kettle.exceptions import WebSocketException
+from kettle.fastapi.applications import FastAPI
 
 __all__ = [
     "APIRouter",
@@ -50,4 +51,5 @@ __all__ = [
     "UploadFile",
     "WebSocket",
     "WebSocketDisconnect",
+    "WebSocketException",
 ]
