@@ -10,10 +10,11 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kettle import Kettle
-from kettle.openapi import OpenAPIConfig
+from kettle.openapi import OPENAPI_VERSION, OpenAPIConfig
 
 __all__ = ["FastAPI"]
 
@@ -53,3 +54,69 @@ class FastAPI(Kettle):
             separate_input_output_schemas=separate_input_output_schemas,
         )
         super().__init__(title=title, version=version, openapi=config, **options)
+        #: the document once built; FastAPI apps read it, or set their own (``openapi()``)
+        self.openapi_schema: dict[str, Any] | None = None
+        self.openapi_version = OPENAPI_VERSION
+
+    def openapi(self) -> dict[str, Any]:
+        """The document: ``openapi_schema`` once built (as in FastAPI, it is kept there)."""
+        if self.openapi_schema is None:
+            self.openapi_schema = super().openapi()
+        return self.openapi_schema
+
+    # FastAPI's attributes for what kettle keeps in ``openapi_config``.
+    @property
+    def openapi_url(self) -> str | None:
+        return self.openapi_config.openapi_url
+
+    @property
+    def docs_url(self) -> str | None:
+        return self.openapi_config.docs_url
+
+    @property
+    def redoc_url(self) -> str | None:
+        return self.openapi_config.redoc_url
+
+    @property
+    def swagger_ui_oauth2_redirect_url(self) -> str | None:
+        return self.openapi_config.swagger_ui_oauth2_redirect_url
+
+    @property
+    def swagger_ui_init_oauth(self) -> Mapping[str, Any] | None:
+        return self.openapi_config.swagger_ui_init_oauth
+
+    @property
+    def swagger_ui_parameters(self) -> Mapping[str, Any] | None:
+        return self.openapi_config.swagger_ui_parameters
+
+    @property
+    def openapi_tags(self) -> Sequence[Mapping[str, Any]] | None:
+        return self.openapi_config.openapi_tags
+
+    @property
+    def servers(self) -> Sequence[Mapping[str, Any]] | None:
+        return self.openapi_config.servers
+
+    @property
+    def summary(self) -> str | None:
+        return self.openapi_config.summary
+
+    @property
+    def terms_of_service(self) -> str | None:
+        return self.openapi_config.terms_of_service
+
+    @property
+    def contact(self) -> Mapping[str, Any] | None:
+        return self.openapi_config.contact
+
+    @property
+    def license_info(self) -> Mapping[str, Any] | None:
+        return self.openapi_config.license_info
+
+    @property
+    def root_path_in_servers(self) -> bool:
+        return self.openapi_config.root_path_in_servers
+
+    @property
+    def separate_input_output_schemas(self) -> bool:
+        return self.openapi_config.separate_input_output_schemas

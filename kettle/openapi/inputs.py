@@ -113,6 +113,8 @@ class InputWriter:
             add_title(schema, prm.alias, marker.title)
             if described and marker.description and "$ref" not in schema:
                 schema["description"] = marker.description
+            if described and marker.deprecated and "$ref" not in schema:
+                schema["deprecated"] = True
 
         self.schemas.after(fill)
 

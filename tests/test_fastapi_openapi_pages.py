@@ -1,0 +1,132 @@
+"""Docs pages of your own (``kettle.fastapi.openapi.docs``) and FastAPI's app attributes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kettle.fastapi import FastAPI
+from kettle.fastapi.openapi.docs import (
+    get_redoc_html,
+    get_swagger_ui_html,
+    get_swagger_ui_oauth2_redirect_html,
+)
+from kettle.testing import TestClient
+
+
+def _custom_docs_app() -> FastAPI:
+    app = FastAPI(title="Depot", docs_url=None, redoc_url=None)
+
+    @app.get("/docs", include_in_schema=False)
+    async def own_swagger() -> Any:
+        return get_swagger_ui_html(
+            openapi_url=str(app.openapi_url),
+            title=app.title + " docs",
+            oauth2_redirect_url=app.swagger_ui_oauth2_redirect_url,
+            swagger_js_url="/assets/sw.js",
+            swagger_css_url="/assets/sw.css",
+            init_oauth={"clientId": "depot"},
+            swagger_ui_parameters={"deepLinking": False},
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    async def own_redirect() -> Any:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    async def own_redoc() -> Any:
+        return get_redoc_html(
+            openapi_url=str(app.openapi_url), title="Depot ref", redoc_js_url="/assets/r.js"
+        )
+
+    @app.get("/crates/{crate_id}")
+    async def read_crate(crate_id: int) -> dict[str, int]:
+        return {"crate_id": crate_id}
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("url", "fragments"),
+    [
+        (
+            "/docs",
+            [
+                "/assets/sw.js",
+                "/assets/sw.css",
+                "<title>Depot docs</title>",
+                '"clientId":"depot"',
+                '"deepLinking":false',
+                '"oauth2RedirectUrl":"/docs/oauth2-redirect"',
+                "SwaggerUIBundle(",
+            ],
+        ),
+        ("/redoc", ["/assets/r.js", "<title>Depot ref</title>", "Redoc.init"]),
+        ("/docs/oauth2-redirect", ["swaggerUIRedirectOauth2"]),
+    ],
+)
+def test_own_pages_are_served(url: str, fragments: list[str]) -> None:
+    response = TestClient(_custom_docs_app()).get(url)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    for fragment in fragments:
+        assert fragment in response.text
+
+
+def test_own_pages_leave_the_document_alone() -> None:
+    doc = TestClient(_custom_docs_app()).get("/openapi.json").json()
+    assert list(doc["paths"]) == ["/crates/{crate_id}"]
+
+
+def test_redoc_fonts_are_optional() -> None:
+    with_fonts = get_redoc_html(openapi_url="/o.json", title="t").body
+    without = get_redoc_html(openapi_url="/o.json", title="t", with_google_fonts=False).body
+    assert b"fonts.googleapis.com" in with_fonts
+    assert b"fonts.googleapis.com" not in without
+
+
+def test_a_script_in_a_setting_cannot_end_the_page_script() -> None:
+    page = get_swagger_ui_html(openapi_url="/x</script><script>alert(1)//", title="t")
+    assert b"</script><script>alert" not in page.body
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("openapi_url", "/spec.json"),
+        ("docs_url", "/explore"),
+        ("redoc_url", None),
+        ("swagger_ui_oauth2_redirect_url", "/docs/oauth2-redirect"),
+        ("openapi_tags", [{"name": "crates"}]),
+        ("servers", [{"url": "https://depot.example"}]),
+        ("root_path_in_servers", False),
+        ("separate_input_output_schemas", False),
+        ("openapi_version", "3.1.0"),
+    ],
+)
+def test_fastapi_attributes(name: str, value: Any) -> None:
+    app = FastAPI(
+        openapi_url="/spec.json",
+        docs_url="/explore",
+        redoc_url=None,
+        openapi_tags=[{"name": "crates"}],
+        servers=[{"url": "https://depot.example"}],
+        root_path_in_servers=False,
+        separate_input_output_schemas=False,
+    )
+    assert getattr(app, name) == value
+
+
+def test_openapi_schema_is_kept_and_can_be_replaced() -> None:
+    app = FastAPI()
+
+    @app.get("/crates")
+    async def list_crates() -> list[int]:
+        return []
+
+    assert app.openapi_schema is None
+    built = app.openapi()
+    assert app.openapi_schema is built
+    app.openapi_schema = {"openapi": "3.1.0", "info": {"title": "Own", "version": "9"}, "paths": {}}
+    assert TestClient(app).get("/openapi.json").json()["info"]["title"] == "Own"
