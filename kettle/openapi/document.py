@@ -75,7 +75,9 @@ class OpenAPIDocument:
         if body is None:
             shown = document
             config = self.config
-            if root_path and config.root_path_in_servers and not config.servers:
+            # FastAPI names the prefix first even beside servers of the app's own.
+            fastapi = config.conventions == "fastapi"
+            if root_path and config.root_path_in_servers and (fastapi or not config.servers):
                 shown = merge_root_path(document, root_path)
             body = dumps(shown)
             if len(served) > 64:

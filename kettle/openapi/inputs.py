@@ -55,7 +55,7 @@ class InputWriter:
             if prm.group:
                 found.append(_Group(prm, self.schemas.request(prm.annotation, "validation")))
             else:
-                found.append(self._parameter(prm, pattern))
+                found.append(self._parameter(prm, pattern, plan))
         # Every templated name must be declared, also those the handler takes in **kwargs.
         for name, param in pattern.params.items():
             if ("path", name) not in seen:
@@ -72,7 +72,7 @@ class InputWriter:
         found.sort(key=lambda item: _parameter_order(item, order))
         return found
 
-    def _parameter(self, prm: ParamSpec, pattern: PathPattern) -> JSONDict:
+    def _parameter(self, prm: ParamSpec, pattern: PathPattern, plan: RoutePlan) -> JSONDict:
         location = prm.location
         marker = prm.marker
         param: JSONDict = {"name": prm.alias, "in": location}
@@ -86,8 +86,11 @@ class InputWriter:
         converter = pattern.params.get(prm.name) if location == "path" else None
         if self.fastapi:
             if converter is not None and prm.annotation is Any:
-                # The converter made the value its type; the handler's own type is gone.
-                schema = self.schemas.request(converter.converter.python_type, "validation")
+                # The converter made the value its type; the plan no longer says whether
+                # the handler declared one (FastAPI documents an undeclared one as any value).
+                declared = _declares_type(plan, prm)
+                kind = converter.converter.python_type
+                schema = self.schemas.request(kind, "validation") if declared else {}
             else:
                 schema = self._schema_of(prm)
             self._title(schema, prm, described=True)
@@ -293,6 +296,20 @@ def _merge_form_model(schema: JSONDict, model: JSONDict, definitions: JSONDict) 
     needed = [n for n in resolved.get("required", ()) if n not in schema.get("required", ())]
     if needed:
         schema["required"] = [*schema.get("required", ()), *needed]
+
+
+def _declares_type(plan: RoutePlan, prm: ParamSpec) -> bool:
+    """Whether the function taking ``prm`` annotates it (read from its signature)."""
+    import inspect
+
+    for step in plan.steps:
+        if any(other is prm for other in step.spec.params):
+            try:
+                parameter = inspect.signature(step.spec.func).parameters.get(prm.name)
+            except (TypeError, ValueError):
+                return True
+            return parameter is None or parameter.annotation is not inspect.Parameter.empty
+    return True
 
 
 def _converter_schema(converter: conv.Converter) -> JSONDict:
