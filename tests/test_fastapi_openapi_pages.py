@@ -130,3 +130,74 @@ def test_openapi_schema_is_kept_and_can_be_replaced() -> None:
     assert app.openapi_schema is built
     app.openapi_schema = {"openapi": "3.1.0", "info": {"title": "Own", "version": "9"}, "paths": {}}
     assert TestClient(app).get("/openapi.json").json()["info"]["title"] == "Own"
+
+
+def _shop() -> tuple[FastAPI, Any]:
+    from kettle.fastapi import APIRouter
+
+    app = FastAPI()
+    shelf = APIRouter()
+
+    @shelf.get("/shelves/{shelf_id}")
+    async def read_shelf(shelf_id: int) -> dict[str, int]:
+        return {"shelf_id": shelf_id}
+
+    @app.get("/tills")
+    async def list_tills() -> list[int]:
+        return []
+
+    app.include_router(shelf, prefix="/v1")
+    return app, read_shelf
+
+
+@pytest.mark.parametrize(
+    ("which", "paths"),
+    [("app", ["/tills", "/v1/shelves/{shelf_id}"]), ("one", ["/tills"])],
+)
+def test_get_openapi_documents_the_routes_given(which: str, paths: list[str]) -> None:
+    from kettle.fastapi.openapi.utils import get_openapi
+
+    app, _ = _shop()
+    routes = app.routes if which == "app" else [app.routes[0]]
+    doc = get_openapi(
+        title="Shop",
+        version="3.0",
+        summary="tills and shelves",
+        routes=routes,
+        servers=[{"url": "https://shop.example"}],
+    )
+    assert doc["info"] == {"title": "Shop", "summary": "tills and shelves", "version": "3.0"}
+    assert doc["servers"] == [{"url": "https://shop.example"}]
+    assert sorted(doc["paths"]) == paths
+    assert doc["paths"]["/tills"]["get"]["operationId"] == "list_tills_tills_get"
+
+
+def test_a_replaced_openapi_is_served() -> None:
+    from kettle.fastapi.openapi.utils import get_openapi
+
+    app, _ = _shop()
+
+    def own_document() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        document = get_openapi(title="Own", version="1", routes=app.routes)
+        document["info"]["x-logo"] = {"url": "/logo.png"}
+        app.openapi_schema = document
+        return document
+
+    app.openapi = own_document  # type: ignore[method-assign]
+    served = TestClient(app).get("/openapi.json").json()
+    assert served["info"] == {"title": "Own", "version": "1", "x-logo": {"url": "/logo.png"}}
+    assert "/v1/shelves/{shelf_id}" in served["paths"]
+
+
+def test_get_openapi_needs_an_apps_routes() -> None:
+    from kettle.fastapi.openapi.utils import get_openapi
+    from kettle.routing.routes import Route
+
+    async def stray() -> None:
+        return None
+
+    loose = Route(path="/stray", endpoint=stray, methods=frozenset({"GET"}), name="stray")
+    with pytest.raises(LookupError):
+        get_openapi(title="x", version="1", routes=[loose])

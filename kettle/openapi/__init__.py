@@ -8,6 +8,7 @@ is asked for, and cached.
 - :class:`OpenAPIConfig`: URLs of the pages and what the document says about the app;
 - :class:`SecurityScheme`: what a security dependency adds to the document;
 - :func:`build_document`: the document of a list of compiled routes;
+- :func:`get_openapi`: the document of an app's routes with ``info`` of your own;
 - :func:`to_yaml`: a document as YAML.
 """
 
@@ -16,14 +17,26 @@ from typing import TYPE_CHECKING, Any
 from kettle.openapi.models import OPENAPI_VERSION, OpenAPIConfig, SecurityScheme
 
 if TYPE_CHECKING:
+    from kettle.openapi.document import get_openapi
     from kettle.openapi.generate import build_document
     from kettle.openapi.yamldump import to_yaml
 
-__all__ = ["OPENAPI_VERSION", "OpenAPIConfig", "SecurityScheme", "build_document", "to_yaml"]
+__all__ = [
+    "OPENAPI_VERSION",
+    "OpenAPIConfig",
+    "SecurityScheme",
+    "build_document",
+    "get_openapi",
+    "to_yaml",
+]
 
 # PERF: every app imports this package (for its settings); the generator loads when a
 # document is first built (import kettle: ~1.5 ms less).
-_LAZY = {"build_document": "kettle.openapi.generate", "to_yaml": "kettle.openapi.yamldump"}
+_LAZY = {
+    "build_document": "kettle.openapi.generate",
+    "get_openapi": "kettle.openapi.document",
+    "to_yaml": "kettle.openapi.yamldump",
+}
 
 
 def __getattr__(name: str) -> Any:

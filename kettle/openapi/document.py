@@ -9,7 +9,9 @@ when a document is first built.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kettle.openapi.models import JSONDict, OpenAPIConfig, PlanEntry
@@ -37,6 +39,9 @@ class OpenAPIDocument:
         self.config = config or OpenAPIConfig()
         self._built: tuple[object, JSONDict] | None = None
         self._served: tuple[object, dict[str, bytes]] = (None, {})
+        routes = getattr(app, "routes", None)
+        if isinstance(routes, list):  # get_openapi(routes=app.routes) finds the app by it
+            _BY_ROUTES[id(routes)] = self
 
     def build(self) -> JSONDict:
         """The document, built from the app's compiled routes on first use and cached until
@@ -85,9 +90,91 @@ class OpenAPIDocument:
             served[root_path] = body
         return body
 
+    def entries(self, routes: Sequence[Route] | None = None) -> list[PlanEntry]:
+        """The compiled routes: all of them, or those serving the endpoints of ``routes``."""
+        plans: tuple[PlanEntry, ...] = self.app.ensure_compiled().plans
+        if routes is None or routes is getattr(self.app, "routes", None):
+            return list(plans)
+        endpoints = {id(route.endpoint) for route in routes}
+        return [entry for entry in plans if id(entry[0].endpoint) in endpoints]
+
     def routes(self, taken: Iterable[Route] = ()) -> list[Route]:
         """The routes of the document and the docs pages (added by ``compile``), except
         on URLs the app's own GET routes (``taken``) already answer."""
         from kettle.openapi.ui import docs_routes
 
         return docs_routes(self, taken)
+
+
+#: Each app's document under the identity of its ``routes`` list (weakly).
+_BY_ROUTES: weakref.WeakValueDictionary[int, OpenAPIDocument] = weakref.WeakValueDictionary()
+
+
+def get_openapi(
+    *,
+    title: str,
+    version: str,
+    routes: Sequence[Route],
+    openapi_version: str = "3.1.0",
+    summary: str | None = None,
+    description: str | None = None,
+    tags: Sequence[Mapping[str, Any]] | None = None,
+    servers: Sequence[Mapping[str, Any]] | None = None,
+    terms_of_service: str | None = None,
+    contact: Mapping[str, Any] | None = None,
+    license_info: Mapping[str, Any] | None = None,
+    separate_input_output_schemas: bool = True,
+    external_docs: Mapping[str, Any] | None = None,
+) -> JSONDict:
+    """A document for ``routes`` (``app.routes``: the whole app, its routers included),
+    written with the app's conventions and the ``info`` given here: FastAPI's
+    ``get_openapi``, for an app that replaces ``app.openapi`` with a function of its own.
+
+    Raises:
+        LookupError: ``routes`` belong to no app.
+
+    Example:
+        >>> from kettle import Kettle
+        >>> app = Kettle(__name__)
+        >>> @app.get("/pots")
+        ... async def list_pots() -> list[int]:
+        ...     return []
+        >>> doc = get_openapi(title="Pots", version="2.0", routes=app.routes)
+        >>> doc["info"], list(doc["paths"])
+        ({'title': 'Pots', 'version': '2.0'}, ['/pots'])
+    """
+    document = _BY_ROUTES.get(id(routes))
+    if document is None or getattr(document.app, "routes", None) is not routes:
+        owners = [d for d in list(_BY_ROUTES.values()) if _serves(d, routes)]
+        if not owners:
+            raise LookupError("get_openapi(routes=...): these routes belong to no app")
+        document = owners[0]
+    from kettle.openapi.generate import build_document
+
+    config = dataclasses.replace(
+        document.config,
+        summary=summary,
+        openapi_tags=tags,
+        servers=servers,
+        terms_of_service=terms_of_service,
+        contact=contact,
+        license_info=license_info,
+        separate_input_output_schemas=separate_input_output_schemas,
+        external_docs=external_docs,
+        webhooks=None,
+    )
+    built = build_document(
+        document.entries(routes),
+        title=title,
+        version=version,
+        description=description or "",
+        config=config,
+    )
+    built["openapi"] = openapi_version
+    return built
+
+
+def _serves(document: OpenAPIDocument, routes: Sequence[Route]) -> bool:
+    own = getattr(document.app, "routes", ())
+    wanted = {id(route) for route in routes}
+    return any(id(route) in wanted for route in own)
