@@ -207,3 +207,31 @@ def test_files_with_bytes_and_operation_id_overrides() -> None:
         ],
         "title": "Data",
     }
+
+
+class Delivery(BaseModel):
+    parcel: str
+    weight: float
+
+
+def test_webhooks_are_documented_not_served() -> None:
+    app = FastAPI()
+
+    @app.webhooks.post("parcel-delivered")
+    def parcel_delivered(body: Delivery) -> None:
+        """Sent when a parcel arrives."""
+
+    @app.get("/parcels")
+    def list_parcels() -> list[str]:
+        return []
+
+    client = TestClient(app)
+    doc = client.get("/openapi.json").json()
+    hook = doc["webhooks"]["parcel-delivered"]["post"]
+    assert hook["operationId"] == "parcel_deliveredparcel_delivered_post"
+    assert hook["description"] == "Sent when a parcel arrives."
+    body = hook["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/Delivery"}
+    assert "Delivery" in doc["components"]["schemas"]
+    assert list(doc["paths"]) == ["/parcels"]
+    assert client.post("/parcel-delivered", json={}).status_code == 404

@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kettle import Kettle
+from kettle import Kettle, Router
 from kettle.openapi import OPENAPI_VERSION, OpenAPIConfig
 
 __all__ = ["FastAPI"]
@@ -57,6 +57,9 @@ class FastAPI(Kettle):
         #: the document once built; FastAPI apps read it, or set their own (``openapi()``)
         self.openapi_schema: dict[str, Any] | None = None
         self.openapi_version = OPENAPI_VERSION
+        #: a router whose routes are documented as the document's ``webhooks``, never served
+        self.webhooks = Router()
+        self.openapi_document.webhook_routers.append(self.webhooks)
 
     def openapi(self) -> dict[str, Any]:
         """The document: ``openapi_schema`` once built (as in FastAPI, it is kept there)."""

@@ -37,6 +37,8 @@ class OpenAPIDocument:
     def __init__(self, app: DocumentedApp, config: OpenAPIConfig | None = None) -> None:
         self.app = app
         self.config = config or OpenAPIConfig()
+        #: routers whose routes are documented as ``webhooks`` (FastAPI's ``app.webhooks``)
+        self.webhook_routers: list[Any] = []
         self._built: tuple[object, JSONDict] | None = None
         self._served: tuple[object, dict[str, bytes]] = (None, {})
         routes = getattr(app, "routes", None)
@@ -60,6 +62,7 @@ class OpenAPIDocument:
             version=app.version,
             description=app.description,
             config=self.config,
+            webhooks=self.webhook_entries(),
         )
         self._built = (compiled, document)
         return document
@@ -89,6 +92,24 @@ class OpenAPIDocument:
                 served.clear()
             served[root_path] = body
         return body
+
+    def webhook_entries(self) -> list[tuple[str, PlanEntry]]:
+        """The routes of :attr:`webhook_routers` as ``(name, entry)``: read like a
+        handler (parameters, body, response) but never served, so never compiled."""
+        from kettle.params import Depends
+        from kettle.plan import RoutePlan
+        from kettle.routing.patterns import parse_pattern
+        from kettle.signature import analyze
+
+        found: list[tuple[str, PlanEntry]] = []
+        for router in self.webhook_routers:
+            for route in getattr(router, "routes", ()):
+                pattern = parse_pattern("/" + route.path.lstrip("/"), {})
+                depends = [d for d in route.dependencies if isinstance(d, Depends)]
+                spec = analyze(route.endpoint, list(pattern.params), depends, {})
+                plan = RoutePlan(spec, getattr(self.app, "thread_pool", None), None)  # type: ignore[arg-type]
+                found.append((route.path, (route, pattern, plan, None)))
+        return found
 
     def entries(self, routes: Sequence[Route] | None = None) -> list[PlanEntry]:
         """The compiled routes: all of them, or those serving the endpoints of ``routes``."""

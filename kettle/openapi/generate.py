@@ -51,8 +51,10 @@ def build_document(
     version: str,
     description: str = "",
     config: OpenAPIConfig | None = None,
+    webhooks: Iterable[tuple[str, PlanEntry]] = (),
 ) -> JSONDict:
-    """The OpenAPI document of the compiled routes ``entries``.
+    """The OpenAPI document of the compiled routes ``entries`` (and of the ``webhooks``:
+    ``(name, entry)`` pairs, documented under ``webhooks``).
 
     Raises:
         ConfigurationError: two routes declare the same ``operation_id``, or two
@@ -70,7 +72,8 @@ def build_document(
         >>> doc["paths"]["/items/{item_id}"]["get"]["operationId"]
         'read_item'
     """
-    return _Builder(config or OpenAPIConfig()).document(list(entries), title, version, description)
+    builder = _Builder(config or OpenAPIConfig())
+    return builder.document(list(entries), title, version, description, list(webhooks))
 
 
 class _Builder:
@@ -84,11 +87,17 @@ class _Builder:
         self.security_schemes: dict[str, SecurityScheme] = {}
         self.error_refs: list[JSONDict] = []  # the 422 schemas, pointed at the end
         self.unique_ids: dict[tuple[int, str], str] = {}  # FastAPI's: (route, method) -> id
+        self.webhook_names: dict[int, str] = {}  # route -> its webhook's name
 
     # -- the document ------------------------------------------------------------------
 
     def document(
-        self, entries: list[PlanEntry], title: str, version: str, description: str
+        self,
+        entries: list[PlanEntry],
+        title: str,
+        version: str,
+        description: str,
+        webhooks: list[tuple[str, PlanEntry]],
     ) -> JSONDict:
         config = self.config
         info: JSONDict = {"title": title}
@@ -106,24 +115,29 @@ class _Builder:
         doc: JSONDict = {"openapi": OPENAPI_VERSION, "info": info}
         if config.servers:
             doc["servers"] = [dict(server) for server in config.servers]
+        named = [(None, entry) for entry in entries] + [(n, e) for n, e in webhooks]
         documented = [
-            (route, pattern, plan, method)
-            for route, pattern, plan, _ in entries
+            (route, pattern, plan, method, name)
+            for name, (route, pattern, plan, _) in named
             if route.include_in_schema and not route.is_websocket
             for method in sorted(route.methods, key=_METHOD_ORDER.__getitem__)
         ]
+        for route, _, _, _, name in documented:
+            if name is not None:
+                self.webhook_names[id(route)] = name
         ids = self._operation_ids(
-            [(route, pattern, method) for route, pattern, _, method in documented]
+            [(route, pattern, method) for route, pattern, _, method, _ in documented]
         )
         paths: JSONDict = {}
-        for (route, pattern, plan, method), op_id in zip(documented, ids, strict=True):
-            item = paths.setdefault(pattern.openapi_path, {})
+        hooks: JSONDict = copy.deepcopy(dict(config.webhooks or {}))
+        for (route, pattern, plan, method, name), op_id in zip(documented, ids, strict=True):
+            item = (paths if name is None else hooks).setdefault(name or pattern.openapi_path, {})
             key = method.lower()
             if key not in item:  # /a/{x:int} and /a/{x} share one OpenAPI path: first wins
                 item[key] = self._operation(route, pattern, plan, op_id, method)
         doc["paths"] = paths
-        if config.webhooks:
-            doc["webhooks"] = copy.deepcopy(dict(config.webhooks))
+        if hooks:
+            doc["webhooks"] = hooks
         definitions = self.schemas.generate()
         if self.inputs.components:
             definitions = dict(sorted({**definitions, **self.inputs.components}.items()))
@@ -204,7 +218,8 @@ class _Builder:
                 unique = str(generate(route))
             else:
                 name = route.name.rsplit(".", 1)[-1]
-                unique = cv.fastapi_operation_id(name, pattern.openapi_path, method)
+                path = self.webhook_names.get(id(route), pattern.openapi_path)
+                unique = cv.fastapi_operation_id(name, path, method)
             self.unique_ids[(id(route), method)] = unique
             op_id = unique if route.operation_id is None else str(route.operation_id)
             if op_id in result:
