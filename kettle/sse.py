@@ -195,7 +195,10 @@ class EventSourceResponse(StreamingResponse):
                 yield format_event(item)
         finally:
             if pending is not None and not pending.done():
+                # The source is mid-step: let the cancellation land before closing it
+                # (closing a running async generator is an error).
                 pending.cancel()
+                await asyncio.gather(pending, return_exceptions=True)
             await _aclose(items)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
