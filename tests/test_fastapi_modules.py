@@ -289,3 +289,28 @@ def test_the_threadpool_helpers_run_off_the_event_loop() -> None:
 
 def test_the_threadpool_helpers_work_outside_a_request() -> None:
     assert asyncio.run(run_in_threadpool(max, 1, 2)) == 2
+
+
+def test_a_validation_error_raised_by_the_app_carries_its_body() -> None:
+    app = FastAPI()
+
+    @app.exception_handler(RequestValidationError)
+    async def with_body(request: Request, exc: RequestValidationError) -> Any:
+        from kettle.fastapi.responses import JSONResponse
+
+        return JSONResponse({"detail": exc.errors(), "body": exc.body}, status_code=422)
+
+    @app.post("/check")
+    async def check(request: Request) -> Any:
+        data = await request.json()
+        if "name" not in data:
+            loc = ["body", "name"]
+            raise RequestValidationError([{"type": "missing", "loc": loc}], body=data)
+        return data
+
+    response = TestClient(app).post("/check", json={"size": 1})
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": [{"type": "missing", "loc": ["body", "name"]}],
+        "body": {"size": 1},
+    }
