@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import AsyncIterable
 from typing import Annotated, Any
 
 import pytest
@@ -235,3 +236,49 @@ def test_webhooks_are_documented_not_served() -> None:
     assert "Delivery" in doc["components"]["schemas"]
     assert list(doc["paths"]) == ["/parcels"]
     assert client.post("/parcel-delivered", json={}).status_code == 404
+
+
+def _streams() -> dict[str, Any]:
+    from kettle.sse import EventSourceResponse
+
+    app = FastAPI()
+
+    @app.get("/events", response_class=EventSourceResponse)
+    async def events():
+        yield {"tick": 1}
+
+    @app.get("/lines")
+    async def lines():
+        yield {"tick": 1}
+
+    @app.get("/typed-lines", response_model=None)
+    async def typed_lines() -> AsyncIterable[Delivery]:
+        yield Delivery(parcel="p", weight=1.0)
+
+    return _document(app)
+
+
+_EVENT = {
+    "type": "object",
+    "properties": {
+        "data": {"type": "string"},
+        "event": {"type": "string"},
+        "id": {"type": "string"},
+        "retry": {"type": "integer", "minimum": 0},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "content"),
+    [
+        ("/events", {"text/event-stream": {"itemSchema": _EVENT}}),
+        ("/lines", {"application/jsonl": {"itemSchema": {}}}),
+        (
+            "/typed-lines",
+            {"application/jsonl": {"itemSchema": {"$ref": "#/components/schemas/Delivery"}}},
+        ),
+    ],
+)
+def test_streams_document_their_items(path: str, content: dict[str, Any]) -> None:
+    assert _streams()["paths"][path]["get"]["responses"]["200"]["content"] == content

@@ -22,7 +22,9 @@ and leave out a ``422`` that no request can cause.
 
 from __future__ import annotations
 
+import collections.abc
 import re
+import typing
 from typing import Any
 
 from kettle.openapi.models import Conventions, JSONDict
@@ -89,6 +91,44 @@ def fastapi_validation_errors() -> dict[str, JSONDict]:
                     "items": {"$ref": _REF + "ValidationError"},
                 }
             },
+        },
+    }
+
+
+_STREAMS = (
+    collections.abc.AsyncIterable,
+    collections.abc.AsyncIterator,
+    collections.abc.AsyncGenerator,
+    collections.abc.Iterable,
+    collections.abc.Iterator,
+    collections.abc.Generator,
+)
+
+
+def stream_item(annotation: Any) -> Any:
+    """The item type of a stream annotation (``AsyncIterable[Item]`` → ``Item``), or
+    ``None``.
+
+    Example:
+        >>> from collections.abc import AsyncIterable
+        >>> stream_item(AsyncIterable[int]), stream_item(int)
+        (<class 'int'>, None)
+    """
+    if typing.get_origin(annotation) in _STREAMS:
+        args = typing.get_args(annotation)
+        return args[0] if args else None
+    return None
+
+
+def sse_event_schema() -> JSONDict:
+    """The schema of one Server-Sent Event, as FastAPI documents it."""
+    return {
+        "type": "object",
+        "properties": {
+            "data": {"type": "string"},
+            "event": {"type": "string"},
+            "id": {"type": "string"},
+            "retry": {"type": "integer", "minimum": 0},
         },
     }
 

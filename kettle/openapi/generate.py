@@ -284,7 +284,10 @@ class _Builder:
         }
         if status not in (204, 304) and status >= 200:
             if self.fastapi:
-                content = self._fastapi_success_content(route, model, f"Response_{unique_id}")
+                content = self._fastapi_stream_content(route, annotation)
+                if content is None:
+                    name = f"Response_{unique_id}"
+                    content = self._fastapi_success_content(route, model, name)
             else:
                 content = self._success_content(route, annotation, model)
             if content:
@@ -320,6 +323,33 @@ class _Builder:
                     "schema": self.schemas.request(annotation, "serialization"),
                 }
             }
+        return None
+
+    def _fastapi_stream_content(self, route: Route, annotation: Any) -> JSONDict | None:
+        """A generator handler's stream: Server-Sent Events, or JSON lines (FastAPI's)."""
+        from kettle.responses import JSONResponse
+        from kettle.sse import EventSourceResponse, ServerSentEvent
+
+        endpoint = route.endpoint
+        if not (inspect.isasyncgenfunction(endpoint) or inspect.isgeneratorfunction(endpoint)):
+            return None
+        item = cv.stream_item(annotation)
+        if item is ServerSentEvent:
+            item = None
+        response_class = route.response_class
+        if isinstance(response_class, type) and issubclass(response_class, EventSourceResponse):
+            event = cv.sse_event_schema()
+            if item is not None:
+                data: JSONDict = {"type": "string", "contentMediaType": "application/json"}
+                data["contentSchema"] = self.schemas.request(item, "serialization")
+                event["properties"]["data"] = data
+                event["required"] = ["data"]
+            return {"text/event-stream": {"itemSchema": event}}
+        if response_class is None or (
+            isinstance(response_class, type) and issubclass(response_class, JSONResponse)
+        ):
+            schema = {} if item is None else self.schemas.request(item, "serialization")
+            return {"application/jsonl": {"itemSchema": schema}}
         return None
 
     def _fastapi_success_content(self, route: Route, model: Any, name: str) -> JSONDict | None:
