@@ -179,7 +179,8 @@ class _Encoder:
                 exclude_defaults=self.exclude_defaults,
                 exclude_none=self.exclude_none,
             )
-            return self._nested(obj, dumped, depth)
+            # fresh data (a RootModel may dump to a list or a plain value): no cycle possible
+            return self.encode(dumped, depth + 1)
         if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
             fields = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
             return self._nested(obj, fields, depth, include, exclude)

@@ -15,7 +15,7 @@ from collections import deque
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, RootModel, SecretStr
 
 from kettle.encoders import jsonable_encoder
 
@@ -84,6 +84,8 @@ def _gen() -> Any:
         (Point(1, datetime.date(2026, 5, 6)), {"x": 1, "y": "2026-05-06"}),
         (Plain(), {"a": 1, "when": "08:30:00"}),
         ({"k": [Color.RED, {"n": decimal.Decimal("1.25")}]}, {"k": ["red", {"n": 1.25}]}),
+        (RootModel[str]("abc"), "abc"),
+        (RootModel[list[Tag]]([Tag(label="a")]), [{"label": "a"}]),
     ],
     ids=lambda v: type(v).__name__,
 )
