@@ -184,7 +184,7 @@ class StaticFiles:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             raise ConfigurationError("StaticFiles serves HTTP only (mounted under a WebSocket?)")
-        response = self.get_response(self.get_path(scope), scope.get("method", "GET"))
+        response = await self.get_response(self.get_path(scope), scope)
         await response(scope, receive, send)
 
     @staticmethod
@@ -196,9 +196,13 @@ class StaticFiles:
             path = path[len(root_path.rstrip("/")) :]
         return path.lstrip("/")
 
-    def get_response(self, path: str, method: str) -> Response:
-        """The answer for ``path`` (as :meth:`get_path` gives it) and ``method``."""
-        if method not in ("GET", "HEAD"):
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        """The answer for ``path`` (as :meth:`get_path` gives it) to the request ``scope``.
+
+        Starlette's signature: a subclass may await ``super().get_response(path, scope)``
+        and add headers to what it returns.
+        """
+        if scope.get("method", "GET") not in ("GET", "HEAD"):
             return _error(HTTPException(405, headers={"Allow": "GET, HEAD"}))
         folder = path == "" or path.endswith("/")
         if not folder:

@@ -314,3 +314,14 @@ def test_a_validation_error_raised_by_the_app_carries_its_body() -> None:
         "detail": [{"type": "missing", "loc": ["body", "name"]}],
         "body": {"size": 1},
     }
+
+
+def test_a_subclass_can_add_headers_to_what_static_files_answer(site: pathlib.Path) -> None:
+    class Cached(StaticFiles):
+        async def get_response(self, path: str, scope: Scope) -> Any:
+            response = await super().get_response(path, scope)
+            response.headers["cache-control"] = "public, max-age=60"
+            return response
+
+    response = TestClient(Cached(directory=site)).get("/app.js")
+    assert response.headers["cache-control"] == "public, max-age=60"
