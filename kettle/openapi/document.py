@@ -71,7 +71,7 @@ class OpenAPIDocument:
         """The document as served: JSON bytes, with ``root_path`` as its server when the
         app names no servers of its own (cached per root path). It is what ``app.openapi()``
         returns, so an app that replaces that method serves its own document."""
-        from kettle.openapi.generate import merge_root_path
+        from kettle.openapi.parts import merge_root_path
         from kettle.responses import dumps
 
         document = self.app.openapi()
