@@ -487,4 +487,3 @@ class _Builder:
                 required.setdefault(scheme.name, []).extend(chain)
                 optional.append(scheme.optional)
             self._collect_security(dep.call, chain, required, optional)
-
