@@ -26,6 +26,7 @@ from kettle.signature import ParamSpec, is_sequence
 
 _MISSING = MISSING
 _JSON_TYPE = b"application/json"
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 # The largest object (as JSON) a "missing" error echoes as its input.
 _MAX_ECHO = 1024
 _CONFIG: Any = {"arbitrary_types_allowed": True}
@@ -404,8 +405,10 @@ class FormReader:
 
     async def read(self, ctx: CallState) -> None:
         request = ctx.conn
-        if not request.headers.get("content-type") and not await request.body():
-            return  # nothing sent: every form parameter is missing (or defaulted)
+        if request.content_type[0] not in _FORM_TYPES:
+            # No form sent (no body, or JSON, say): every form parameter is missing or
+            # defaulted, a 422 naming each, as in FastAPI. The body is not read.
+            return
         form = await request.parse_form()
         values = ctx.form_values
         for alias, many, as_bytes, group, spec in self.specs:

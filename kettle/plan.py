@@ -98,7 +98,12 @@ class Step:
             try:
                 raw = self.validator.validate_python(raw)
             except extract.ValidationError as exc:
-                ctx.errors.extend(extract.convert_errors(exc, self._loc))
+                # A field missing from a parameter model (a Query/Header/Cookie/Form
+                # group) echoes the group's values, as in FastAPI; a plain parameter's
+                # absence has no input.
+                ctx.errors.extend(
+                    extract.convert_errors(exc, self._loc, echo_missing=True, depth=1)
+                )
                 return None
         elif len(raw) < len(self.getters) and self._missing(raw, ctx):
             return None
