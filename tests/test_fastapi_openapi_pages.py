@@ -56,9 +56,9 @@ def _custom_docs_app() -> FastAPI:
                 "/assets/sw.js",
                 "/assets/sw.css",
                 "<title>Depot docs</title>",
-                '"clientId":"depot"',
-                '"deepLinking":false',
-                '"oauth2RedirectUrl":"/docs/oauth2-redirect"',
+                '"clientId": "depot"',
+                '"deepLinking": false',
+                '"oauth2RedirectUrl": "/docs/oauth2-redirect"',
                 "SwaggerUIBundle(",
             ],
         ),
@@ -201,3 +201,10 @@ def test_get_openapi_needs_an_apps_routes() -> None:
     loose = Route(path="/stray", endpoint=stray, methods=frozenset({"GET"}), name="stray")
     with pytest.raises(LookupError):
         get_openapi(title="x", version="1", routes=[loose])
+
+
+@pytest.mark.parametrize("off", [None, ""])
+def test_an_empty_openapi_url_turns_the_document_off(off: str | None) -> None:
+    client = TestClient(FastAPI(openapi_url=off))
+    assert client.get("/openapi.json").status_code == 404
+    assert client.get("/docs").status_code == 404

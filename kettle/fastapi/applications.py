@@ -26,7 +26,8 @@ class FastAPI(Kettle):
     so that clients generated from FastAPI's document keep working.
 
     FastAPI's keyword arguments that ``Kettle`` takes under ``openapi=`` are accepted
-    here: ``root_path_in_servers`` and ``separate_input_output_schemas``.
+    here: ``root_path_in_servers`` and ``separate_input_output_schemas``; an empty
+    ``openapi_url``, ``docs_url`` or ``redoc_url`` turns that page off, as ``None`` does.
 
     Example:
         >>> app = FastAPI(title="Inventory")
@@ -47,6 +48,9 @@ class FastAPI(Kettle):
         separate_input_output_schemas: bool = True,
         **options: Any,
     ) -> None:
+        for name in ("openapi_url", "docs_url", "redoc_url"):
+            if options.get(name) == "":  # FastAPI turns a page off with "" too
+                options[name] = None
         config = dataclasses.replace(
             openapi or OpenAPIConfig(),
             conventions="fastapi",

@@ -47,7 +47,7 @@ def _own_script(name: str) -> str:
 
 
 def _settings(settings: Mapping[str, Any]) -> str:
-    text = json.dumps(settings, separators=(",", ":"))
+    text = json.dumps(settings)  # FastAPI's spacing (`"key": value`)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return f'<script id="kettle-docs-config" type="application/json">{text}</script>'
 
@@ -85,7 +85,7 @@ def get_swagger_ui_html(
 
     Example:
         >>> page = get_swagger_ui_html(openapi_url="/openapi.json", title="Docs")
-        >>> b'"url":"/openapi.json"' in page.body
+        >>> b'"url": "/openapi.json"' in page.body
         True
     """
     from kettle.openapi.ui import SWAGGER_UI_DEFAULTS

@@ -246,7 +246,7 @@ def _script(url: str) -> str:
 
 def _settings(settings: dict[str, Any]) -> str:
     """Settings as JSON inside the page, safe from ``</script>`` in any string."""
-    text = json.dumps(settings, separators=(",", ":"))
+    text = json.dumps(settings)  # FastAPI's spacing (`"key": value`)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return f'<script id="kettle-docs-config" type="application/json">{text}</script>'
 
