@@ -134,6 +134,11 @@ def _model_fields(model: Any) -> list[tuple[str, bool]]:
     return [(name, is_sequence(tp)) for name, tp in hints.items()]
 
 
+def _forbids_extra(model: Any) -> bool:
+    config = getattr(model, "model_config", None)
+    return isinstance(config, dict) and config.get("extra") == "forbid"
+
+
 def _source(spec: ParamSpec) -> Callable[[CallState], Any]:
     """A function giving the multi-dict (or dict) the parameter is read from."""
     location = spec.location
@@ -163,6 +168,11 @@ def make_getter(spec: ParamSpec) -> Getter:
             for key, many in _model_fields(spec.annotation)
         ]
 
+        # A model that forbids extra fields sees every value of its location, as in
+        # FastAPI, so an unexpected query parameter or header is a 422 naming it.
+        forbid = _forbids_extra(spec.annotation)
+        wires = {wire for wire, _, _ in fields}
+
         def group(ctx: CallState) -> Any:
             data = source(ctx)
             found: dict[str, Any] = {}
@@ -173,6 +183,10 @@ def make_getter(spec: ParamSpec) -> Getter:
                         found[key] = values
                 elif wire in data:
                     found[key] = data[wire]
+            if forbid:
+                for wire in data:
+                    if wire not in wires:
+                        found[wire.replace("-", "_") if convert else wire] = data[wire]
             return found
 
         return group
@@ -402,6 +416,8 @@ class FormReader:
 
     def __init__(self, specs: list[ParamSpec]) -> None:
         self.specs = [(s.alias, s.sequence, _wants_bytes(s.annotation), s.group, s) for s in specs]
+        # A form model that forbids extra fields sees every field sent (see make_getter).
+        self.forbid = {s.alias for s in specs if s.group and _forbids_extra(s.annotation)}
 
     async def read(self, ctx: CallState) -> None:
         request = ctx.conn
@@ -413,10 +429,16 @@ class FormReader:
         values = ctx.form_values
         for alias, many, as_bytes, group, spec in self.specs:
             if group:
-                for key, is_many in _model_fields(spec.annotation):
+                fields = _model_fields(spec.annotation)
+                for key, is_many in fields:
                     found = form.getlist(key)
                     if found:
                         values.setdefault(alias, {})[key] = found if is_many else found[0]
+                if alias in self.forbid:
+                    known = {key for key, _ in fields}
+                    for key in form:
+                        if key not in known:
+                            values.setdefault(alias, {})[key] = form[key]
                 continue
             found = form.getlist(alias)
             if not found:

@@ -1190,3 +1190,42 @@ def test_a_large_body_is_not_echoed_by_each_missing_field() -> None:
     assert big.status_code == 422
     assert [e["input"] for e in big.json()["detail"]] == [None] * 3
     assert len(big.content) < 1000
+
+
+class Strict(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    known: str = "k"
+
+
+def _strict_app(marker: Any) -> Kettle:
+    app = Kettle(__name__)
+
+    @app.post("/strict")
+    async def strict(values: Annotated[Strict, marker()]) -> dict[str, str]:
+        return {"known": values.known}
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("marker", "location", "send", "key"),
+    [
+        (Query, "query", {"params": {"known": "a", "tool": "plumbus"}}, "tool"),
+        (Header, "header", {"headers": {"known": "a", "x-tool": "plumbus"}}, "x_tool"),
+        (Cookie, "cookie", {"headers": {"cookie": "known=a; tool=plumbus"}}, "tool"),
+        (Form, "body", {"data": {"known": "a", "tool": "plumbus"}}, "tool"),
+    ],
+)
+def test_a_parameter_model_that_forbids_extra_fields_refuses_them(
+    marker: Any, location: str, send: dict[str, Any], key: str
+) -> None:
+    """As in FastAPI: a ``Query``/``Header``/``Cookie``/``Form`` model with
+    ``extra="forbid"`` sees every value of its location, so an unexpected one is a 422."""
+    client = TestClient(_strict_app(marker))
+    if marker is Header:
+        client.headers.clear()
+    response = client.post("/strict", **send)
+    assert response.status_code == 422, response.text
+    errors = [e for e in response.json()["detail"] if e["type"] == "extra_forbidden"]
+    assert [e["loc"] for e in errors if e["loc"][-1] == key] == [[location, key]]
