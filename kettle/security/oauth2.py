@@ -16,7 +16,6 @@ from kettle.params import Form, Security, SecurityScopes
 from kettle.requests import HTTPConnection
 from kettle.security.base import (
     INVALID_CREDENTIALS,
-    NOT_AUTHENTICATED,
     SecurityBase,
     challenge,
     get_authorization_scheme_param,
@@ -187,9 +186,14 @@ class OAuth2(SecurityBase):
             if self.auto_error:
                 raise challenge("Bearer")
             return None
-        if scheme.lower() != "bearer" or not is_b64token(token):
+        if scheme.lower() != "bearer" or not token:
+            # Another scheme is no bearer token at all (FastAPI's answer, too).
             if self.auto_error:
-                raise challenge("Bearer", INVALID_CREDENTIALS if token else NOT_AUTHENTICATED)
+                raise challenge("Bearer")
+            return None
+        if not is_b64token(token):
+            if self.auto_error:
+                raise challenge("Bearer", INVALID_CREDENTIALS)
             return None
         return token
 
