@@ -92,6 +92,22 @@ async def call_dependency(
     return await pool.run(func, **kwargs)
 
 
+async def unwind(state: CallState, failure: Exception) -> BaseException:
+    """Show the handler's exception to its ``yield`` dependencies, newest first, before
+    the error becomes a response, and close them: the exception the response is made
+    from (a dependency may raise another, an ``HTTPException`` say, as in FastAPI's
+    "dependencies with yield and except"). One that swallows it leaves the original.
+    """
+    stack, state.stack = state.stack, None
+    if stack is None:
+        return failure
+    try:
+        await stack.__aexit__(type(failure), failure, failure.__traceback__)
+    except BaseException as raised:
+        return raised
+    return failure
+
+
 async def teardown(state: CallState, failure: BaseException | None) -> None:
     """Close ``yield`` dependencies, newest first, showing them the handler's exception."""
     if state.stack is None:

@@ -31,7 +31,7 @@ from urllib.parse import quote
 from kettle.concurrency import ThreadPool
 from kettle.context import RequestContext, request_class
 from kettle.context import current as _current
-from kettle.di import CallState, teardown
+from kettle.di import CallState, teardown, unwind
 from kettle.errorhandlers import ExceptionHandlers
 from kettle.exceptions import ConfigurationError, HTTPException, WebSocketDisconnect
 from kettle.hooks import Hooks
@@ -156,7 +156,13 @@ def compile_endpoint(
                     call.apply_to(response)  # type: ignore[union-attr]
             except Exception as exc:
                 failure = exc
-                response = await errors.response_for(ctx.request, exc)
+                call = ctx.call
+                if call is not None and call.stack is not None:
+                    unwound = await unwind(call, exc)
+                    if not isinstance(unwound, Exception):
+                        raise unwound from exc
+                    failure = unwound
+                response = await errors.response_for(ctx.request, failure)
             if after:
                 response = await _after_request(after, response, errors, ctx.request)
             # PERF: before_send has work only for an opened session or a streamed body.

@@ -446,8 +446,48 @@ def test_the_handlers_exception_is_visible_inside_a_yield_dependency(
 
     client = TestClient(recording(app, events), raise_server_exceptions=False)
     assert client.get("/").status_code == status
-    outcome = "commit" if seen is None else f"rollback after {seen}"
-    assert events == ["response sent", outcome, "closed"]
+    if seen is None:
+        # A success closes the dependency once the response is out.
+        assert events == ["response sent", "commit", "closed"]
+    else:
+        # A failure reaches the dependency first: it may answer with an error of its own.
+        assert events == [f"rollback after {seen}", "closed", "response sent"]
+
+
+@pytest.mark.parametrize("generator", ["async", "sync"])
+def test_a_yield_dependency_can_turn_the_handlers_error_into_an_http_error(
+    generator: str,
+) -> None:
+    class OwnerError(Exception):
+        pass
+
+    async def async_owner() -> AsyncIterator[str]:
+        try:
+            yield "Rick"
+        except OwnerError as exc:
+            raise HTTPException(400, f"Owner error: {exc}") from exc
+
+    def sync_owner() -> Iterator[str]:
+        try:
+            yield "Rick"
+        except OwnerError as exc:
+            raise HTTPException(400, f"Owner error: {exc}") from exc
+
+    app = Kettle(__name__)
+
+    @app.get("/items/{item_id}")
+    async def item(
+        item_id: str, owner: str = Depends(async_owner if generator == "async" else sync_owner)
+    ) -> dict[str, str]:
+        if item_id == "plumbus":
+            raise OwnerError(owner)
+        return {"item": item_id}
+
+    client = TestClient(app)
+    response = client.get("/items/plumbus")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Owner error: Rick"}
+    assert client.get("/items/portal-gun").json() == {"item": "portal-gun"}
 
 
 def test_an_error_in_teardown_is_logged_and_other_teardowns_run(
