@@ -112,6 +112,14 @@ class CompiledApp:
     app_scoped: Mapping[Callable[..., Any], CallSpec]
 
 
+class _MountPattern(PathPattern):
+    """A mount's URLs: its path, then the ``path`` value, with or without its leading
+    slash (``url_path_for("static", path="/site.css")`` as Starlette users write it)."""
+
+    def format(self, values: Mapping[str, Any]) -> str:
+        return super().format({**values, "path": str(values.get("path", "")).lstrip("/")})
+
+
 class Build:
     """The state of one compile: what every route adds to, and the app-wide pieces."""
 
@@ -205,9 +213,8 @@ class Build:
     def mount(self, path: str, app: ASGIApp, name: str | None) -> None:
         """Send requests under ``path`` no route takes to ``app``; ``name`` builds URLs."""
         if name is not None:
-            self.urls.add(
-                name, self.pattern(Route(f"{path}/{{path:path}}", app, frozenset(), name)), app
-            )
+            parsed = self.pattern(Route(f"{path}/{{path:path}}", app, frozenset(), name))
+            self.urls.add(name, _MountPattern(parsed.template, parsed.segments), app)
         self.mounts.append((path, app))
 
     def error_table(self, route: Route) -> ExceptionHandlers:

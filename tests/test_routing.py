@@ -614,6 +614,8 @@ class TestMount:
     def test_a_named_mount_builds_urls(self) -> None:
         app = self.make()
         assert app.url_path_for("files", path="css/site.css") == "/files/css/site.css"
+        # Starlette users write the leading slash.
+        assert app.url_path_for("files", path="/css/site.css") == "/files/css/site.css"
 
     def test_mounts_inside_an_included_router_get_its_prefix(self) -> None:
         inner = Router(prefix="/v1")
