@@ -11,7 +11,8 @@ import pytest
 from pydantic import BaseModel
 
 from kettle import Kettle
-from kettle.fastapi import Body, FastAPI, File, Form, Query, UploadFile
+from kettle.fastapi import Body, Depends, FastAPI, File, Form, Query, UploadFile
+from kettle.fastapi.security import APIKeyHeader, HTTPBearer
 from kettle.testing import TestClient
 
 
@@ -282,3 +283,24 @@ _EVENT = {
 )
 def test_streams_document_their_items(path: str, content: dict[str, Any]) -> None:
     assert _streams()["paths"][path]["get"]["responses"]["200"]["content"] == content
+
+
+@pytest.mark.parametrize(
+    ("conventions", "expected"),
+    [
+        ("fastapi", [{"APIKeyHeader": []}, {"HTTPBearer": []}]),
+        ("kettle", [{"APIKeyHeader": [], "HTTPBearer": []}]),
+    ],
+)
+def test_security_requirements_follow_the_conventions(
+    conventions: str, expected: list[dict[str, Any]]
+) -> None:
+    key = APIKeyHeader(name="X-Key")
+    bearer = HTTPBearer(auto_error=False)
+    app = FastAPI() if conventions == "fastapi" else Kettle(__name__)
+
+    @app.get("/vault")
+    async def vault(k: str = Depends(key), b: Any = Depends(bearer)):
+        return {}
+
+    assert _document(app)["paths"]["/vault"]["get"]["security"] == expected

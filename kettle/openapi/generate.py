@@ -463,6 +463,9 @@ class _Builder:
         if not required:
             return []
         requirement = {name: list(dict.fromkeys(scopes)) for name, scopes in required.items()}
+        if self.fastapi:
+            # FastAPI lists each scheme as a requirement of its own, optional or not.
+            return [{name: scopes} for name, scopes in requirement.items()]
         return [requirement, {}] if all(optional) else [requirement]
 
     def _collect_security(
