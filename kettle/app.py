@@ -57,6 +57,8 @@ class Kettle(Scaffold):
         thread_pool_size: threads available to plain ``def`` handlers.
         redirect_slashes: answer ``/items`` with a 308 to ``/items/`` (or the reverse) when
             only the other form is routed.
+        default_response_class: the response class of every route that names none
+            (FastAPI's setting): return values are handed to it.
         strict_content_type: a JSON body must say so in its ``Content-Type`` (else 415);
             ``False`` reads a body with no ``Content-Type`` at all as JSON too (FastAPI's
             setting; it lets a page elsewhere post JSON without a CORS preflight).
@@ -102,6 +104,7 @@ class Kettle(Scaffold):
         thread_pool_size: int = 40,
         redirect_slashes: bool = True,
         strict_content_type: bool = True,
+        default_response_class: type | None = None,
         root_path: str | None = None,
         middleware: Sequence[Middleware] | None = None,
         exception_handlers: Mapping[int | type[BaseException], ExceptionHandler] | None = None,
@@ -146,6 +149,7 @@ class Kettle(Scaffold):
         self.thread_pool = ThreadPool(thread_pool_size)
         self.redirect_slashes = redirect_slashes
         self.strict_content_type = strict_content_type
+        self.default_response_class = default_response_class
         self.title = title
         self.version = version
         self.description = description

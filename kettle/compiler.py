@@ -29,7 +29,7 @@ from kettle.middleware.debug import debug_response
 from kettle.middleware.errors import ServerErrorMiddleware
 from kettle.params import Depends
 from kettle.plan import RoutePlan
-from kettle.responses import JSONResponse
+from kettle.responses import JSONResponse, Response
 from kettle.routing.matcher import Matcher
 from kettle.routing.patterns import PathPattern, PatternError, parse_pattern
 from kettle.routing.routes import UNSET, Route
@@ -81,6 +81,9 @@ class CompilingApp(Protocol):
 
     @property
     def strict_content_type(self) -> bool: ...
+
+    @property
+    def default_response_class(self) -> type | None: ...
 
     @property
     def converters(self) -> Mapping[str, Any]: ...
@@ -168,6 +171,9 @@ class Build:
             encoder = self.encoder(route, plan)
             self.plans.append((route, pattern, plan, encoder))
             plan.respond_with(route.status_code, encoder)
+            response_class = route.response_class or self.app.default_response_class
+            if _renders_itself(response_class):
+                plan.encode = _class_encoder(response_class, route.status_code, encoder)
             hooks = route_hooks(self.app_hooks, route.owners or (self.app,), self.pool)
             endpoint = compile_endpoint(
                 route, plan, limits, self.pool, hooks, self.error_table(route), self.app
@@ -281,6 +287,36 @@ class Build:
             raise ConfigurationError(
                 f"{describe(route.endpoint)}: invalid response model {model!r}: {exc}"
             ) from exc
+
+
+def _renders_itself(response_class: Any) -> bool:
+    """Whether return values must be handed to ``response_class`` rather than take
+    kettle's own JSON encoding: any class but ``JSONResponse`` and its subclasses that
+    keep its rendering (``JSONResponse`` itself goes the fast way)."""
+    if response_class is None:
+        return False
+    if isinstance(response_class, type) and issubclass(response_class, JSONResponse):
+        return response_class.render is not JSONResponse.render
+    return True
+
+
+def _class_encoder(
+    response_class: Any, status: int | None, model: ResponseEncoder | None
+) -> Callable[[Any], Any]:
+    """Hand each return value (filtered through the response model, if any) to the
+    route's response class, as FastAPI does: ``RedirectResponse`` for a URL,
+    ``FileResponse`` for a path, a class of your own with its ``render``. The class's own
+    default status stands unless the route gave one."""
+    extra = {} if status is None else {"status_code": status}
+    to_content = model.to_content if model is not None else None
+
+    def encode(value: Any) -> Any:
+        if isinstance(value, Response):
+            return value
+        content = to_content(value) if to_content is not None else value
+        return response_class(content, **extra)
+
+    return encode
 
 
 def _naming(route: Route, exc: ConfigurationError) -> ConfigurationError:

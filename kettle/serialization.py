@@ -48,11 +48,18 @@ class ResponseEncoder:
         }
 
     def encode(self, value: Any) -> bytes:
+        return self.serializer.to_json(self._validated(value), **self.dump_options)
+
+    def to_content(self, value: Any) -> Any:
+        """The filtered value as JSON-ready Python data (for a response class of the
+        route's own, which renders it itself)."""
+        return self.serializer.to_python(self._validated(value), mode="json", **self.dump_options)
+
+    def _validated(self, value: Any) -> Any:
         try:
-            validated = self.validator.validate_python(value, from_attributes=True)
+            return self.validator.validate_python(value, from_attributes=True)
         except self._error as exc:
             raise ResponseValidationError(exc.errors(include_url=False)) from exc
-        return self.serializer.to_json(validated, **self.dump_options)
 
 
 # Return annotations that would validate anything (or that mean "a page", as in Flask): no

@@ -6,11 +6,13 @@ import dataclasses
 import datetime as dt
 import decimal
 import enum
+import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from kettle import (
     HTMLResponse,
@@ -290,3 +292,58 @@ def test_background_runs_after_the_response() -> None:
 
     assert TestClient(app).get("/").text == "ok"
     assert order == ["handler", "background"]
+
+
+class Indented(JSONResponse):
+    """A response class of the app's own: it renders what the handler returned."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, indent=1).encode()
+
+
+class Out(BaseModel):
+    name: str
+
+
+def test_return_values_go_through_the_routes_response_class() -> None:
+    app = Kettle(__name__)
+
+    @app.get("/go", response_class=RedirectResponse)
+    async def go() -> str:
+        return "https://example.com/docs"
+
+    @app.get("/go-now", response_class=RedirectResponse, status_code=302)
+    async def go_now() -> str:
+        return "/elsewhere"
+
+    @app.get("/pretty", response_class=Indented)
+    async def pretty() -> Out:
+        return {"name": "tea", "secret": "filtered out"}  # type: ignore[return-value]
+
+    @app.get("/text", response_class=PlainTextResponse)
+    async def text() -> str:
+        return "plain"
+
+    client = TestClient(app, follow_redirects=False)
+    go_response = client.get("/go")
+    assert go_response.status_code == 307  # the class's own default status
+    assert go_response.headers["location"] == "https://example.com/docs"
+    assert client.get("/go-now").status_code == 302
+    assert client.get("/pretty").text == '{\n "name": "tea"\n}'
+    assert client.get("/text").headers["content-type"].startswith("text/plain")
+
+
+def test_the_apps_default_response_class_applies_where_a_route_names_none() -> None:
+    app = Kettle(__name__, default_response_class=Indented)
+
+    @app.get("/a")
+    async def a() -> dict[str, int]:
+        return {"a": 1}
+
+    @app.get("/b", response_class=JSONResponse)
+    async def b() -> dict[str, int]:
+        return {"b": 2}
+
+    client = TestClient(app)
+    assert client.get("/a").text == '{\n "a": 1\n}'
+    assert client.get("/b").text == '{"b":2}'
