@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -263,10 +264,42 @@ class Kettle(Scaffold):
         return func
 
     def on_event(self, event: str) -> Callable[[F], F]:
-        """``@app.on_event("startup")`` / ``("shutdown")``, as in FastAPI and Starlette."""
+        """``@app.on_event("startup")`` / ``("shutdown")``, as in FastAPI and Starlette,
+        deprecated there and here (a ``DeprecationWarning``): use ``lifespan=``, or
+        ``@app.on_startup`` / ``@app.on_shutdown``."""
         if event not in ("startup", "shutdown"):
             raise ValueError(f"unknown event {event!r}: use 'startup' or 'shutdown'")
+        warnings.warn(
+            "on_event is deprecated: use lifespan=, or @app.on_startup / @app.on_shutdown",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return self.on_startup if event == "startup" else self.on_shutdown
+
+    def middleware(self, kind: str) -> Callable[[F], F]:
+        """``@app.middleware("http")``: the decorated ``async def (request, call_next)``
+        wraps every HTTP request, as in FastAPI (``BaseHTTPMiddleware`` underneath; a
+        pure-ASGI class through :meth:`add_middleware` costs less).
+
+        Example:
+            >>> from kettle import Kettle
+            >>> app = Kettle(__name__)
+            >>> @app.middleware("http")
+            ... async def add_header(request, call_next):
+            ...     response = await call_next(request)
+            ...     response.headers["x-served-by"] = "kettle"
+            ...     return response
+        """
+        if kind != "http":
+            raise ValueError(f"unknown middleware kind {kind!r}: only 'http' is supported")
+
+        def decorator(func: F) -> F:
+            from kettle.middleware.http import BaseHTTPMiddleware
+
+            self.add_middleware(BaseHTTPMiddleware, dispatch=func)
+            return func
+
+        return decorator
 
     def register_converter(self, name: str, converter: type[Converter]) -> None:
         """Make ``{param:name}`` / ``<name:param>`` available in route paths."""

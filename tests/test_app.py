@@ -165,9 +165,11 @@ class TestLifespan:
         async def bye() -> None:
             events.append("shutdown")
 
-        @app.on_event("startup")
-        def also() -> None:
-            events.append("startup 2")
+        with pytest.warns(DeprecationWarning, match="lifespan"):
+
+            @app.on_event("startup")
+            def also() -> None:
+                events.append("startup 2")
 
         with TestClient(app):
             events.append("serving")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from kettle import Kettle, WebSocket, WebSocketDisconnect
+from kettle import Kettle, Request, WebSocket, WebSocketDisconnect
 from kettle.middleware import TrustedHostMiddleware
 from kettle.testing import TestClient
 
@@ -76,3 +78,23 @@ def test_websocket_with_bad_host_is_refused() -> None:
 def test_bad_patterns_rejected(bad: object) -> None:
     with pytest.raises((ValueError, TypeError)):
         TrustedHostMiddleware(lambda s, r, se: None, allowed_hosts=bad)  # type: ignore[arg-type]
+
+
+def test_the_http_middleware_decorator_wraps_every_request() -> None:
+    app = Kettle(__name__)
+
+    @app.middleware("http")
+    async def add_header(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        response.headers["x-path"] = request.url.path
+        return response
+
+    @app.get("/hello")
+    async def hello() -> str:
+        return "hi"
+
+    client = TestClient(app)
+    assert client.get("/hello").headers["x-path"] == "/hello"
+    assert client.get("/missing").headers["x-path"] == "/missing"
+    with pytest.raises(ValueError, match="only 'http'"):
+        app.middleware("websocket")
