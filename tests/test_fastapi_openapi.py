@@ -11,7 +11,7 @@ import pytest
 from pydantic import BaseModel
 
 from kettle import Kettle
-from kettle.fastapi import Body, Depends, FastAPI, File, Form, Query, UploadFile
+from kettle.fastapi import Body, Depends, FastAPI, File, Form, Header, Query, UploadFile
 from kettle.fastapi.security import APIKeyHeader, HTTPBearer
 from kettle.testing import TestClient
 
@@ -304,3 +304,30 @@ def test_security_requirements_follow_the_conventions(
         return {}
 
     assert _document(app)["paths"]["/vault"]["get"]["security"] == expected
+
+
+class Paging:
+    def __init__(self, skip: int = 0, limit: int = 10) -> None:
+        self.skip, self.limit = skip, limit
+
+
+def _trace(trace_id: str | None = Header(None)) -> str | None:
+    return trace_id
+
+
+@pytest.mark.parametrize(
+    ("make", "names"),
+    [
+        (FastAPI, ["shelf", "aisle", "q", "skip", "limit", "trace-id"]),
+        (lambda: Kettle(__name__), ["aisle", "shelf", "skip", "limit", "q", "trace-id"]),
+    ],
+)
+def test_parameter_order_follows_the_conventions(make: Any, names: list[str]) -> None:
+    app = make()
+
+    @app.get("/aisles/{aisle}/shelves/{shelf}", dependencies=[Depends(_trace)])
+    async def shelf_items(shelf: int, aisle: int, p: Paging = Depends(), q: str = "all"):
+        return []
+
+    operation = _document(app)["paths"]["/aisles/{aisle}/shelves/{shelf}"]["get"]
+    assert [param["name"] for param in operation["parameters"]] == names

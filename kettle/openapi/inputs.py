@@ -43,7 +43,8 @@ class InputWriter:
         by :func:`expand_groups`)."""
         found: list[Any] = []
         seen: set[tuple[str, str]] = set()
-        for prm in plan.inputs:
+        inputs = _declaration_order(plan) if self.fastapi else plan.inputs
+        for prm in inputs:
             if prm.location in ("body", "form", "file"):
                 continue
             key = (prm.location, prm.alias)
@@ -68,7 +69,8 @@ class InputWriter:
                     }
                 )
         # Path first, in the template's order; then query, header, cookie as declared.
-        order = {name: i for i, name in enumerate(pattern.params)}
+        # (FastAPI's conventions: path ones as declared too.)
+        order = {} if self.fastapi else {name: i for i, name in enumerate(pattern.params)}
         found.sort(key=lambda item: _parameter_order(item, order))
         return found
 
@@ -296,6 +298,29 @@ def _merge_form_model(schema: JSONDict, model: JSONDict, definitions: JSONDict) 
     needed = [n for n in resolved.get("required", ()) if n not in schema.get("required", ())]
     if needed:
         schema["required"] = [*schema.get("required", ()), *needed]
+
+
+def _declaration_order(plan: RoutePlan) -> list[ParamSpec]:
+    """The plan's inputs as FastAPI lists them: the handler's own first, then each
+    dependency's (the app's and routers' first), depth first."""
+    out: list[ParamSpec] = []
+    seen: set[int] = set()
+    visited: set[int] = set()
+
+    def visit(spec: Any) -> None:
+        if id(spec) in visited:
+            return
+        visited.add(id(spec))
+        for prm in spec.params:
+            if id(prm) not in seen:
+                seen.add(id(prm))
+                out.append(prm)
+        for dep in spec.dependencies:
+            visit(dep.call)
+
+    visit(plan.spec)
+    out.extend(prm for prm in plan.inputs if id(prm) not in seen)
+    return out
 
 
 def _declares_type(plan: RoutePlan, prm: ParamSpec) -> bool:
