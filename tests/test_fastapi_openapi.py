@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from kettle import Kettle
 from kettle.fastapi import Body, Depends, FastAPI, File, Form, Header, Query, UploadFile
+from kettle.fastapi.responses import HTMLResponse
 from kettle.fastapi.security import APIKeyHeader, HTTPBearer
 from kettle.testing import TestClient
 
@@ -331,3 +332,26 @@ def test_parameter_order_follows_the_conventions(make: Any, names: list[str]) ->
 
     operation = _document(app)["paths"]["/aisles/{aisle}/shelves/{shelf}"]["get"]
     assert [param["name"] for param in operation["parameters"]] == names
+
+
+@pytest.mark.parametrize(
+    ("make", "content"),
+    [
+        (
+            lambda: FastAPI(default_response_class=HTMLResponse),
+            {"text/html": {"schema": {"type": "string"}}},
+        ),
+        (
+            lambda: Kettle(__name__, default_response_class=HTMLResponse),
+            {"text/html": {"schema": {"type": "string"}}},
+        ),
+    ],
+)
+def test_the_apps_default_response_class_is_documented(make: Any, content: Any) -> None:
+    app = make()
+
+    @app.get("/banner")
+    async def banner():
+        return "<h1>hi</h1>"
+
+    assert _document(app)["paths"]["/banner"]["get"]["responses"]["200"]["content"] == content

@@ -63,6 +63,7 @@ class OpenAPIDocument:
             description=app.description,
             config=self.config,
             webhooks=self.webhook_entries(),
+            default_response_class=getattr(app, "default_response_class", None),
         )
         self._built = (compiled, document)
         return document
@@ -190,6 +191,7 @@ def get_openapi(
         version=version,
         description=description or "",
         config=config,
+        default_response_class=getattr(document.app, "default_response_class", None),
     )
     built["openapi"] = openapi_version
     return built

@@ -68,9 +68,11 @@ def build_document(
     description: str = "",
     config: OpenAPIConfig | None = None,
     webhooks: Iterable[tuple[str, PlanEntry]] = (),
+    default_response_class: type | None = None,
 ) -> JSONDict:
     """The OpenAPI document of the compiled routes ``entries`` (and of the ``webhooks``:
-    ``(name, entry)`` pairs, documented under ``webhooks``).
+    ``(name, entry)`` pairs, documented under ``webhooks``); routes naming no response
+    class are documented with ``default_response_class``.
 
     Raises:
         ConfigurationError: two routes declare the same ``operation_id``, or two
@@ -89,6 +91,7 @@ def build_document(
         'read_item'
     """
     builder = _Builder(config or OpenAPIConfig())
+    builder.default_response_class = default_response_class
     return builder.document(list(entries), title, version, description, list(webhooks))
 
 
@@ -104,6 +107,7 @@ class _Builder:
         self.error_refs: list[JSONDict] = []  # the 422 schemas, pointed at the end
         self.unique_ids: dict[tuple[int, str], str] = {}  # FastAPI's: (route, method) -> id
         self.webhook_names: dict[int, str] = {}  # route -> its webhook's name
+        self.default_response_class: Any = None  # the app's, for routes naming none
 
     # -- the document ------------------------------------------------------------------
 
@@ -293,7 +297,7 @@ class _Builder:
         returns_none = annotation is None or annotation is type(None)
         status = route.status_code or (204 if returns_none and model is None else 200)
         if self.fastapi:
-            status = route.status_code or _default_status(route.response_class)
+            status = route.status_code or _default_status(self._response_class(route))
         responses: dict[str, JSONDict] = {}
         success: JSONDict = {
             "description": str(route.options.get("response_description", "Successful Response"))
@@ -327,7 +331,7 @@ class _Builder:
     def _success_content(self, route: Route, annotation: Any, model: Any) -> JSONDict | None:
         if model is not None:
             return {"application/json": {"schema": self.schemas.request(model, "serialization")}}
-        media = _media_type_of(route.response_class) or _media_type_of(annotation)
+        media = _media_type_of(self._response_class(route)) or _media_type_of(annotation)
         if media is not None:
             schema: JSONDict = {"type": "string"} if media.startswith("text/") else {}
             return {media: {"schema": schema}}
@@ -341,6 +345,10 @@ class _Builder:
             }
         return None
 
+    def _response_class(self, route: Route) -> Any:
+        """The route's response class, or the app's default one."""
+        return route.response_class or self.default_response_class
+
     def _fastapi_stream_content(self, route: Route, annotation: Any) -> JSONDict | None:
         """A generator handler's stream: Server-Sent Events, or JSON lines (FastAPI's)."""
         from kettle.responses import JSONResponse
@@ -352,7 +360,7 @@ class _Builder:
         item = cv.stream_item(annotation)
         if item is ServerSentEvent:
             item = None
-        response_class = route.response_class
+        response_class = self._response_class(route)
         if isinstance(response_class, type) and issubclass(response_class, EventSourceResponse):
             event = cv.sse_event_schema()
             if item is not None:
@@ -371,7 +379,7 @@ class _Builder:
     def _fastapi_success_content(self, route: Route, model: Any, name: str) -> JSONDict | None:
         from kettle.responses import JSONResponse
 
-        response_class = route.response_class or JSONResponse
+        response_class = self._response_class(route) or JSONResponse
         media = _media_type_of(response_class)
         if media is None:
             return None
