@@ -24,7 +24,7 @@ from kettle.dispatch import (
 from kettle.errorhandlers import ExceptionHandlers
 from kettle.exceptions import ConfigurationError
 from kettle.hooks import route_error_layers, route_hooks
-from kettle.introspection import describe
+from kettle.introspection import describe, generator_kind
 from kettle.middleware.debug import debug_response
 from kettle.middleware.errors import ServerErrorMiddleware
 from kettle.params import Depends
@@ -36,6 +36,7 @@ from kettle.routing.routes import UNSET, Route
 from kettle.routing.urls import URLMap
 from kettle.serialization import ResponseEncoder, model_for
 from kettle.signature import CallSpec, analyze
+from kettle.streams import item_type, stream_invoker
 from kettle.types import ASGIApp
 
 if TYPE_CHECKING:
@@ -172,11 +173,15 @@ class Build:
             self.plans.append((route, pattern, plan, encoder))
             plan.respond_with(route.status_code, encoder)
             response_class = route.response_class or self.app.default_response_class
-            if _renders_itself(response_class):
+            invoke = None
+            kind = generator_kind(route.endpoint)
+            if kind is not None:
+                invoke = self.stream(route, plan, kind, response_class)
+            elif _renders_itself(response_class):
                 plan.encode = _class_encoder(response_class, route.status_code, encoder)
             hooks = route_hooks(self.app_hooks, route.owners or (self.app,), self.pool)
             endpoint = compile_endpoint(
-                route, plan, limits, self.pool, hooks, self.error_table(route), self.app
+                route, plan, limits, self.pool, hooks, self.error_table(route), self.app, invoke
             )
         for method in sorted(route.methods):
             if not self.matcher.add(pattern, method, endpoint):
@@ -277,7 +282,26 @@ class Build:
                 self.app_scoped.setdefault(step.spec.func, step.spec)
         return plan
 
+    def stream(
+        self, route: Route, plan: RoutePlan, kind: str, response_class: Any
+    ) -> Callable[..., Any]:
+        """How a generator handler is called: its items streamed (see ``streams.py``)."""
+        element = item_type(plan.spec.return_annotation)
+        model = model_for(element, UNSET, UNSET) if element is not None else None
+        items = ResponseEncoder(model, route.options) if model is not None else None
+        return stream_invoker(
+            route.endpoint,
+            kind,
+            self.pool,
+            response_class,
+            items.to_content if items is not None else None,
+            items.encode if items is not None else None,
+            route.status_code,
+        )
+
     def encoder(self, route: Route, plan: RoutePlan) -> ResponseEncoder | None:
+        if generator_kind(route.endpoint) is not None:
+            return None  # its items are validated one by one (see stream())
         model = model_for(plan.spec.return_annotation, route.response_model, UNSET)
         if model is None:
             return None

@@ -84,10 +84,16 @@ def compile_endpoint(
     hooks: Hooks,
     errors: ExceptionHandlers,
     app: Any,
+    invoke: Callable[..., Awaitable[Any]] | None = None,
 ) -> Endpoint:
-    """The request-time function for one HTTP route (``route=None``: unrouted requests)."""
+    """The request-time function for one HTTP route (``route=None``: unrouted requests).
+
+    ``invoke`` replaces how the handler is called (a generator handler's stream).
+    """
     func = plan.spec.func
-    if plan.spec.is_async:
+    if invoke is not None:
+        pass
+    elif plan.spec.is_async:
         invoke = func
     elif route is not None and not route.sync_to_thread:
         invoke = _inline(func)
