@@ -355,3 +355,33 @@ def test_the_apps_default_response_class_is_documented(make: Any, content: Any) 
         return "<h1>hi</h1>"
 
     assert _document(app)["paths"]["/banner"]["get"]["responses"]["200"]["content"] == content
+
+
+def test_callbacks_are_documented_in_their_operation() -> None:
+    from kettle.fastapi import APIRouter
+
+    notices = APIRouter()
+
+    @notices.post("{$callback_url}/deliveries/{$request.body.parcel}")
+    def delivery_notice(body: Delivery) -> None:
+        return None
+
+    app = FastAPI()
+
+    # `callbacks=` as a route option (what FastAPI's callbacks= keyword passes on)
+    @app.post("/deliveries", options={"callbacks": notices.routes})
+    def book_delivery(delivery: Delivery) -> dict[str, str]:
+        return {"ok": "yes"}
+
+    doc = _document(app)
+    callbacks = doc["paths"]["/deliveries"]["post"]["callbacks"]
+    operation = callbacks["delivery_notice"]["{$callback_url}/deliveries/{$request.body.parcel}"]
+    posted = operation["post"]
+    assert posted["operationId"] == (
+        "delivery_notice__callback_url__deliveries___request_body_parcel__post"
+    )
+    assert "parameters" not in posted
+    assert posted["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Delivery"
+    }
+    assert list(doc["paths"]) == ["/deliveries"]

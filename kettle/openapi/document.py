@@ -97,20 +97,14 @@ class OpenAPIDocument:
     def webhook_entries(self) -> list[tuple[str, PlanEntry]]:
         """The routes of :attr:`webhook_routers` as ``(name, entry)``: read like a
         handler (parameters, body, response) but never served, so never compiled."""
-        from kettle.params import Depends
-        from kettle.plan import RoutePlan
-        from kettle.routing.patterns import parse_pattern
-        from kettle.signature import analyze
+        from kettle.openapi.parts import uncompiled_entry
 
-        found: list[tuple[str, PlanEntry]] = []
-        for router in self.webhook_routers:
-            for route in getattr(router, "routes", ()):
-                pattern = parse_pattern("/" + route.path.lstrip("/"), {})
-                depends = [d for d in route.dependencies if isinstance(d, Depends)]
-                spec = analyze(route.endpoint, list(pattern.params), depends, {})
-                plan = RoutePlan(spec, getattr(self.app, "thread_pool", None), None)  # type: ignore[arg-type]
-                found.append((route.path, (route, pattern, plan, None)))
-        return found
+        pool = getattr(self.app, "thread_pool", None)
+        return [
+            (route.path, uncompiled_entry(route, pool))
+            for router in self.webhook_routers
+            for route in getattr(router, "routes", ())
+        ]
 
     def entries(self, routes: Sequence[Route] | None = None) -> list[PlanEntry]:
         """The compiled routes: all of them, or those serving the endpoints of ``routes``."""

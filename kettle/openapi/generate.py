@@ -44,6 +44,7 @@ from kettle.openapi.parts import (
     _status_order,
     _tag_name,
     merge_root_path,
+    uncompiled_entry,
 )
 from kettle.openapi.schemas import REF_PREFIX, SchemaRegistry
 from kettle.routing.patterns import PathPattern
@@ -283,10 +284,26 @@ class _Builder:
         security = self._security(plan.spec)
         if security:
             op["security"] = security
+        callbacks = route.options.get("callbacks")
+        if callbacks:
+            op["callbacks"] = self._callbacks(callbacks)
         extra = route.options.get("openapi_extra")
         if extra:
             _deep_merge(op, copy.deepcopy(dict(extra)))
         return op
+
+    def _callbacks(self, routes: Iterable[Route]) -> JSONDict:
+        """``callbacks=``: the requests the API sends back, each read like a handler."""
+        out: JSONDict = {}
+        for route in routes:
+            _, pattern, plan, _ = uncompiled_entry(route, None)
+            for method in sorted(route.methods, key=_METHOD_ORDER.__getitem__):
+                self.webhook_names[id(route)] = route.path
+                [op_id] = self._operation_ids([(route, pattern, method)])
+                operation = self._operation(route, pattern, plan, op_id, method)
+                path_item = out.setdefault(route.name, {}).setdefault(route.path, {})
+                path_item[method.lower()] = operation
+        return out
 
     # -- responses -----------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kettle.openapi.inputs import union_members
-from kettle.openapi.models import SECURITY_ATTRIBUTES, JSONDict, SecurityScheme
+from kettle.openapi.models import SECURITY_ATTRIBUTES, JSONDict, PlanEntry, SecurityScheme
 from kettle.openapi.schemas import REF_PREFIX
 from kettle.signature import strip_annotated
 
@@ -157,3 +157,18 @@ def merge_root_path(document: JSONDict, root_path: str) -> JSONDict:
             out["servers"] = [{"url": root_path}, *servers]
     out.setdefault("servers", [{"url": root_path}, *servers])
     return out
+
+
+def uncompiled_entry(route: Route, pool: Any) -> PlanEntry:
+    """A route read like a compiled one (parameters, body, response) that is never
+    served: a webhook, or a callback. Its path is only a name: templated parts such as
+    ``{$request.body.id}`` are not parameters."""
+    from kettle.params import Depends
+    from kettle.plan import RoutePlan
+    from kettle.routing.patterns import parse_pattern
+    from kettle.signature import analyze
+
+    pattern = parse_pattern("/", {})
+    depends = [d for d in route.dependencies if isinstance(d, Depends)]
+    spec = analyze(route.endpoint, [], depends, {})
+    return (route, pattern, RoutePlan(spec, pool, None), None)
