@@ -89,6 +89,10 @@ class Kettle(Scaffold):
     #: the class of the request objects handlers and ``kettle.request`` get: the core
     #: ``Request`` with Flask's synchronous API on top (Flask's ``Flask.request_class``)
     request_class: type[Request] = FlaskRequest
+    #: a returned ``str``/``bytes`` is an HTML page and a tuple is ``(body, status,
+    #: headers)``, as in Flask; ``False`` (``kettle.fastapi.FastAPI``): everything a
+    #: handler returns is JSON, as in FastAPI
+    returns_pages: bool = True
 
     def __init__(
         self,

@@ -87,6 +87,9 @@ class CompilingApp(Protocol):
     def default_response_class(self) -> type | None: ...
 
     @property
+    def returns_pages(self) -> bool: ...
+
+    @property
     def converters(self) -> Mapping[str, Any]: ...
 
     @property
@@ -171,7 +174,7 @@ class Build:
         else:
             encoder = self.encoder(route, plan)
             self.plans.append((route, pattern, plan, encoder))
-            plan.respond_with(route.status_code, encoder)
+            plan.respond_with(route.status_code, encoder, pages=self.app.returns_pages)
             response_class = route.response_class or self.app.default_response_class
             invoke = None
             kind = generator_kind(route.endpoint)

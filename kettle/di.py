@@ -41,6 +41,8 @@ class CallState:
     response: Any = None
     background: Any = None
     stack: contextlib.AsyncExitStack | None = None
+    #: the ``yield`` dependencies of ``scope="function"``, closed when the handler returns
+    function_stack: contextlib.AsyncExitStack | None = None
 
     def __init__(self, conn: Any, params: dict[str, Any], slots: int) -> None:
         self.conn = conn
@@ -55,6 +57,18 @@ class CallState:
         if self.stack is None:
             self.stack = contextlib.AsyncExitStack()
         return self.stack
+
+    def function_exit_stack(self) -> contextlib.AsyncExitStack:
+        """The stack ``scope="function"`` dependencies enter (created on first use)."""
+        if self.function_stack is None:
+            self.function_stack = contextlib.AsyncExitStack()
+        return self.function_stack
+
+    async def close_function_scope(self) -> None:
+        """Close the ``scope="function"`` dependencies once the handler has returned."""
+        stack, self.function_stack = self.function_stack, None
+        if stack is not None:
+            await stack.aclose()
 
     @property
     def shapes_response(self) -> bool:
@@ -98,13 +112,17 @@ async def unwind(state: CallState, failure: Exception) -> BaseException:
     from (a dependency may raise another, an ``HTTPException`` say, as in FastAPI's
     "dependencies with yield and except"). One that swallows it leaves the original.
     """
-    stack, state.stack = state.stack, None
-    if stack is None:
-        return failure
-    try:
-        await stack.__aexit__(type(failure), failure, failure.__traceback__)
-    except BaseException as raised:
-        return raised
+    for attribute in ("function_stack", "stack"):  # the function scope ends first
+        stack = getattr(state, attribute)
+        setattr(state, attribute, None)
+        if stack is None:
+            continue
+        try:
+            await stack.__aexit__(type(failure), failure, failure.__traceback__)
+        except BaseException as raised:
+            if not isinstance(raised, Exception):
+                return raised
+            failure = raised
     return failure
 
 

@@ -137,6 +137,9 @@ def compile_endpoint(
                         break
                 else:
                     value = await run_handler(ctx, params)
+                    call = ctx.call
+                    if call is not None and call.function_stack is not None:
+                        await call.close_function_scope()
                     if not isinstance(value, Response):
                         value = encode(value)
                 call = ctx.call
@@ -163,7 +166,7 @@ def compile_endpoint(
             except Exception as exc:
                 failure = exc
                 call = ctx.call
-                if call is not None and call.stack is not None:
+                if call is not None and (call.stack or call.function_stack) is not None:
                     unwound = await unwind(call, exc)
                     if not isinstance(unwound, Exception):
                         raise unwound from exc

@@ -235,8 +235,10 @@ class Depends:
         use_cache: bool = True,
         scope: str = "request",
     ) -> None:
-        if scope not in ("request", "app"):
-            raise ValueError(f"scope must be 'request' or 'app', not {scope!r}")
+        # "function": a yield dependency closed as soon as the handler returns, before the
+        # response is sent (FastAPI's scope="function").
+        if scope not in ("request", "app", "function"):
+            raise ValueError(f"scope must be 'request', 'function' or 'app', not {scope!r}")
         self.dependency = dependency
         self.use_cache = use_cache
         self.scope = scope

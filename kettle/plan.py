@@ -272,7 +272,10 @@ class RoutePlan:
                 values[step.slot] = await step.spec.func(**kwargs)
             else:
                 values[step.slot] = await call_dependency(
-                    step.spec, kwargs, self.pool, ctx.exit_stack
+                    step.spec,
+                    kwargs,
+                    self.pool,
+                    ctx.function_exit_stack if step.spec.scope == "function" else ctx.exit_stack,
                 )
         if ctx.errors or failed:
             self.handler.bind(ctx)  # its own errors are reported together with the others
@@ -304,12 +307,18 @@ class RoutePlan:
 
         return awaiting
 
-    def respond_with(self, status: int | None, model_encoder: Any) -> None:
-        """Set how return values are encoded: the route's status and its response model."""
+    def respond_with(self, status: int | None, model_encoder: Any, *, pages: bool = True) -> None:
+        """Set how return values are encoded: the route's status and its response model.
+
+        ``pages=False`` (FastAPI's convention, ``app.returns_pages``): every return value
+        is JSON, a ``str`` or a tuple too, and ``-> None`` answers ``null`` with a 200.
+        """
         returns = self.spec.return_annotation
-        returns_none = returns is None or returns is type(None)
+        returns_none = pages and (returns is None or returns is type(None))
         self.status = status or (204 if returns_none and model_encoder is None else 200)
         self.encode = self._encoder(self.status, returns_none, model_encoder)
+        if not pages and model_encoder is None and self.status not in (204, 304):
+            self.encode = dumps
 
     def _encoder(self, status: int, returns_none: bool | None, model_encoder: Any) -> Encoder:
         # None means "no content" only where the handler says so (-> None or status 204).

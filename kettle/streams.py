@@ -36,7 +36,6 @@ from typing import Any
 
 from kettle.concurrency import ThreadPool
 from kettle.responses import JSONResponse, Response, StreamingResponse, dumps
-from kettle.sse import EventSourceResponse
 
 __all__ = ["JSON_LINES", "item_type", "stream_invoker"]
 
@@ -81,6 +80,9 @@ def stream_invoker(
     """``invoke(**arguments)``: call the generator handler and wrap its items in the
     response its route asks for. ``to_content``/``encode`` validate an item against the
     item type (as Python data, or straight to JSON bytes), when there is one."""
+    # Imported here: an app with no streaming handler never loads the SSE module.
+    from kettle.sse import EventSourceResponse
+
     extra: dict[str, Any] = {} if status is None else {"status_code": status}
     if isinstance(response_class, type) and issubclass(response_class, EventSourceResponse):
 

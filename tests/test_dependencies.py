@@ -1126,3 +1126,37 @@ def test_dependency_receives_response_and_request() -> None:
     assert r.json() == {"t": "tagged"}
     assert r.headers["x-request-path"] == "/tag"
     assert r.headers["set-cookie"].startswith("seen=1")
+
+
+def test_a_function_scoped_yield_dependency_closes_before_the_response_is_sent() -> None:
+    events: list[str] = []
+
+    def session() -> Iterator[str]:
+        try:
+            yield "db"
+        finally:
+            events.append("function closed")
+
+    def request_wide() -> Iterator[str]:
+        try:
+            yield "tx"
+        finally:
+            events.append("request closed")
+
+    app = Kettle(__name__)
+
+    @app.get("/")
+    async def handler(
+        db: str = Depends(session, scope="function"), tx: str = Depends(request_wide)
+    ) -> dict[str, str]:
+        events.append("handler")
+        return {"db": db, "tx": tx}
+
+    client = TestClient(recording(app, events))
+    assert client.get("/").json() == {"db": "db", "tx": "tx"}
+    assert events == ["handler", "function closed", "response sent", "request closed"]
+
+
+def test_an_unknown_dependency_scope_is_refused() -> None:
+    with pytest.raises(ValueError, match="'request', 'function' or 'app'"):
+        Depends(lambda: 1, scope="session")

@@ -347,3 +347,32 @@ def test_the_apps_default_response_class_applies_where_a_route_names_none() -> N
     client = TestClient(app)
     assert client.get("/a").text == '{\n "a": 1\n}'
     assert client.get("/b").text == '{"b":2}'
+
+
+class JSONOnly(Kettle):
+    """FastAPI's convention (``kettle.fastapi.FastAPI`` sets it): everything is JSON."""
+
+    returns_pages = False
+
+
+@pytest.mark.parametrize(
+    ("value", "body"),
+    [("Rick", '"Rick"'), (("a", 1), '["a",1]'), (None, "null"), ({"a": 1}, '{"a":1}')],
+)
+def test_an_app_without_pages_answers_json_for_every_return_value(value: Any, body: str) -> None:
+    app = JSONOnly(__name__)
+
+    @app.get("/")
+    def index():  # type: ignore[no-untyped-def]
+        return value
+
+    @app.get("/none")
+    def none() -> None:
+        return None
+
+    client = TestClient(app)
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.text == body
+    assert (client.get("/none").status_code, client.get("/none").text) == (200, "null")
