@@ -202,3 +202,20 @@ def test_fastapi_middleware_names_are_kettles_middleware() -> None:
     assert gzip.GZipMiddleware is core.GZipMiddleware
     assert httpsredirect.HTTPSRedirectMiddleware is core.HTTPSRedirectMiddleware
     assert trustedhost.TrustedHostMiddleware is core.TrustedHostMiddleware
+
+
+def test_fastapi_apps_answer_json_and_serve_no_folders_by_themselves() -> None:
+    from kettle.fastapi import FastAPI
+    from kettle.testing import TestClient
+
+    app = FastAPI(root_path="/api/v1")
+
+    @app.get("/name")
+    def name(request: kettle.Request) -> str:
+        return str(request.scope["root_path"])
+
+    assert app.static_folder is None
+    assert app.template_folder is None
+    response = TestClient(app).get("/name")
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == "/api/v1"

@@ -38,16 +38,27 @@ class FastAPI(Kettle):
         'read_item_items__item_id__get'
     """
 
+    #: everything a handler returns is JSON (a ``str`` too), as in FastAPI
+    returns_pages = False
+
     def __init__(
         self,
         *,
         title: str = "FastAPI",
         version: str = "0.1.0",
         openapi: OpenAPIConfig | None = None,
+        root_path: str = "",
         root_path_in_servers: bool = True,
         separate_input_output_schemas: bool = True,
+        static_folder: str | None = None,
+        template_folder: str | None = None,
         **options: Any,
     ) -> None:
+        # FastAPI's root_path is the URL prefix a proxy strips (kettle's, Flask's, is the
+        # app's folder): it is the requests' ASGI root_path, and the document's server.
+        # FastAPI apps serve no static/ or templates/ folder by themselves: they mount.
+        self.root_path_prefix = root_path.rstrip("/")
+        options.update(static_folder=static_folder, template_folder=template_folder)
         for name in ("openapi_url", "docs_url", "redoc_url"):
             if options.get(name) == "":  # FastAPI turns a page off with "" too
                 options[name] = None
@@ -64,6 +75,11 @@ class FastAPI(Kettle):
         #: a router whose routes are documented as the document's ``webhooks``, never served
         self.webhooks = Router()
         self.openapi_document.webhook_routers.append(self.webhooks)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.root_path_prefix:
+            scope["root_path"] = self.root_path_prefix
+        await super().__call__(scope, receive, send)
 
     def openapi(self) -> dict[str, Any]:
         """The document: ``openapi_schema`` once built (as in FastAPI, it is kept there)."""

@@ -41,6 +41,9 @@ EXTRA_OPTIONS = frozenset(
         "response_model_exclude_none",
         "response_description",
         "openapi_extra",
+        # OpenAPI callbacks: a router (or its routes) documented under the operation,
+        # never served (FastAPI's ``callbacks=``).
+        "callbacks",
     }
 )
 
