@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from kettle.templating import Templating
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 class WebAppOwner(Protocol):
     """What :class:`WebApp` reads of the app that holds it."""
 
@@ -250,7 +253,10 @@ class WebApp:
             "query_string": raw_query,
             "headers": raw_headers,
             "client": ("127.0.0.1", 0),
-            "server": (base.hostname or "localhost", base.port or 80),
+            "server": (
+                base.hostname or "localhost",
+                base.port or _DEFAULT_PORTS.get(base.scheme, 80),
+            ),
             "app": self.owner,
         }
 

@@ -249,3 +249,16 @@ class TestContextLocals:
         app = Kettle(__name__)
         with app.test_request_context("/items/3?x=1", base_url="https://h.example/shop"):
             assert request.url == "https://h.example/shop/items/3?x=1"
+
+
+@pytest.mark.parametrize(
+    ("base_url", "server"),
+    [("http://example.com", ("example.com", 80)), ("https://example.com", ("example.com", 443)),
+     ("https://example.com:8443", ("example.com", 8443))],
+)  # fmt: skip
+def test_test_request_context_gives_the_schemes_default_port(
+    base_url: str, server: tuple[str, int]
+) -> None:
+    app = Kettle(__name__)
+    with app.test_request_context("/", base_url=base_url):
+        assert request.scope["server"] == server
