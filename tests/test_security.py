@@ -75,7 +75,7 @@ SCHEMES: dict[str, tuple[SecurityBase, dict[str, Any], Any, str]] = {
         HTTPBasic(),
         {"headers": {"Authorization": _basic("ada", "pä:ss")}},
         {"username": "ada", "password": "pä:ss"},
-        'Basic realm="Restricted", charset="UTF-8"',
+        "Basic",
     ),
     "basic-realm": (
         HTTPBasic(realm='the "lab"'),

@@ -114,8 +114,9 @@ class HTTPBasic(HTTPBase):
     """HTTP Basic authentication (RFC 7617): the dependant gets
     :class:`HTTPBasicCredentials`.
 
-    The 401 says ``WWW-Authenticate: Basic realm="<realm>", charset="UTF-8"`` (so a
-    browser asks for a user name and password, and sends them as UTF-8). Credentials
+    The 401 says ``WWW-Authenticate: Basic``, or ``Basic realm="<realm>",
+    charset="UTF-8"`` when a realm is given (the browser shows it when it asks for a
+    user name and password, and sends them as UTF-8). Credentials
     that are not base64, not UTF-8 or have no ``:`` are a 401 too, never a 500.
 
     Example:
@@ -150,27 +151,32 @@ class HTTPBasic(HTTPBase):
             # It goes into a header: a CR/LF would be header injection, non-ASCII mojibake.
             self._refuse(f"realm must be printable ASCII text, not {realm!r}")
         self.realm = realm
-        # RFC 7617 makes the realm required; a quote or backslash in it is escaped.
-        quoted = (realm or "Restricted").replace("\\", "\\\\").replace('"', '\\"')
-        self._challenge = f'Basic realm="{quoted}", charset="UTF-8"'
+        if realm is None:
+            # As FastAPI: no realm, no parameters (browsers ask all the same).
+            self._challenge = "Basic"
+        else:
+            quoted = realm.replace("\\", "\\\\").replace('"', '\\"')  # escaped for the header
+            self._challenge = f'Basic realm="{quoted}", charset="UTF-8"'
 
     async def __call__(  # type: ignore[override]
         self, request: HTTPConnection
     ) -> HTTPBasicCredentials | None:
+        # Another scheme, malformed base64, no ":": no Basic credentials at all, as
+        # FastAPI says ("Not authenticated"); the secret itself is never echoed.
         found = self._credentials(request)
         if found is None:
             return None
         if found.scheme.lower() != "basic":
-            self._fail(INVALID_CREDENTIALS)
+            self._fail(NOT_AUTHENTICATED)
             return None
         try:
             decoded = b64decode(found.credentials, validate=True).decode("utf-8")
         except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
-            self._fail(INVALID_CREDENTIALS)
+            self._fail(NOT_AUTHENTICATED)
             return None
         username, colon, password = decoded.partition(":")
         if not colon:
-            self._fail(INVALID_CREDENTIALS)
+            self._fail(NOT_AUTHENTICATED)
             return None
         return HTTPBasicCredentials(username=username, password=password)
 
