@@ -9,18 +9,13 @@ protected route with "Try it out" and reads the user's data in the response pane
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from test_browser_docs import CHROMIUM, CHROMIUM_ARGS, Browser, _chromium_or_skip, _free_port
+from test_browser_docs import Browser, _chromium_or_skip, open_browser, serve_app
 
 pytestmark = pytest.mark.slow
 
@@ -75,53 +70,14 @@ APP = textwrap.dedent(
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app above served by ``kettle run`` on a loopback port."""
     _chromium_or_skip()
-    folder = tmp_path_factory.mktemp("authorize-app")
-    (folder / "accounts.py").write_text(APP)
-    port = _free_port()
-    log = folder / "server.log"
-    repo = str(Path(__file__).resolve().parent.parent)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(folder), repo])}
-    args = [sys.executable, "-m", "kettle", "run", "accounts:app", "--port", str(port)]
-    with (
-        log.open("wb") as out,
-        subprocess.Popen(args, cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT) as proc,
-    ):
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"server exited early:\n{log.read_text()}")
-                try:
-                    if httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not come up:\n{log.read_text()}")
-                time.sleep(0.1)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with serve_app(tmp_path_factory.mktemp("authorize-app"), "accounts", APP) as base:
+        yield base
 
 
 @pytest.fixture
 def browser(server: str) -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = chromium.new_context(
-                viewport={"width": 1280, "height": 1000}, service_workers="block"
-            )
-            yield Browser(context.new_page(), server)
-        finally:
-            chromium.close()
+    with open_browser(server) as page:
+        yield page
 
 
 def _try_it(page: object, operation: object, expected: str) -> str:

@@ -10,6 +10,7 @@ Outside CI a machine without Chromium skips these tests (with the reason); in CI
 set) a missing browser is a failure.
 """
 
+import contextlib
 import os
 import shutil
 import socket
@@ -129,17 +130,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The demo app served by ``kettle run`` on a loopback port."""
-    _chromium_or_skip()
-    folder = tmp_path_factory.mktemp("docs-app")
-    (folder / "teapots.py").write_text(APP)
+@contextlib.contextmanager
+def serve_app(folder: Path, module: str, source: str) -> Iterator[str]:
+    """``source`` written as ``module.py`` in ``folder`` and served by ``kettle run`` on a
+    loopback port; yields its base URL once ``/openapi.json`` answers, stops it after."""
+    (folder / f"{module}.py").write_text(source)
     port = _free_port()
     log = folder / "server.log"
     repo = str(Path(__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(folder), repo])}
-    args = [sys.executable, "-m", "kettle", "run", "teapots:app", "--port", str(port)]
+    args = [sys.executable, "-m", "kettle", "run", f"{module}:app", "--port", str(port)]
     with (
         log.open("wb") as out,
         subprocess.Popen(args, cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT) as proc,
@@ -165,6 +165,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo app served by ``kettle run`` on a loopback port."""
+    _chromium_or_skip()
+    with serve_app(tmp_path_factory.mktemp("docs-app"), "teapots", APP) as base:
+        yield base
 
 
 class Browser:
@@ -199,8 +207,9 @@ class Browser:
         return path
 
 
-@pytest.fixture
-def browser(server: str) -> Iterator[Browser]:
+@contextlib.contextmanager
+def open_browser(base: str) -> Iterator[Browser]:
+    """A page of headless Chromium (Debian's) that may only talk to ``base``."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -209,9 +218,15 @@ def browser(server: str) -> Iterator[Browser]:
             context = chromium.new_context(
                 viewport={"width": 1280, "height": 1000}, service_workers="block"
             )
-            yield Browser(context.new_page(), server)
+            yield Browser(context.new_page(), base)
         finally:
             chromium.close()
+
+
+@pytest.fixture
+def browser(server: str) -> Iterator[Browser]:
+    with open_browser(server) as page:
+        yield page
 
 
 def _csp_blocked_image(message: str) -> bool:
