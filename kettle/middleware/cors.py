@@ -58,7 +58,9 @@ def normalize_origin(value: str) -> str | None:
 
 
 def _header_list(value: str) -> list[str] | None:
-    names = [part.strip().lower() for part in value.split(",")]
+    # Kept as the client spelled them: a mirrored list echoes the request (header names
+    # compare case-insensitively, so only the comparison lower-cases them).
+    names = [part.strip() for part in value.split(",")]
     names = [name for name in names if name]
     if any(not _TOKEN_RE.fullmatch(name) for name in names):
         return None
@@ -261,7 +263,7 @@ class CORSMiddleware:
         )
         names = _header_list(requested.decode("latin-1"))
         if names is None or (
-            not self.allow_all_headers and any(name not in self.headers for name in names)
+            not self.allow_all_headers and any(name.lower() not in self.headers for name in names)
         ):
             problems.append("headers")
         headers = list(self.preflight_headers)
