@@ -199,9 +199,12 @@ class Kettle(Scaffold):
         return self._overrides
 
     @dependency_overrides.setter
-    def dependency_overrides(self, value: Mapping[Callable[..., Any], Callable[..., Any]]) -> None:
+    def dependency_overrides(
+        self, value: Mapping[Callable[..., Any], Callable[..., Any]] | None
+    ) -> None:
+        # None clears them, as FastAPI's tests do with `app.dependency_overrides = None`.
         self._overrides = DependencyOverrides(self._invalidate)
-        dict.update(self._overrides, value)
+        dict.update(self._overrides, value or {})
         self._invalidate()
 
     # -- ASGI entry point ------------------------------------------------------------------

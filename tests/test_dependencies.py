@@ -672,6 +672,8 @@ UNSET_STYLES = [
     pytest.param(lambda app: app.dependency_overrides.clear(), id="clear"),
     pytest.param(lambda app: app.dependency_overrides.popitem(), id="popitem"),
     pytest.param(lambda app: setattr(app, "dependency_overrides", {}), id="assign"),
+    # FastAPI's tests reset overrides this way.
+    pytest.param(lambda app: setattr(app, "dependency_overrides", None), id="assign-none"),
 ]
 
 
