@@ -194,7 +194,8 @@ class Kettle(Scaffold):
     def dependency_overrides(self) -> dict[Callable[..., Any], Callable[..., Any]]:
         """``{dependency: replacement}`` applied when the app compiles (tests use it).
 
-        Changing it, or assigning a new dict, recompiles the app before its next request.
+        Changing it, or assigning a new dict (``None`` clears it), recompiles the app before
+        its next request.
         """
         return self._overrides
 
