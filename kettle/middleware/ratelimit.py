@@ -41,10 +41,12 @@ from kettle.middleware.ratelimit_stores import (
     RedisStore,
     StoreUnavailable,
     Window,
+    counters_for,
     used,
 )
 from kettle.requests import HTTPConnection
 from kettle.responses import JSONResponse
+from kettle.stores import Store
 from kettle.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
@@ -231,8 +233,9 @@ class RateLimitMiddleware:
             request must fit every rule that applies to it.
         key: names the client from an :class:`~kettle.requests.HTTPConnection` (sync or
             async); ``None`` means "not limited". Default :func:`client_address`.
-        store: :class:`MemoryStore` (the default, one per middleware) or
-            :class:`RedisStore`.
+        store: :class:`MemoryStore` (the default, one per middleware),
+            :class:`RedisStore`, or any :class:`kettle.stores.Store` (a
+            :class:`kettle.stores.RedisStore` is counted in one script on its connections).
         algorithm: ``"sliding"`` (default) or ``"fixed"`` window.
         on_store_error: ``"closed"`` (default: 503 with ``Retry-After`` while the store is
             down, so a login limit cannot be bypassed by an outage) or ``"open"``
@@ -259,7 +262,7 @@ class RateLimitMiddleware:
         rules: str | tuple[int, float] | Rule | Sequence[str | tuple[int, float] | Rule],
         *,
         key: KeyFunc = client_address,
-        store: RateLimitStore | None = None,
+        store: RateLimitStore | Store | None = None,
         algorithm: str = "sliding",
         on_store_error: str = "closed",
         headers: bool = True,
@@ -279,11 +282,10 @@ class RateLimitMiddleware:
             raise ConfigurationError("key must be a function of the connection")
         self.app = app
         self.key = key
-        self.store: RateLimitStore = store if store is not None else MemoryStore()
+        self.store: RateLimitStore = MemoryStore() if store is None else counters_for(store)
         self.sliding = algorithm == "sliding"
         self.fail_open = on_store_error == "open"
         self.send_headers = headers
-        # The rule's place and rate name its counters: changing a rule starts it afresh.
         # The rule's place and rate name its counters: changing a rule starts it afresh.
         self._ids = tuple(f"{i}:{r.rate.limit}/{r.rate.period!r}" for i, r in enumerate(self.rules))
         self._everywhere = all(r.methods is None and r.exact is None for r in self.rules)

@@ -1,5 +1,6 @@
 """Where rate-limit counters live: in this process (:class:`MemoryStore`) or in Redis
-(:class:`RedisStore`, shared by every worker and host).
+(:class:`RedisStore`, shared by every worker and host), or in any :class:`kettle.stores.Store`
+(:class:`StoreCounters`).
 
 Both count with the same two algorithms, and both check every rule of a request and count
 the hit in one atomic step (a request refused by one rule uses none of the others):
@@ -18,16 +19,26 @@ own reopening further away.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from kettle import stores
 from kettle.exceptions import ConfigurationError
+from kettle.stores import StoreUnavailable
 
-__all__ = ["MemoryStore", "Rate", "RateLimitStore", "RedisStore", "StoreUnavailable", "Window"]
+__all__ = [
+    "MemoryStore",
+    "Rate",
+    "RateLimitStore",
+    "RedisStore",
+    "StoreCounters",
+    "StoreUnavailable",
+    "Window",
+    "counters_for",
+]
 
 logger = logging.getLogger("kettle.ratelimit")
 
@@ -47,10 +58,6 @@ class Window:
     current: int
     previous: int
     elapsed: float  # seconds since the current window started
-
-
-class StoreUnavailable(Exception):
-    """The store could not be reached or answered with an error."""
 
 
 class RateLimitStore(Protocol):
@@ -215,6 +222,8 @@ class RedisStore:
             the client's key, so no client input ever reaches a key name.
         timeout: seconds to wait for Redis before the request is answered as the
             middleware's ``on_store_error`` says.
+        store: a :class:`kettle.stores.RedisStore` whose connections to share (instead of
+            ``url``, ``client`` and ``timeout``; its own prefix is not used).
 
     Example:
         >>> from kettle.middleware.ratelimit_stores import RedisStore
@@ -228,61 +237,109 @@ class RedisStore:
         client: Any = None,
         prefix: str = "kettle:ratelimit:",
         timeout: float = 0.5,
+        store: stores.RedisStore | None = None,
     ) -> None:
-        if client is None and not url.startswith(("redis://", "rediss://", "unix://")):
-            raise ConfigurationError(
-                f"RedisStore url {url.split('://')[0]!r}://...: use redis://, rediss:// or unix://"
-            )
-        if timeout <= 0:
-            raise ConfigurationError("timeout must be positive seconds")
-        import redis.asyncio  # noqa: F401  (fail at startup if redis-py is missing)
-
-        self.url = url
+        self.connection = store or stores.RedisStore(url, client=client, timeout=timeout)
+        self.url = self.connection.url
+        self.timeout = self.connection.timeout
         self.prefix = prefix
-        self.timeout = timeout
-        self._client = client
-        # One client per event loop: connections belong to the loop that opened them.
-        self._clients: dict[int, tuple[Any, Any]] = {}
-
-    def _script(self) -> Any:
-        loop = id(asyncio.get_running_loop())
-        found = self._clients.get(loop)
-        if found is None:
-            import redis.asyncio
-
-            client = self._client
-            if client is None:
-                if len(self._clients) > 8:  # loops come and go in tests
-                    self._clients.clear()
-                client = redis.asyncio.Redis.from_url(
-                    self.url, socket_timeout=self.timeout, socket_connect_timeout=self.timeout
-                )
-            found = self._clients[loop] = (client, client.register_script(_SCRIPT))
-        return found[1]
 
     async def aclose(self) -> None:
-        """Close this event loop's connections (the middleware calls it at shutdown)."""
-        found = self._clients.pop(id(asyncio.get_running_loop()), None)
-        if found is not None and self._client is None:
-            await found[0].aclose()
+        """Close this event loop's connections (the middleware calls it at shutdown; a
+        shared store opens new ones when next used)."""
+        await self.connection.aclose()
 
     async def hit(
         self, keys: Sequence[str], rates: Sequence[Rate], sliding: bool
     ) -> tuple[bool, list[Window]]:
-        import redis
-
         args: list[Any] = ["1" if sliding else "0"]
         for rate in rates:
             args += [rate.limit, repr(float(rate.period))]
-        # The socket timeouts bound a slow Redis; cancelling a command midway instead
-        # could leave its reply on a pooled connection for the next command to read.
-        try:
-            reply = await self._script()(keys=[self.prefix + key for key in keys], args=args)
-        except (redis.RedisError, OSError, TimeoutError) as exc:
-            raise StoreUnavailable(f"Redis rate-limit store: {type(exc).__name__}") from exc
+        names = [self.prefix + key for key in keys]
+        reply = await self.connection.call("EVAL", _SCRIPT, len(names), *names, *args)
         values = [v.decode() if isinstance(v, bytes) else str(v) for v in reply[1:]]
         windows = [
             Window(int(values[i]), int(float(values[i + 1])), float(values[i + 2]))
             for i in range(0, len(values), 3)
         ]
         return int(reply[0]) == 1, windows
+
+
+class StoreCounters:
+    """Counters in any :class:`kettle.stores.Store`, through its ``get`` and ``incr``.
+
+    With :class:`kettle.stores.MemoryStore` a hit is atomic (nothing awaits between the
+    reads and the writes). With another store each counter is atomic but the rules of one
+    hit are checked and counted in several steps, so two requests at once may both pass
+    the last unit of a budget; :class:`RedisStore` does it in one script instead.
+    The clock is this process's (``time.time``).
+
+    Example:
+        >>> import asyncio
+        >>> from kettle import stores
+        >>> from kettle.middleware.ratelimit_stores import Rate, StoreCounters
+        >>> counters = StoreCounters(stores.MemoryStore())
+        >>> [asyncio.run(counters.hit(["ada"], [Rate(1, 60)], False))[0] for _ in range(2)]
+        [True, False]
+    """
+
+    def __init__(
+        self,
+        store: stores.Store,
+        *,
+        prefix: str = "ratelimit:",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.prefix = prefix
+        self.clock = clock
+
+    async def aclose(self) -> None:
+        """Close the store's connections (the middleware calls it at shutdown)."""
+        await self.store.aclose()
+
+    async def hit(
+        self, keys: Sequence[str], rates: Sequence[Rate], sliding: bool
+    ) -> tuple[bool, list[Window]]:
+        now = self.clock()
+        allowed = True
+        seen: list[tuple[str, Rate, int, int, float]] = []
+        for key, rate in zip(keys, rates, strict=True):
+            index = int(now // rate.period)
+            name = f"{self.prefix}{key}:{index}"
+            current = int(await self.store.get(name) or 0)
+            previous = 0
+            if sliding:
+                previous = int(await self.store.get(f"{self.prefix}{key}:{index - 1}") or 0)
+            elapsed = now - index * rate.period
+            window = Window(current, previous, elapsed)
+            if used(window, rate, sliding) + 1 > rate.limit:
+                allowed = False
+            seen.append((name, rate, current, previous, elapsed))
+        windows = []
+        for name, rate, current, previous, elapsed in seen:
+            if allowed:
+                # Kept two windows: the sliding algorithm reads it during the next one.
+                current = await self.store.incr(name, ttl=2 * rate.period)
+            windows.append(Window(current, previous, elapsed))
+        return allowed, windows
+
+
+def counters_for(store: Any) -> RateLimitStore:
+    """The rate-limit counters for ``store``: a :class:`RateLimitStore` as it is, a
+    :class:`kettle.stores.RedisStore` through the one-script :class:`RedisStore` (on the
+    same connections), any other :class:`kettle.stores.Store` through
+    :class:`StoreCounters`.
+
+    Raises:
+        ConfigurationError: ``store`` is neither.
+    """
+    if callable(getattr(store, "hit", None)):
+        return store  # type: ignore[no-any-return]
+    if isinstance(store, stores.RedisStore):
+        return RedisStore(store=store, prefix=store.prefix + "ratelimit:")
+    if isinstance(store, stores.Store):
+        return StoreCounters(store)
+    raise ConfigurationError(
+        f"store {type(store).__name__}: use a kettle.stores store or a rate-limit store"
+    )
