@@ -21,6 +21,7 @@ from kettle.middleware import Middleware
 from kettle.openapi.document import OpenAPIDocument
 from kettle.openapi.models import JSONDict, OpenAPIConfig
 from kettle.params import Depends
+from kettle.parts import Attribute, Method
 from kettle.requests import Request
 from kettle.routing.converters import DEFAULT_CONVERTERS, Converter
 from kettle.routing.routes import Route
@@ -32,7 +33,7 @@ from kettle.webapp import WebApp
 if TYPE_CHECKING:
     import click
 
-    from kettle.globals import AppContext, RequestContext
+    from kettle.globals import AppContext
     from kettle.scaffold import Blueprint
     from kettle.sessions import SessionInterface
     from kettle.templating import Templating
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Kettle(Scaffold):
+class Kettle:
     """A kettle application: declare routes, then serve it with any ASGI server.
 
     Args:
@@ -85,7 +86,63 @@ class Kettle(Scaffold):
         ...     return {"item_id": item_id}
     """
 
-    limits: Limits  # app-wide: always a full Limits (a Router's may be partial)
+    # -- routing and registration: the root router's, under the app's name ------------------
+    add_route = Method("router", Scaffold.add_route)
+    route = Method("router", Scaffold.route)
+    api_route = Method("router", Scaffold.route)
+    get = Method("router", Scaffold.get)
+    post = Method("router", Scaffold.post)
+    put = Method("router", Scaffold.put)
+    patch = Method("router", Scaffold.patch)
+    delete = Method("router", Scaffold.delete)
+    options = Method("router", Scaffold.options)
+    head = Method("router", Scaffold.head)
+    trace = Method("router", Scaffold.trace)
+    add_websocket_route = Method("router", Scaffold.add_websocket_route)
+    websocket = Method("router", Scaffold.websocket)
+    mount = Method("router", Scaffold.mount)
+    include_router = Method("router", Scaffold.include_router)
+    iter_routes = Method("router", Scaffold.iter_routes)
+    iter_mounts = Method("router", Scaffold.iter_mounts)
+    before_request = Method("router", Scaffold.before_request)
+    after_request = Method("router", Scaffold.after_request)
+    teardown_request = Method("router", Scaffold.teardown_request)
+    errorhandler = Method("router", Scaffold.errorhandler)
+    register_error_handler = Method("router", Scaffold.register_error_handler)
+    add_url_rule = Method("router", Scaffold.add_url_rule)
+    routes: Attribute[list[Route]] = Attribute("router")
+    mounts: Attribute[list[tuple[str, Any, str | None]]] = Attribute("router")
+    error_handlers: Attribute[dict[int | type[BaseException], Any]] = Attribute("router")
+    before_request_funcs: Attribute[list[Callable[..., Any]]] = Attribute("router")
+    after_request_funcs: Attribute[list[Callable[..., Any]]] = Attribute("router")
+    teardown_request_funcs: Attribute[list[Callable[..., Any]]] = Attribute("router")
+    dependencies: Attribute[tuple[Any, ...]] = Attribute("router")
+    import_name: Attribute[str] = Attribute("router")
+    root_path: Attribute[str] = Attribute("router")
+    static_folder: Attribute[str | os.PathLike[str] | None] = Attribute("router")
+    static_url_path: Attribute[str | None] = Attribute("router")
+    template_folder: Attribute[str | os.PathLike[str] | None] = Attribute("router")
+    static_path: Attribute[str | None] = Attribute("router")
+    template_path: Attribute[str | None] = Attribute("router")
+    #: app-wide input limits: always a full Limits (a Router's may be partial)
+    limits: Attribute[Limits] = Attribute("router")
+    #: the app-level error handlers, under FastAPI's name for Flask's ``error_handlers``
+    exception_handlers: Attribute[dict[int | type[BaseException], Any]] = Attribute(
+        "router", "error_handlers"
+    )
+    #: ``add_exception_handler(key, handler)``: FastAPI's ``register_error_handler``
+    add_exception_handler = Method("router", Scaffold.register_error_handler)
+
+    # -- Flask's application features: the web part's, under Flask's names ----------------
+    #: how sessions are loaded and saved: signed cookies unless you plug in a store
+    session_interface: Attribute[SessionInterface] = Attribute("web")
+    #: the app's templates (created on first use: Jinja2 is imported only then)
+    templating: Attribute[Templating] = Attribute("web")
+    #: a click group for the app's own commands (``@app.cli.command()``), run inside an
+    #: app context as ``kettle --app module:app NAME``
+    cli: Attribute[click.Group] = Attribute("web")
+    test_request_context = Method("web", WebApp.test_request_context)
+
     #: the class of the request objects handlers and ``kettle.request`` get: the core
     #: ``Request`` with Flask's synchronous API on top (Flask's ``Flask.request_class``)
     request_class: type[Request] = FlaskRequest
@@ -93,6 +150,10 @@ class Kettle(Scaffold):
     #: headers)``, as in Flask; ``False`` (``kettle.fastapi.FastAPI``): everything a
     #: handler returns is JSON, as in FastAPI
     returns_pages: bool = True
+    #: ``False``: a second handler for a method and path already routed is a
+    #: ``ConfigurationError`` (it could never run); ``True`` (``kettle.fastapi.FastAPI``):
+    #: it is ignored, the first one answers, as in FastAPI
+    allow_shadowed_routes: bool = False
 
     def __init__(
         self,
@@ -132,13 +193,16 @@ class Kettle(Scaffold):
         swagger_ui_init_oauth: Mapping[str, Any] | None = None,
         openapi: OpenAPIConfig | None = None,
     ) -> None:
-        super().__init__(
+        #: the root router: routes, mounts, included routers and blueprints, request
+        #: hooks, error handlers and folders (FastAPI's and Starlette's ``app.router``)
+        self.router = Scaffold(
             import_name=import_name,
             root_path=root_path,
             static_folder=static_folder,
             static_url_path=static_url_path,
             template_folder=template_folder,
             dependencies=dependencies,
+            limits=limits or Limits(),
         )
         if debug is None:
             debug = os.environ.get("KETTLE_DEBUG", "").lower() in ("1", "true", "yes") and (
@@ -150,7 +214,6 @@ class Kettle(Scaffold):
         self.web = WebApp(self, debug, self._invalidate)
         self.config = self.web.config
         self.blueprints = self.web.blueprints
-        self.limits = limits or Limits()
         self.thread_pool = ThreadPool(thread_pool_size)
         self.redirect_slashes = redirect_slashes
         self.strict_content_type = strict_content_type
@@ -188,7 +251,7 @@ class Kettle(Scaffold):
         self._compiled: CompiledApp | None = None
         self.app_scope = AppScope(self.thread_pool)
         self._overrides = DependencyOverrides(self._invalidate)
-        self._listeners.append(self._invalidate)
+        self.router._listeners.append(self._invalidate)
 
     @property
     def dependency_overrides(self) -> dict[Callable[..., Any], Callable[..., Any]]:
@@ -249,17 +312,6 @@ class Kettle(Scaffold):
             return func
 
         return decorator
-
-    def add_exception_handler(
-        self, key: int | type[BaseException], handler: ExceptionHandler
-    ) -> None:
-        """Register ``handler`` for an exception class or a status code."""
-        self.register_error_handler(key, handler)
-
-    @property
-    def exception_handlers(self) -> dict[int | type[BaseException], ExceptionHandler]:
-        """The app-level error handlers (FastAPI's name for Flask's ``error_handlers``)."""
-        return self.error_handlers
 
     def on_startup(self, func: F) -> F:
         """Run the decorated (async) function when the app starts."""
@@ -416,15 +468,6 @@ class Kettle(Scaffold):
     # -- Flask's application API (the app.web part under Flask's names) ----------------------
 
     @property
-    def session_interface(self) -> SessionInterface:
-        """How sessions are loaded and saved: signed cookies unless you plug in a store."""
-        return self.web.session_interface
-
-    @session_interface.setter
-    def session_interface(self, interface: SessionInterface) -> None:
-        self.web.session_interface = interface
-
-    @property
     def debug(self) -> bool:
         """Debug mode (``config["DEBUG"]``): tracebacks in error pages, template reloading."""
         return self.web.debug
@@ -450,11 +493,6 @@ class Kettle(Scaffold):
     @secret_key.setter
     def secret_key(self, value: Any) -> None:
         self.config["SECRET_KEY"] = value
-
-    @property
-    def templating(self) -> Templating:
-        """The app's templates (created on first use: Jinja2 is imported only then)."""
-        return self.web.templating
 
     @property
     def jinja_env(self) -> Any:
@@ -537,51 +575,11 @@ class Kettle(Scaffold):
 
         return AppContext(self)
 
-    def test_request_context(
-        self,
-        path: str = "/",
-        *,
-        method: str = "GET",
-        headers: Mapping[str, str] | None = None,
-        query_string: str | bytes = b"",
-        data: bytes | str = b"",
-        base_url: str = "http://localhost",
-    ) -> RequestContext:
-        """A request context for code that needs ``request``/``session`` outside a server.
-
-        Example:
-            >>> from kettle import Kettle, request
-            >>> app = Kettle(__name__)
-            >>> with app.test_request_context("/hello?name=ada"):
-            ...     request.args["name"]
-            'ada'
-        """
-        return self.web.test_request_context(
-            path,
-            method=method,
-            headers=headers,
-            query_string=query_string,
-            data=data,
-            base_url=base_url,
-        )
-
     def test_client(self, **options: Any) -> TestClient:
         """A test client whose responses also offer Flask's ``.data`` and ``.get_json()``."""
         from kettle.testing import TestClient
 
         return TestClient(self, **options)
-
-    @property
-    def cli(self) -> click.Group:
-        """A click group for the app's own commands: ``@app.cli.command()``.
-
-        They run inside an app context, as ``kettle --app module:app NAME``.
-        """
-        return self.web.cli
-
-    @cli.setter
-    def cli(self, group: click.Group) -> None:
-        self.web.cli = group
 
     # -- running ------------------------------------------------------------------------------
 

@@ -90,6 +90,9 @@ class CompilingApp(Protocol):
     def returns_pages(self) -> bool: ...
 
     @property
+    def allow_shadowed_routes(self) -> bool: ...
+
+    @property
     def converters(self) -> Mapping[str, Any]: ...
 
     @property
@@ -159,6 +162,8 @@ class Build:
         self.urls = URLMap()
         self.plans: list[PlanEntry] = []
         self.app_scoped: dict[Callable[..., Any], CallSpec] = {}
+        #: a second handler for a routed method and path is ignored rather than refused
+        self.shadowing = app.allow_shadowed_routes
 
     def add(self, route: Route) -> None:
         """Compile ``route`` and route its methods to it."""
@@ -187,7 +192,7 @@ class Build:
                 route, plan, limits, self.pool, hooks, self.error_table(route), self.app, invoke
             )
         for method in sorted(route.methods):
-            if not self.matcher.add(pattern, method, endpoint):
+            if not self.matcher.add(pattern, method, endpoint) and not self.shadowing:
                 raise ConfigurationError(
                     f"{describe(route.endpoint)}: {method} {route.path} is already routed"
                 )

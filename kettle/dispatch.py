@@ -101,6 +101,8 @@ def compile_endpoint(
         invoke = _in_pool(func, pool)
     # The handler with its arguments (plan.arguments), and the encoder of what it returns.
     run_handler, encode, status = plan.caller(invoke), plan.encode, plan.status
+    if route is not None and type(route).get_route_handler is not Route.get_route_handler:
+        run_handler = _wrapped_by_route_class(route, run_handler, encode, status)
     before, after, teardown_hooks = hooks.before, hooks.after, hooks.teardown
     # PERF: without after_request hooks, a dict or list the handler returns is sent
     # without ever building a Response object (~0.6 us per request), unless the session
@@ -204,6 +206,37 @@ def compile_endpoint(
                 reset_context(token)
 
     return endpoint
+
+
+def _wrapped_by_route_class(
+    route: Route,
+    run_handler: Callable[[Any, dict[str, Any]], Awaitable[Any]],
+    encode: Callable[[Any], Any],
+    status: int,
+) -> Callable[[Any, dict[str, Any]], Awaitable[Any]]:
+    """The handler step of a route whose class overrides ``get_route_handler``: the
+    route's own ``await handler(request) -> Response`` (parameters bound from the request
+    it is given, so a wrapper may pass a request subclass), wrapped by the class once."""
+
+    async def handle(request: Request) -> Response:
+        ctx = _current.get()
+        # The request the wrapper hands over is the one parameters are read from and the
+        # handler's `request` parameter is.
+        ctx.created_request = request
+        value = await run_handler(ctx, request.scope.get("path_params") or {})
+        if not isinstance(value, Response):
+            value = encode(value)
+            if value.__class__ is bytes:
+                value = Response(value, status, media_type=_JSON_TYPE)
+        return value  # type: ignore[no-any-return]
+
+    route.compiled_handler = handle
+    wrapped = route.get_route_handler()
+
+    def run(ctx: Any, params: dict[str, Any]) -> Awaitable[Any]:
+        return wrapped(ctx.request)
+
+    return run
 
 
 def _inline(func: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:

@@ -244,7 +244,7 @@ class FlaskRequest(Request):
         return body.decode("utf-8", "replace") if as_text else body
 
     def _sync_body(self) -> bytes:
-        body = self._body
+        body = self._received_body
         if body is None:
             body = run_sync(self, self.body)
         return body

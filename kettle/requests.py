@@ -181,11 +181,21 @@ class Request(HTTPConnection):
         ...     return {"method": request.method, "json": await request.json()}
     """
 
-    _body: bytes | None = None
+    # Not `_body`: Starlette-style subclasses keep their own `_body` (a decompressed
+    # body, say) and test for it with hasattr.
+    _received_body: bytes | None = None
     _json: Any = None
     _has_json = False
     parsed_form: FormData | None = None
     _stream_consumed = False
+    #: a subclass that overrides ``body()`` (to decompress, say) decodes what it reads:
+    #: a ``Content-Encoding`` is then its business, not refused
+    _decodes_body = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "body" in cls.__dict__:
+            cls._decodes_body = True
 
     def __init__(self, scope: Scope, receive: Receive | None = None, limits: Limits | None = None):
         self.scope = scope
@@ -223,7 +233,11 @@ class Request(HTTPConnection):
             if name == b"content-length":
                 if declared is None:
                     declared = value
-            elif name == b"content-encoding" and value.strip().lower() != b"identity":
+            elif (
+                name == b"content-encoding"
+                and value.strip().lower() != b"identity"
+                and not self._decodes_body
+            ):
                 # Decoding would let a 1 MB gzip bomb expand past every size limit; no
                 # browser compresses request bodies, so refusing costs clients nothing.
                 raise HTTPException(
@@ -255,8 +269,8 @@ class Request(HTTPConnection):
                 ``body_timeout``, 400 on a malformed ``Content-Length``.
             ClientDisconnect: the client went away mid-body.
         """
-        if self._body is not None:
-            yield self._body
+        if self._received_body is not None:
+            yield self._received_body
             return
         limit = self._start_body()
         received = 0
@@ -271,8 +285,8 @@ class Request(HTTPConnection):
 
     async def body(self) -> bytes:
         """The whole body as bytes (read once, then cached)."""
-        if self._body is not None:
-            return self._body
+        if self._received_body is not None:
+            return self._received_body
         # PERF: a direct loop, not ``stream()``: an async generator plus a comprehension
         # cost ~1 us per request, and most bodies arrive in a single message.
         limit = self._start_body()
@@ -297,7 +311,7 @@ class Request(HTTPConnection):
                     raise HTTPException(413, f"Request body exceeds {limit} bytes")
                 chunks.append(chunk)
             chunk = b"".join(chunks)
-        self._body = chunk
+        self._received_body = chunk
         return chunk
 
     async def json(self, *, force: bool = False) -> Any:

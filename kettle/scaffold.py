@@ -128,6 +128,7 @@ class Scaffold(Router):
 
     def add_url_rule(
         self,
+        /,
         rule: str,
         endpoint: str | None = None,
         view_func: Callable[..., Any] | None = None,
@@ -162,6 +163,7 @@ class Blueprint(Scaffold):
 
     def __init__(
         self,
+        /,
         name: str,
         import_name: str,
         static_folder: str | os.PathLike[str] | None = None,

@@ -42,6 +42,9 @@ class WebAppOwner(Protocol):
     @property
     def static_path(self) -> str | None: ...
 
+    @property
+    def router(self) -> Any: ...  # the root router (routes and folders)
+
     def ensure_compiled(self) -> CompiledApp: ...
 
 
@@ -153,7 +156,7 @@ class WebApp:
 
         app = self.owner
         routes = []
-        sources: list[tuple[Any, str]] = [(app, "static")]
+        sources: list[tuple[Any, str]] = [(app.router, "static")]
         sources.extend((bp, f"{bp.name}.static") for bp in self.blueprints.values())
         for owner, name in sources:
             folder = owner.static_path
@@ -171,7 +174,7 @@ class WebApp:
                     name=name,
                     include_in_schema=False,
                     blueprint=getattr(owner, "name", None) or "",
-                    owners=(app,),
+                    owners=(app.router,),
                 )
             )
         return routes
@@ -220,15 +223,24 @@ class WebApp:
 
     def test_request_context(
         self,
-        path: str,
+        path: str = "/",
         *,
-        method: str,
-        headers: Mapping[str, str] | None,
-        query_string: str | bytes,
-        data: bytes | str,
-        base_url: str,
+        method: str = "GET",
+        headers: Mapping[str, str] | None = None,
+        query_string: str | bytes = b"",
+        data: bytes | str = b"",
+        base_url: str = "http://localhost",
     ) -> RequestContext:
-        """``app.test_request_context``: a request context for a made-up request."""
+        """``app.test_request_context``: a request context for a made-up request, for code
+        that needs ``request``/``session`` outside a server.
+
+        Example:
+            >>> from kettle import Kettle, request
+            >>> app = Kettle(__name__)
+            >>> with app.test_request_context("/hello?name=ada"):
+            ...     request.args["name"]
+            'ada'
+        """
         from kettle.globals import RequestContext
 
         base = urlsplit(base_url)

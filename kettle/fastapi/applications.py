@@ -40,6 +40,8 @@ class FastAPI(Kettle):
 
     #: everything a handler returns is JSON (a ``str`` too), as in FastAPI
     returns_pages = False
+    #: a second handler for a routed method and path is ignored (the first answers)
+    allow_shadowed_routes = True
 
     def __init__(
         self,

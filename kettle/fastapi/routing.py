@@ -1,7 +1,7 @@
 """``fastapi.routing``: kettle's router, and its one route class for HTTP and WebSocket.
 
-A custom ``route_class`` (a subclass overriding ``get_route_handler``) is not supported:
-kettle compiles each route into a plan once, and has no per-route handler to wrap.
+A custom ``route_class`` (a subclass of ``APIRoute`` overriding ``get_route_handler``) wraps
+every request of its routes: ``APIRouter(route_class=...)`` or ``app.router.route_class``.
 """
 
 from kettle.routing import Route as APIRoute

@@ -8,7 +8,7 @@ the result at startup.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from kettle.exceptions import ConfigurationError
@@ -75,15 +75,56 @@ class Route:
     #: The routers from the app down to the one that declared the route (for their hooks
     #: and error handlers).
     owners: tuple[Any, ...] = ()
+    #: the compiled ``await handler(request) -> Response``, set by the compile step for a
+    #: route class that overrides :meth:`get_route_handler`
+    compiled_handler: Callable[[Any], Awaitable[Any]] | None = dataclasses.field(
+        default=None, repr=False, compare=False
+    )
 
     @property
     def is_websocket(self) -> bool:
         return WEBSOCKET in self.methods
 
+    def get_route_handler(self) -> Callable[[Any], Awaitable[Any]]:
+        """The route's handler as ``await handler(request) -> Response``: parameters read
+        from that request and validated, the handler called, its value encoded. A
+        ``RequestValidationError`` or ``HTTPException`` propagates to the caller.
+
+        Override it in a subclass (``Router(route_class=...)``, ``app.router.route_class``)
+        to wrap every request of the routes declared with that class, as in FastAPI; the
+        compile step calls it once per route. The default class is never wrapped: its
+        routes keep the direct request path.
+
+        Example:
+            >>> from kettle import Kettle
+            >>> from kettle.routing import Route
+            >>> class Timed(Route):
+            ...     def get_route_handler(self):
+            ...         handle = super().get_route_handler()
+            ...         async def timed(request):
+            ...             response = await handle(request)
+            ...             response.headers["x-timed"] = "yes"
+            ...             return response
+            ...         return timed
+            >>> app = Kettle(__name__)
+            >>> app.router.route_class = Timed
+            >>> @app.get("/")
+            ... async def index() -> dict[str, bool]:
+            ...     return {"ok": True}
+            >>> from kettle.testing import TestClient
+            >>> TestClient(app).get("/").headers["x-timed"]
+            'yes'
+        """
+        if self.compiled_handler is None:
+            raise RuntimeError("get_route_handler() is called by the app's compile step")
+        return self.compiled_handler
+
 
 _ROUTE_FIELDS = frozenset(f.name for f in dataclasses.fields(Route))
 #: Route fields set by the router itself, never passed as options.
-_INTERNAL_FIELDS = frozenset({"path", "endpoint", "methods", "name", "blueprint", "owners"})
+_INTERNAL_FIELDS = frozenset(
+    {"path", "endpoint", "methods", "name", "blueprint", "owners", "compiled_handler"}
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -135,6 +176,7 @@ class Router:
         limits: Limits | Mapping[str, Any] | None = None,
         responses: Mapping[int | str, Any] | None = None,
         deprecated: bool = False,
+        route_class: type[Route] = Route,
     ) -> None:
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise ValueError(
@@ -150,6 +192,9 @@ class Router:
         self.responses = dict(responses or {})
         #: every route under this router is marked deprecated in the OpenAPI document
         self.deprecated = deprecated
+        #: the class of the routes declared here (a subclass may wrap each request: see
+        #: :meth:`Route.get_route_handler`)
+        self.route_class = route_class
         self.routes: list[Route] = []
         #: ``(path, asgi_app, name)`` of the apps mounted here (see :meth:`mount`)
         self.mounts: list[tuple[str, Any, str | None]] = []
@@ -166,6 +211,7 @@ class Router:
 
     def add_route(
         self,
+        /,
         path: str,
         endpoint: Callable[..., Any],
         methods: Iterable[str] | None = None,
@@ -190,7 +236,7 @@ class Router:
         for key in ("tags", "dependencies"):
             if key in known:
                 known[key] = tuple(known[key] or ())
-        route = Route(
+        route = self.route_class(
             path=path,
             endpoint=endpoint,
             methods=wanted,
@@ -203,7 +249,7 @@ class Router:
         return route
 
     def route(
-        self, path: str, methods: Iterable[str] | None = None, **options: Any
+        self, /, path: str, methods: Iterable[str] | None = None, **options: Any
     ) -> Callable[[F], F]:
         """Register the decorated function for ``path`` (Flask style; GET by default).
 
@@ -231,45 +277,45 @@ class Router:
         register.__doc__ = f"Register the decorated function for ``{method} path``."
         return register
 
-    def get(self, path: str, **options: Any) -> Callable[[F], F]:
+    def get(self, /, path: str, **options: Any) -> Callable[[F], F]:
         """Register the decorated function for ``GET path`` (``HEAD`` is answered too)."""
         return self.route(path, ["GET"], **options)
 
-    def post(self, path: str, **options: Any) -> Callable[[F], F]:
+    def post(self, /, path: str, **options: Any) -> Callable[[F], F]:
         """Register the decorated function for ``POST path``."""
         return self.route(path, ["POST"], **options)
 
-    def put(self, path: str, **options: Any) -> Callable[[F], F]:
+    def put(self, /, path: str, **options: Any) -> Callable[[F], F]:
         """Register the decorated function for ``PUT path``."""
         return self.route(path, ["PUT"], **options)
 
-    def patch(self, path: str, **options: Any) -> Callable[[F], F]:
+    def patch(self, /, path: str, **options: Any) -> Callable[[F], F]:
         """Register the decorated function for ``PATCH path``."""
         return self.route(path, ["PATCH"], **options)
 
-    def delete(self, path: str, **options: Any) -> Callable[[F], F]:
+    def delete(self, /, path: str, **options: Any) -> Callable[[F], F]:
         """Register the decorated function for ``DELETE path``."""
         return self.route(path, ["DELETE"], **options)
 
-    def options(self, path: str, **options: Any) -> Callable[[F], F]:
+    def options(self, /, path: str, **options: Any) -> Callable[[F], F]:
         """Register the decorated function for ``OPTIONS path``."""
         return self.route(path, ["OPTIONS"], **options)
 
-    def head(self, path: str, **options: Any) -> Callable[[F], F]:
+    def head(self, /, path: str, **options: Any) -> Callable[[F], F]:
         """Register the decorated function for ``HEAD path``."""
         return self.route(path, ["HEAD"], **options)
 
-    def trace(self, path: str, **options: Any) -> Callable[[F], F]:
+    def trace(self, /, path: str, **options: Any) -> Callable[[F], F]:
         """Register the decorated function for ``TRACE path``."""
         return self.route(path, ["TRACE"], **options)
 
     def add_websocket_route(
-        self, path: str, endpoint: Callable[..., Any], name: str | None = None, **options: Any
+        self, /, path: str, endpoint: Callable[..., Any], name: str | None = None, **options: Any
     ) -> Route:
         """Register a WebSocket handler for ``path``."""
         return self.add_route(path, endpoint, [WEBSOCKET], name, include_in_schema=False, **options)
 
-    def websocket(self, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
+    def websocket(self, /, path: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
         """Register the decorated function as the WebSocket handler for ``path``.
 
         Example:
