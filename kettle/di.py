@@ -38,6 +38,8 @@ class CallState:
     # PERF: what most requests never use defaults at class level; __init__ sets six
     # attributes instead of ten (every typed request makes one).
     body_errors = False
+    #: the body that failed validation, for ``RequestValidationError.body``
+    failed_body: Any = None
     response: Any = None
     background: Any = None
     stack: contextlib.AsyncExitStack | None = None

@@ -87,13 +87,16 @@ def convert_errors(
     drop_input: bool = False,
     echo_missing: bool = False,
     depth: int = 0,
+    fastapi: bool = False,
 ) -> list[dict[str, Any]]:
     """pydantic's errors, with ``loc`` rewritten to say where each value came from.
 
     A missing field's input is ``None``, except in a body (``echo_missing``), where it is
     the object the field is missing from, as in FastAPI, unless that object is large or
     the field is one of several body parameters (``loc`` no longer than ``depth``), which
-    FastAPI reads one by one.
+    FastAPI reads one by one. ``fastapi``: the errors as ``RequestValidationError.errors()``
+    gives them in FastAPI, ``loc`` a tuple and an exception in ``ctx`` an empty object
+    (what FastAPI's encoder makes of it); the JSON answer is the same either way.
     """
     out = []
     for error in exc.errors(include_url=False):
@@ -104,19 +107,37 @@ def convert_errors(
         echo = echo_missing and len(error["loc"]) > depth
         if error["type"] == "missing" and not _echoed(value, echo):
             value = None
+        loc = prefix(error["loc"])
         item: dict[str, Any] = {
             "type": error["type"],
-            "loc": prefix(error["loc"]),
+            "loc": tuple(loc) if fastapi else loc,
             "msg": error["msg"],
             "input": value,
         }
         if "ctx" in error:
-            item["ctx"] = _jsonable(error["ctx"])
+            ctx = error["ctx"]
+            if fastapi:
+                ctx = {k: {} if isinstance(v, BaseException) else v for k, v in ctx.items()}
+            item["ctx"] = _jsonable(ctx)
         out.append(item)
     return out
 
 
 # -- extractors ----------------------------------------------------------------------------
+
+
+def _field_defaults(model: Any) -> dict[str, Any]:
+    """The defaults (other than ``None``) of a pydantic model's optional fields, by key:
+    FastAPI hands them to the model with what was sent, so an error echoes them."""
+    pydantic = pydantic_module()
+    if not (isinstance(model, type) and issubclass(model, pydantic.BaseModel)):
+        return {}
+    found = {}
+    for name, field in model.model_fields.items():  # type: ignore[attr-defined]
+        if field.is_required() or field.default_factory is not None or field.default is None:
+            continue
+        found[field.alias or name] = field.default
+    return found
 
 
 def _model_fields(model: Any) -> list[tuple[str, bool]]:
@@ -151,8 +172,13 @@ def _source(spec: ParamSpec) -> Callable[[CallState], Any]:
     return lambda ctx: ctx.form_values
 
 
-def make_getter(spec: ParamSpec) -> Getter:
-    """The extractor for one parameter: its raw value, or ``_MISSING``."""
+def make_getter(spec: ParamSpec, *, fastapi: bool = False) -> Getter:
+    """The extractor for one parameter: its raw value, or ``_MISSING``.
+
+    ``fastapi``: a parameter model (``Query()``, ``Header()``, ``Cookie()`` on a model) is
+    read as FastAPI reads it, every value of its location handed to the model (and echoed
+    by a 422) beside its fields and their defaults.
+    """
     name, alias = spec.name, spec.alias
     if spec.location == "path":
         return lambda ctx: ctx.params.get(name, _MISSING)
@@ -172,6 +198,8 @@ def make_getter(spec: ParamSpec) -> Getter:
         # FastAPI, so an unexpected query parameter or header is a 422 naming it.
         forbid = _forbids_extra(spec.annotation)
         wires = {wire for wire, _, _ in fields}
+        if fastapi:
+            return _fastapi_group(source, fields, _field_defaults(spec.annotation))
 
         def group(ctx: CallState) -> Any:
             data = source(ctx)
@@ -212,6 +240,39 @@ def make_getter(spec: ParamSpec) -> Getter:
 
         return header
     return lambda ctx: source(ctx).get(alias, _MISSING)
+
+
+def _fastapi_group(
+    source: Callable[[CallState], Any],
+    fields: list[tuple[str, str, bool]],
+    defaults: dict[str, Any],
+) -> Getter:
+    """A parameter model's input as FastAPI builds it: its fields by key (a missing one
+    with its default), then every other value of the location by its name on the wire
+    (a repeated one as a list). A model that forbids extras refuses those; one that
+    ignores them still echoes them in a 422 (for headers, ``Cookie`` and ``Authorization``
+    included: kettle's own apps echo only the model's fields)."""
+    known = {wire for wire, _, _ in fields} | {key for _, key, _ in fields}
+
+    def group(ctx: CallState) -> Any:
+        data = source(ctx)
+        found: dict[str, Any] = {}
+        for wire, key, many in fields:
+            if many and hasattr(data, "getlist"):
+                values = data.getlist(wire)
+                if values:
+                    found[key] = values
+            elif wire in data:
+                found[key] = data[wire]
+            if key not in found and key in defaults:
+                found[key] = copy.deepcopy(defaults[key])
+        for wire in data:
+            if wire not in known and wire not in found:
+                values = data.getlist(wire) if hasattr(data, "getlist") else [data[wire]]
+                found[wire] = values[0] if len(values) == 1 else values
+        return found
+
+    return group
 
 
 def _annotated(spec: ParamSpec) -> Any:
@@ -266,8 +327,11 @@ class BodyReader:
     def __init__(self, specs: list[ParamSpec], *, strict_content_type: bool = True) -> None:
         self.specs = specs
         #: False: a body with no Content-Type at all is read as JSON (FastAPI's
-        #: ``strict_content_type=False``); any other non-JSON type is still a 415
+        #: ``strict_content_type=False``); any other non-JSON type is still refused
         self.strict = strict_content_type
+        #: True (``kettle.fastapi.FastAPI``): a refused body or one that does not
+        #: validate is reported as FastAPI reports it (see :meth:`use_fastapi_errors`)
+        self.fastapi = False
         self.single = len(specs) == 1 and not getattr(specs[0].marker, "embed", False)
         if self.single:
             spec = specs[0]
@@ -284,6 +348,20 @@ class BodyReader:
             )
         self.required = any(s.required for s in specs)
         self.name = specs[0].name
+
+    def use_fastapi_errors(self) -> None:
+        """Report errors as FastAPI does (set once, when a ``FastAPI`` app compiles).
+
+        FastAPI decodes the body with the standard library, then validates the result:
+        its errors are pydantic's Python-mode ones (``Input should be a valid list``), a
+        malformed body is ``JSON decode error`` at the character offset, and several body
+        parameters sent as something other than an object are each ``missing``. kettle
+        still validates the bytes in one pass: this redoes it FastAPI's way only for a
+        body that failed. A body of another content type is a 422 with the error its
+        text gets from the model, as in FastAPI, where kettle answers 415; one FastAPI
+        would accept as text (a ``str`` body sent as ``text/plain``) stays a 415.
+        """
+        self.fastapi = True
 
     async def arguments(self, request: Any) -> dict[str, Any]:
         """The handler's keyword arguments when the body is its only input.
@@ -305,17 +383,86 @@ class BodyReader:
                 try:
                     return {self.name: self.adapter.validate_json(raw)}
                 except ValidationError as exc:
-                    errors = convert_errors(
-                        exc, _body_loc, drop_input=_is_json_error(exc), echo_missing=True
-                    )
-                    raise RequestValidationError(errors) from None
+                    return {self.name: self._failed(raw, exc)}
         ctx = CallState(request, {}, 1)
         await self.read(ctx)
         if ctx.errors:
-            raise RequestValidationError(ctx.errors)
+            raise RequestValidationError(ctx.errors, body=ctx.failed_body)
         return ctx.body_values
 
+    def _failed(self, raw: bytes, exc: Any) -> Any:
+        """What a body that failed validation becomes: FastAPI's second look at it, or a
+        ``RequestValidationError`` carrying the body (as JSON, if it is JSON)."""
+        if self.fastapi and raw:
+            return self._fastapi_validate(raw)
+        errors = convert_errors(
+            exc,
+            _body_loc,
+            drop_input=_is_json_error(exc),
+            echo_missing=True,
+            depth=0 if self.single else 1,
+        )
+        raise RequestValidationError(errors, body=_parsed(raw)) from None
+
+    def _fastapi_validate(self, raw: bytes) -> Any:
+        import json
+
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            position = getattr(exc, "pos", 0)
+            reason = getattr(exc, "msg", "Invalid JSON")
+            error = {
+                "type": "json_invalid",
+                "loc": ("body", position),
+                "msg": "JSON decode error",
+                "input": {},
+                "ctx": {"error": reason},
+            }
+            raise RequestValidationError([error], body=raw.decode("utf-8", "replace")) from None
+        except Exception as exc:  # a decoder that fails otherwise: FastAPI's 400
+            raise HTTPException(400, "There was an error parsing the body") from exc
+        if not self.single and not isinstance(data, dict):
+            # FastAPI looks each parameter up in the body: in anything else, none is found.
+            missing = [
+                {
+                    "type": "missing",
+                    "loc": ("body", s.alias),
+                    "msg": "Field required",
+                    "input": None,
+                }
+                for s in self.specs
+            ]
+            raise RequestValidationError(missing, body=data)
+        try:
+            # FastAPI validates with from_attributes (its "object to extract fields from").
+            return self.adapter.validate_python(data, from_attributes=True)
+        except ValidationError as exc:
+            errors = convert_errors(
+                exc, _body_loc, echo_missing=True, depth=0 if self.single else 1, fastapi=True
+            )
+            raise RequestValidationError(errors, body=data) from None
+
+    def _refuse(self, media: str, raw: bytes) -> None:
+        """A body that is not JSON: a 415, or in a FastAPI app the 422 FastAPI gives."""
+        if self.fastapi:
+            text = raw.decode("utf-8", "replace")
+            try:
+                self.adapter.validate_python(text, from_attributes=True)
+            except ValidationError as exc:
+                errors = convert_errors(exc, _body_loc, echo_missing=True, fastapi=True)
+                raise RequestValidationError(errors, body=text) from None
+        raise HTTPException(415, f"Unsupported Media Type {media or '(none)'!r}: expected JSON")
+
     async def read(self, ctx: CallState) -> None:
+        try:
+            await self._read(ctx)
+        except RequestValidationError as exc:
+            ctx.errors.extend(exc.errors())
+            ctx.body_errors = True
+            ctx.failed_body = exc.body
+
+    async def _read(self, ctx: CallState) -> None:
         request = ctx.conn
         raw = await request.body()
         if raw:
@@ -323,54 +470,34 @@ class BodyReader:
             # A body without a Content-Type is refused too (unless the app opted out): a
             # cross-site fetch() can send one without a CORS preflight.
             if not is_json(media) and (self.strict or media):
-                raise HTTPException(
-                    415, f"Unsupported Media Type {media or '(none)'!r}: expected JSON"
-                )
+                self._refuse(media, raw)
             # PERF: NaN and Infinity need an "N" or an "I"; a one-byte search rules most
             # bodies out, and only those that have one pay for the exact check.
             if (b"N" in raw or b"I" in raw) and _has_non_finite(raw):
-                ctx.errors.append(
-                    {
-                        "type": "json_invalid",
-                        "loc": ["body"],
-                        "msg": "Invalid JSON: NaN and Infinity are not JSON",
-                        "input": None,
-                    }
-                )
-                ctx.body_errors = True
+                error = {
+                    "type": "json_invalid",
+                    "loc": ["body"],
+                    "msg": "Invalid JSON: NaN and Infinity are not JSON",
+                    "input": None,
+                }
+                raise RequestValidationError([error])
+        if self.single:
+            spec = self.specs[0]
+            if not raw:
+                if spec.required:
+                    error = {"type": "missing", "loc": ["body"], "msg": "Field required"}
+                    raise RequestValidationError([{**error, "input": None}])
+                ctx.body_values[spec.name] = default_of(spec)[0]
                 return
-        try:
-            if self.single:
-                spec = self.specs[0]
-                if not raw:
-                    if spec.required:
-                        ctx.errors.append(
-                            {
-                                "type": "missing",
-                                "loc": ["body"],
-                                "msg": "Field required",
-                                "input": None,
-                            }
-                        )
-                        ctx.body_errors = True
-                        return
-                    ctx.body_values[spec.name] = default_of(spec)[0]
-                    return
+            try:
                 ctx.body_values[spec.name] = self.adapter.validate_json(raw)
-                return
+            except ValidationError as exc:
+                ctx.body_values[spec.name] = self._failed(raw, exc)
+            return
+        try:
             data = self.adapter.validate_json(raw) if raw else self.adapter.validate_python({})
         except ValidationError as exc:
-            ctx.errors.extend(
-                convert_errors(
-                    exc,
-                    _body_loc,
-                    drop_input=_is_json_error(exc),
-                    echo_missing=True,
-                    depth=0 if self.single else 1,
-                )
-            )
-            ctx.body_errors = True
-            return
+            data = self._failed(raw, exc)
         for spec in self.specs:
             if spec.alias in data:
                 ctx.body_values[spec.name] = data[spec.alias]
@@ -381,6 +508,14 @@ class BodyReader:
                     if make
                     else default
                 )
+
+
+def _parsed(raw: bytes) -> Any:
+    """The body as JSON for ``RequestValidationError.body`` (None if it is not JSON)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
 
 
 def _has_non_finite(raw: bytes) -> bool:

@@ -61,6 +61,8 @@ class Step:
     specials: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     dep_args: list[tuple[str, int]] = dataclasses.field(default_factory=list)
     plain_async: bool = False
+    #: errors as FastAPI's ``RequestValidationError.errors()`` gives them (tuple locs)
+    fastapi: bool = False
 
     def compile(self) -> None:
         inputs = [s for s in self.spec.params if s.location != "body"]
@@ -102,7 +104,9 @@ class Step:
                 # group) echoes the group's values, as in FastAPI; a plain parameter's
                 # absence has no input.
                 ctx.errors.extend(
-                    extract.convert_errors(exc, self._loc, echo_missing=True, depth=1)
+                    extract.convert_errors(
+                        exc, self._loc, echo_missing=True, depth=1, fastapi=self.fastapi
+                    )
                 )
                 return None
         elif len(raw) < len(self.getters) and self._missing(raw, ctx):
@@ -233,6 +237,25 @@ class RoutePlan:
         #: JSON bytes of plain data
         self.encode: Callable[[Any], Any] = self._encoder(200, None, None)
 
+    def use_fastapi_conventions(self) -> None:
+        """Read requests as FastAPI does: called once per plan when a
+        ``kettle.fastapi.FastAPI`` app compiles, never per request.
+
+        A parameter model (``Header()`` on a model, ...) is handed every value of its
+        location, as FastAPI hands it (so a 422 echoes every request header); errors come
+        as FastAPI's ``RequestValidationError.errors()`` has them (``loc`` a tuple); the
+        body's errors are FastAPI's (see :meth:`kettle.extract.BodyReader.use_fastapi_errors`).
+        """
+        for step in self.steps:
+            step.fastapi = True
+            specs = {s.name: s for s in step.spec.params}
+            for index, (name, _) in enumerate(step.getters):
+                spec = specs[name]
+                if spec.group and spec.location in ("query", "header", "cookie"):
+                    step.getters[index] = (name, extract.make_getter(spec, fastapi=True))
+        if self.body is not None:
+            self.body.use_fastapi_errors()
+
     def _visit(self, spec: CallSpec, use_cache: bool, scopes: list[str]) -> int:
         key = (spec.func, tuple(scopes))
         if use_cache and key in self._slots:
@@ -279,10 +302,10 @@ class RoutePlan:
                 )
         if ctx.errors or failed:
             self.handler.bind(ctx)  # its own errors are reported together with the others
-            raise RequestValidationError(ctx.errors)
+            raise RequestValidationError(ctx.errors, body=ctx.failed_body)
         kwargs = self.handler.bind(ctx)
         if kwargs is None:
-            raise RequestValidationError(ctx.errors)
+            raise RequestValidationError(ctx.errors, body=ctx.failed_body)
         return kwargs
 
     def caller(

@@ -31,7 +31,10 @@ _TIMEOUT = 30.0  # no test should wait longer than this for the app to answer
 
 def _default_headers(headers: Mapping[str, str] | None) -> httpx.Headers:
     # Updating an httpx.Headers replaces keys whatever their case ("User-Agent" too).
-    merged = httpx.Headers({"user-agent": "testclient"})
+    # Only the encodings every install decodes: httpx would add br and zstd when their
+    # optional packages happen to be installed, and an app's tests would then depend on
+    # the machine they run on.
+    merged = httpx.Headers({"user-agent": "testclient", "accept-encoding": "gzip, deflate"})
     merged.update(headers or {})
     return merged
 
