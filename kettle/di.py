@@ -17,10 +17,17 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from kettle.concurrency import ThreadPool
-from kettle.exceptions import ConfigurationError
+from kettle.exceptions import ConfigurationError, FastAPIError
 from kettle.signature import CallSpec
 
 logger = logging.getLogger("kettle.error")
+
+
+def follows_fastapi(app: Any) -> bool:
+    """Whether ``app`` asks for FastAPI's conventions (``kettle.fastapi.FastAPI``); read
+    on error paths only, never for a request that succeeds."""
+    return getattr(app, "conventions", "kettle") == "fastapi"
+
 
 #: Marks a value not resolved (yet) in :attr:`CallState.values` and missing raw inputs.
 MISSING: Any = object()
@@ -112,7 +119,9 @@ async def unwind(state: CallState, failure: Exception) -> BaseException:
     """Show the handler's exception to its ``yield`` dependencies, newest first, before
     the error becomes a response, and close them: the exception the response is made
     from (a dependency may raise another, an ``HTTPException`` say, as in FastAPI's
-    "dependencies with yield and except"). One that swallows it leaves the original.
+    "dependencies with yield and except"). One that swallows it leaves the original; in a
+    FastAPI app it is a :class:`FastAPIError` instead (FastAPI then has no response to
+    send), whose cause is the original.
     """
     for attribute in ("function_stack", "stack"):  # the function scope ends first
         stack = getattr(state, attribute)
@@ -120,11 +129,20 @@ async def unwind(state: CallState, failure: Exception) -> BaseException:
         if stack is None:
             continue
         try:
-            await stack.__aexit__(type(failure), failure, failure.__traceback__)
+            swallowed = await stack.__aexit__(type(failure), failure, failure.__traceback__)
         except BaseException as raised:
             if not isinstance(raised, Exception):
                 return raised
             failure = raised
+        else:
+            if swallowed and follows_fastapi(getattr(state.conn, "app", None)):
+                error = FastAPIError(
+                    "The handler was raising an exception and a dependency with yield caught "
+                    "it without raising it again: end its `except` block with `raise` (or "
+                    f"raise an HTTPException there). The handler raised {failure!r}"
+                )
+                error.__cause__ = failure
+                failure = error
     return failure
 
 

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from kettle.concurrency import ThreadPool
+from kettle.di import follows_fastapi
 from kettle.exceptions import (
     NAMED_ERRORS,
     ClientDisconnect,
@@ -27,7 +28,7 @@ from kettle.exceptions import (
 )
 from kettle.introspection import describe, is_async_callable
 from kettle.requests import Request
-from kettle.responses import JSONResponse, Response, to_response
+from kettle.responses import JSONResponse, PlainTextResponse, Response, to_response
 
 logger = logging.getLogger("kettle.error")
 
@@ -48,8 +49,23 @@ async def validation_exception_handler(request: Request, exc: RequestValidationE
 
 
 async def server_error_handler(request: Request, exc: BaseException) -> Response:
-    """The default for unhandled errors: a bare 500 that reveals nothing."""
+    """The default for unhandled errors: a bare 500 that reveals nothing (in a FastAPI
+    app, as text, as FastAPI sends it)."""
+    if follows_fastapi(request.scope.get("app")):
+        return PlainTextResponse("Internal Server Error", 500)
     return JSONResponse({"detail": "Internal Server Error"}, 500)
+
+
+#: The ASGI extension a test client sets to be handed the errors no handler answered
+#: (a list they are appended to), so it can raise them in the test, as FastAPI's does.
+SERVER_ERRORS = "kettle.server_errors"
+
+
+def _hand_to_test_client(request: Request, exc: BaseException) -> None:
+    """Give ``exc`` to the test client running a FastAPI app, if one asked for it."""
+    sink = (request.scope.get("extensions") or {}).get(SERVER_ERRORS)
+    if sink is not None and follows_fastapi(request.scope.get("app")):
+        sink.append(exc)
 
 
 def _status_of(key: object) -> int | None:
@@ -194,6 +210,7 @@ class ExceptionHandlers:
         logger.error(
             "Unhandled %s in %s %s", type(exc).__name__, request.method, request.path, exc_info=exc
         )
+        _hand_to_test_client(request, exc)
         if self._debug_handler is not None:
             # The debug page decides per request (loopback client and Host only).
             page = await self._debug_handler(request, exc)

@@ -4,13 +4,14 @@ the other, decided when the app compiles."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import pytest
 from pydantic import BaseModel
 
 from kettle import Kettle
-from kettle.fastapi import Body, FastAPI, Header, Request
+from kettle.fastapi import Body, Depends, FastAPI, Header, Request
 from kettle.fastapi.exceptions import RequestValidationError
 from kettle.fastapi.responses import JSONResponse
 from kettle.testing import TestClient
@@ -167,3 +168,61 @@ def test_a_failing_decoder_is_a_400() -> None:
     with mock.patch("json.loads", side_effect=RuntimeError):
         response = client.post("/items", json={"name": "Tea"})
     assert response.status_code == 400
+
+
+# -- unhandled errors ---------------------------------------------------------------------
+
+
+class Boom(Exception):
+    pass
+
+
+def swallowing() -> Iterator[str]:
+    try:
+        yield "x"
+    except Boom:
+        print("forgets to raise again")
+
+
+def passing_on() -> Iterator[str]:
+    try:
+        yield "x"
+    except Boom:
+        raise
+
+
+def errors_app(kind: type[Kettle]) -> Kettle:
+    app = kind() if kind is FastAPI else kind(__name__)
+
+    @app.get("/swallowed")
+    def swallowed(value: Annotated[str, Depends(swallowing)]) -> Any:
+        raise Boom("handler")
+
+    @app.get("/passed-on")
+    def passed_on(value: Annotated[str, Depends(passing_on)]) -> Any:
+        raise Boom("handler")
+
+    return app
+
+
+@pytest.mark.parametrize("path", ["/swallowed", "/passed-on"])
+def test_a_kettle_app_answers_500_as_json(path: str) -> None:
+    response = TestClient(errors_app(Kettle)).get(path)
+    assert (response.status_code, response.json()) == (500, {"detail": "Internal Server Error"})
+
+
+def test_a_fastapi_app_raises_in_the_test_client() -> None:
+    from kettle.fastapi.exceptions import FastAPIError
+
+    client = TestClient(errors_app(FastAPI))
+    with pytest.raises(Boom, match="handler"):
+        client.get("/passed-on")
+    with pytest.raises(FastAPIError, match="dependency with yield") as info:
+        client.get("/swallowed")
+    assert isinstance(info.value.__cause__, Boom)
+
+
+@pytest.mark.parametrize("path", ["/swallowed", "/passed-on"])
+def test_a_fastapi_app_answers_500_as_text(path: str) -> None:
+    response = TestClient(errors_app(FastAPI), raise_server_exceptions=False).get(path)
+    assert (response.status_code, response.text) == (500, "Internal Server Error")

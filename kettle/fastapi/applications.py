@@ -43,6 +43,9 @@ class FastAPI(Kettle):
     returns_pages = False
     #: a second handler for a routed method and path is ignored (the first answers)
     allow_shadowed_routes = True
+    #: FastAPI's answers on error paths: a plain-text 500, unhandled errors raised in
+    #: the test client, a yield dependency that swallows the handler's error a FastAPIError
+    conventions = "fastapi"
 
     def __init__(
         self,
