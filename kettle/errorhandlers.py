@@ -29,6 +29,7 @@ from kettle.exceptions import (
 from kettle.introspection import describe, is_async_callable
 from kettle.requests import Request
 from kettle.responses import JSONResponse, PlainTextResponse, Response, to_response
+from kettle.types import Scope
 
 logger = logging.getLogger("kettle.error")
 
@@ -61,10 +62,11 @@ async def server_error_handler(request: Request, exc: BaseException) -> Response
 SERVER_ERRORS = "kettle.server_errors"
 
 
-def _hand_to_test_client(request: Request, exc: BaseException) -> None:
-    """Give ``exc`` to the test client running a FastAPI app, if one asked for it."""
-    sink = (request.scope.get("extensions") or {}).get(SERVER_ERRORS)
-    if sink is not None and follows_fastapi(request.scope.get("app")):
+def hand_to_test_client(scope: Scope, exc: BaseException) -> None:
+    """Give ``exc``, an error the app answered but that escaped the handler, to the test
+    client running a FastAPI app, if one asked for it (:data:`SERVER_ERRORS`)."""
+    sink = (scope.get("extensions") or {}).get(SERVER_ERRORS)
+    if sink is not None and follows_fastapi(scope.get("app")):
         sink.append(exc)
 
 
@@ -210,7 +212,7 @@ class ExceptionHandlers:
         logger.error(
             "Unhandled %s in %s %s", type(exc).__name__, request.method, request.path, exc_info=exc
         )
-        _hand_to_test_client(request, exc)
+        hand_to_test_client(request.scope, exc)
         if self._debug_handler is not None:
             # The debug page decides per request (loopback client and Host only).
             page = await self._debug_handler(request, exc)

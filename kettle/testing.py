@@ -397,6 +397,8 @@ class TestClient(httpx.Client):
         )
         for key in ("method", "http_version"):
             scope.pop(key, None)
+        if self.raise_server_exceptions:
+            scope["extensions"]["kettle.server_errors"] = []
         with self.portal() as portal:
             session = WebSocketTestSession(self.app, scope, portal)
             with session:
@@ -451,6 +453,11 @@ class WebSocketTestSession:
             self.close(1000)
         finally:
             self._finish()
+        # What the app's handler let escape that the app handed over (FastAPI apps: a
+        # WebSocketDisconnect the handler did not catch), raised as FastAPI's client does.
+        unhandled = self.scope["extensions"].get("kettle.server_errors")
+        if unhandled and exc_info[0] is None:
+            raise unhandled[0]
 
     def _finish(self) -> None:
         # The app's own error, if any, was already raised by receive().
