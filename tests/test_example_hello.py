@@ -1,4 +1,4 @@
-"""The hello example (examples/hello/app.py), the app ``scripts/serve`` runs."""
+"""The hello example (examples/hello/app.py): the quickstart's small routes."""
 
 from __future__ import annotations
 

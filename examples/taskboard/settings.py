@@ -1,0 +1,55 @@
+"""The taskboard's settings, read from the environment by pydantic-settings.
+
+Every setting has a ``TASKBOARD_`` variable (``TASKBOARD_SECRET_KEY``...); the two URLs
+the deployment shares with other services also answer to their usual names,
+``DATABASE_URL`` and ``REDIS_URL``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+HERE = Path(__file__).resolve().parent
+
+#: Signs sessions and tokens when no secret is set. FOR DEVELOPMENT ONLY: it is public.
+DEV_SECRET = "dev-only-insecure-taskboard-secret"
+
+
+class Settings(BaseSettings):
+    """What the app reads at startup.
+
+    Example:
+        >>> Settings(database_url="sqlite+aiosqlite://", demo_data=False).demo_data
+        False
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TASKBOARD_", extra="ignore")
+
+    #: SQLAlchemy's async URL: SQLite (aiosqlite) by default, Postgres with
+    #: ``postgresql+asyncpg://user:password@host/db``
+    database_url: str = Field(
+        default=f"sqlite+aiosqlite:///{HERE / 'instance' / 'taskboard.sqlite'}",
+        validation_alias=AliasChoices("TASKBOARD_DATABASE_URL", "DATABASE_URL", "database_url"),
+    )
+    #: live updates go through Redis when set (every worker and host sees every change)
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TASKBOARD_REDIS_URL", "REDIS_URL", "redis_url"),
+    )
+    secret_key: str = DEV_SECRET
+    #: where attachments and avatars are stored (created on startup)
+    upload_dir: Path = HERE / "instance" / "uploads"
+    max_upload_bytes: int = 2 * 1024 * 1024
+    #: minutes an API access token lives
+    token_minutes: int = 30
+    #: tasks per page on the pages and, by default, in the API
+    page_size: int = 10
+    #: a demo account and a few tasks when the database is empty (shown on the login page)
+    demo_data: bool = True
+    #: Prometheus metrics at /metrics
+    metrics: bool = False
+    #: cheap password hashing, for the test suite only
+    fast_password_hashing: bool = False
