@@ -58,7 +58,7 @@ def _custom_docs_app() -> FastAPI:
                 "<title>Depot docs</title>",
                 '"clientId": "depot"',
                 '"deepLinking": false',
-                '"oauth2RedirectUrl": "/docs/oauth2-redirect"',
+                'oauth2RedirectUrl: new URL("/docs/oauth2-redirect"',
                 "SwaggerUIBundle(",
             ],
         ),
@@ -208,3 +208,28 @@ def test_an_empty_openapi_url_turns_the_document_off(off: str | None) -> None:
     client = TestClient(FastAPI(openapi_url=off))
     assert client.get("/openapi.json").status_code == 404
     assert client.get("/docs").status_code == 404
+
+
+def test_a_fastapi_apps_own_docs_start_swagger_ui_inline_allowed_by_hash() -> None:
+    import base64
+    import hashlib
+    import re
+
+    app = FastAPI(swagger_ui_parameters={"syntaxHighlight": False})
+    response = TestClient(app).get("/docs")
+    page = response.text
+    for option in ('"dom_id": "#swagger-ui",', '"syntaxHighlight": false,', '"deepLinking": true,'):
+        assert option in page
+    (script,) = re.findall(r"<script>(.*?)</script>", page, re.S)
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    policy = response.headers["content-security-policy"]
+    assert f"script-src 'self' 'sha256-{digest}'" in policy
+    assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+
+
+def test_a_kettle_apps_docs_keep_their_data_block() -> None:
+    from kettle import Kettle
+
+    response = TestClient(Kettle(__name__)).get("/docs")
+    assert "<script>" not in response.text
+    assert "script-src 'self';" in response.headers["content-security-policy"]

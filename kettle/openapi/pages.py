@@ -85,10 +85,10 @@ def get_swagger_ui_html(
 
     Example:
         >>> page = get_swagger_ui_html(openapi_url="/openapi.json", title="Docs")
-        >>> b'"url": "/openapi.json"' in page.body
+        >>> b'url: "/openapi.json"' in page.body
         True
     """
-    from kettle.openapi.ui import SWAGGER_UI_DEFAULTS
+    from kettle.openapi.ui import SWAGGER_UI_DEFAULTS, swagger_start_script
 
     settings: dict[str, Any] = {
         "url": openapi_url,
@@ -106,9 +106,8 @@ def get_swagger_ui_html(
         ),
         body=(
             '<div id="swagger-ui"></div>\n'
-            f"{_settings(settings)}\n"
             f'<script src="{_attr(swagger_js_url)}"></script>\n'
-            f"<script>{_own_script('swagger-init.js')}</script>"
+            f"<script>{swagger_start_script(settings)}</script>"
         ),
     )
 

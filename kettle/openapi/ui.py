@@ -13,6 +13,7 @@ host (ReDoc's footer logo, for one, is simply not shown).
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import html
@@ -20,6 +21,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
@@ -76,6 +78,59 @@ SWAGGER_UI_DEFAULTS: dict[str, Any] = {
     # Swagger UI would otherwise send the document to an online validator for a badge.
     "validatorUrl": None,
 }
+
+
+def swagger_start_script(settings: dict[str, Any]) -> str:
+    """A script starting Swagger UI with ``settings`` (``url``, ``parameters``,
+    ``oauth2RedirectUrl``, ``initOAuth``), its options written out one per line.
+
+    FastAPI's pages start Swagger UI inline like this, and code moved from FastAPI (its
+    tests too) looks for the options in the page; a kettle page reads them from its data
+    block instead (``swagger-init.js``). Every value is JSON, with ``<``, ``>`` and ``&``
+    escaped, so no string can end the script.
+    """
+    options = {
+        "dom_id": "#swagger-ui",
+        "layout": "BaseLayout",
+        **dict(settings.get("parameters") or {}),
+    }
+    lines = [f"url: {_js(settings['url'])},"]
+    lines += [f"{_js(key)}: {_js(value)}," for key, value in options.items()]
+    redirect = settings.get("oauth2RedirectUrl")
+    if redirect:
+        # Swagger UI hands this to the identity provider: it must be an absolute URL.
+        lines.append(f"oauth2RedirectUrl: new URL({_js(redirect)}, window.location.href).href,")
+    lines.append(
+        "presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset],"
+    )
+    script = "const ui = SwaggerUIBundle({\n" + "\n".join(lines) + "\n});\n"
+    if settings.get("initOAuth"):
+        script += f"ui.initOAuth({_js(settings['initOAuth'])});\n"
+    return script + "window.ui = ui;\n"
+
+
+def _js(value: Any) -> str:
+    text = json.dumps(value)  # FastAPI's spacing (`"key": value`)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
+
+
+def page_headers(page: str) -> dict[str, str]:
+    """The headers of a docs page: :data:`PAGE_HEADERS`, with each script inline in the
+    page allowed by its hash (``'sha256-...'``), so the policy still runs no other."""
+    hashes = [
+        "'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
+        for body in _INLINE_SCRIPT.findall(page)
+    ]
+    if not hashes:
+        return PAGE_HEADERS
+    policy = CONTENT_SECURITY_POLICY.replace(
+        "script-src 'self'", "script-src 'self' " + " ".join(hashes)
+    )
+    return {**PAGE_HEADERS, "Content-Security-Policy": policy}
+
 
 _IMMUTABLE = "public, max-age=31536000, immutable"
 _REVALIDATE = "no-cache"
@@ -146,7 +201,9 @@ class DocsPages:
     config: OpenAPIConfig
     title: str
     assets: Assets
-    _cache: dict[tuple[str, str], bytes] = dataclasses.field(default_factory=dict)
+    _cache: dict[tuple[str, str], tuple[bytes, dict[str, str]]] = dataclasses.field(
+        default_factory=dict
+    )
 
     @property
     def static_url(self) -> str:
@@ -159,11 +216,13 @@ class DocsPages:
     def asset_url(self, root: str, name: str) -> str:
         return f"{root}{self.static_url}/{name}?v={self.assets.token(name)}"
 
-    def render(self, page: str, root: str) -> bytes:
+    def render(self, page: str, root: str) -> tuple[bytes, dict[str, str]]:
+        """The page and its headers (its policy allows its inline scripts by hash)."""
         key = (page, root)
         cached = self._cache.get(key)
         if cached is None:
-            cached = getattr(self, f"_{page}")(root).encode("utf-8")
+            text = getattr(self, f"_{page}")(root)
+            cached = (text.encode("utf-8"), page_headers(text))
             if len(self._cache) > 64:  # root paths come from server settings: a few at most
                 self._cache.clear()
             self._cache[key] = cached
@@ -189,12 +248,16 @@ class DocsPages:
                 f'<link rel="icon" type="image/png" href="{_attr(self._favicon(root))}">\n'
                 f'<link rel="stylesheet" href="{_attr(self.asset_url(root, "swagger-ui.css"))}">'
             ),
-            body=(
-                '<div id="swagger-ui"></div>\n'
-                f"{_settings(settings)}\n"
-                f"{_script(self.asset_url(root, 'swagger-ui-bundle.js'))}\n"
-                f"{_script(self.asset_url(root, 'swagger-init.js'))}"
-            ),
+            body=(f'<div id="swagger-ui"></div>\n{self._swagger_start(settings, root)}'),
+        )
+
+    def _swagger_start(self, settings: dict[str, Any], root: str) -> str:
+        bundle = _script(self.asset_url(root, "swagger-ui-bundle.js"))
+        if self.config.conventions == "fastapi":
+            # FastAPI's page starts Swagger UI inline (the policy allows it by its hash).
+            return f"{bundle}\n<script>{swagger_start_script(settings)}</script>"
+        return (
+            f"{_settings(settings)}\n{bundle}\n{_script(self.asset_url(root, 'swagger-init.js'))}"
         )
 
     def _redoc(self, root: str) -> str:
@@ -312,7 +375,8 @@ def _all_docs_routes(document: ServedDocument) -> list[Route]:
 
     def html_endpoint(page: str) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
-            return HTMLResponse(pages.render(page, _root(request)), headers=PAGE_HEADERS)
+            body, headers = pages.render(page, _root(request))
+            return HTMLResponse(body, headers=headers)
 
         endpoint.__name__ = f"kettle_{page}"
         return endpoint

@@ -28,8 +28,7 @@
   }
 
   function finish() {
-    var opener = window.opener;
-    var pending = opener && opener.swaggerUIRedirectOauth2;
+    var pending = window.opener && window.opener.swaggerUIRedirectOauth2;
     if (!pending) {
       document.body.textContent = "No authorization is waiting for this page.";
       return;
