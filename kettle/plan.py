@@ -24,7 +24,7 @@ from kettle import params as p
 from kettle.concurrency import ThreadPool
 from kettle.di import MISSING, AppScope, CallState, call_dependency, check_app_scoped
 from kettle.exceptions import ConfigurationError, RequestValidationError
-from kettle.responses import Response, dumps, to_response
+from kettle.responses import Response, dumps, dumps_as_fastapi, to_response
 from kettle.signature import CallSpec
 
 _NO_FAILURES: frozenset[int] = frozenset()
@@ -341,7 +341,8 @@ class RoutePlan:
         self.status = status or (204 if returns_none and model_encoder is None else 200)
         self.encode = self._encoder(self.status, returns_none, model_encoder)
         if not pages and model_encoder is None and self.status not in (204, 304):
-            self.encode = dumps
+            # FastAPI's encoder for what its handlers return (timedelta as seconds).
+            self.encode = dumps_as_fastapi
 
     def _encoder(self, status: int, returns_none: bool | None, model_encoder: Any) -> Encoder:
         # None means "no content" only where the handler says so (-> None or status 204).

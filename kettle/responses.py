@@ -6,7 +6,7 @@ import dataclasses
 import decimal
 import enum
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import PurePath
 from typing import Any
 from urllib.parse import quote
@@ -268,20 +268,37 @@ def json_default(value: Any) -> Any:
         raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable") from None
 
 
-def dumps(value: Any) -> bytes:
+def dumps(value: Any, default: Callable[[Any], Any] = json_default) -> bytes:
     """Serialize to JSON bytes with orjson (non-string dict keys allowed)."""
     try:
-        return orjson.dumps(value, default=json_default)
+        return orjson.dumps(value, default=default)
     except orjson.JSONEncodeError as exc:
         if "64-bit" in str(exc):
             # orjson stops at 64-bit integers; the standard library writes any size.
             import json
 
-            return json.dumps(value, default=json_default, separators=(",", ":")).encode()
+            return json.dumps(value, default=default, separators=(",", ":")).encode()
         # PERF: OPT_NON_STR_KEYS slows every call; only dicts with int/enum keys need it.
         if "str" not in str(exc):
             raise
-        return orjson.dumps(value, default=json_default, option=orjson.OPT_NON_STR_KEYS)
+        return orjson.dumps(value, default=default, option=orjson.OPT_NON_STR_KEYS)
+
+
+def fastapi_json_default(value: Any) -> Any:
+    """:func:`json_default` as FastAPI's encoder writes what a handler returns: a
+    ``timedelta`` as its seconds (kettle: ISO 8601 ``P2DT55M``), a whole ``Decimal`` as an
+    integer."""
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, decimal.Decimal) and value.is_finite() and value == value.to_integral():
+        return int(value)
+    return json_default(value)
+
+
+def dumps_as_fastapi(value: Any) -> bytes:
+    """JSON bytes of plain data as a FastAPI handler's return value becomes
+    (:func:`fastapi_json_default`); kettle's own types are written by :func:`dumps`."""
+    return dumps(value, fastapi_json_default)
 
 
 class JSONResponse(Response):

@@ -281,3 +281,32 @@ def test_the_test_client_raises_what_an_app_hands_over() -> None:
     # raise_server_exceptions=False: nothing is handed over, nothing raised
     with TestClient(Handing(), raise_server_exceptions=False).websocket_connect("/"):
         pass
+
+
+# -- what handlers return -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        (FastAPI, {"wait": 3900.5, "whole": 3, "part": 2.5}),
+        (Kettle, {"wait": "PT1H5M0.5S", "whole": 3.0, "part": 2.5}),
+    ],
+)
+def test_plain_data_is_written_by_the_apps_encoder(
+    kind: type[Kettle], expected: dict[str, Any]
+) -> None:
+    import datetime
+    import decimal
+
+    app = kind() if kind is FastAPI else kind(__name__)
+
+    @app.get("/wait")
+    async def wait() -> Any:
+        return {
+            "wait": datetime.timedelta(hours=1, minutes=5, seconds=0.5),
+            "whole": decimal.Decimal("3"),
+            "part": decimal.Decimal("2.5"),
+        }
+
+    assert TestClient(app).get("/wait").json() == expected
