@@ -89,6 +89,9 @@ _SCALARS: tuple[type, ...] = (
     ipaddress.IPv4Network,
     ipaddress.IPv6Network,
 )
+#: Modules whose classes are read from one string too: pydantic's URL types
+#: (``HttpUrl``...), checked by module so that kettle need not import pydantic to know them.
+_PYDANTIC_SCALARS = frozenset({"pydantic.networks", "pydantic_core._pydantic_core"})
 _SEQUENCES = (list, set, frozenset, tuple, Sequence, typing.List, typing.Set, typing.Tuple)  # noqa: UP006
 
 
@@ -120,7 +123,9 @@ def is_scalar(tp: Any) -> bool:
     if isinstance(tp, type):
         if _is_upload(tp):
             return False
-        return issubclass(tp, _SCALARS)
+        return issubclass(tp, _SCALARS) or any(
+            klass.__module__ in _PYDANTIC_SCALARS for klass in tp.__mro__[:-1]
+        )
     return type(tp).__name__ == "NewType" and is_scalar(getattr(tp, "__supertype__", None))
 
 

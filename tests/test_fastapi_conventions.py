@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, HttpUrl
 
 from kettle import Kettle
 from kettle.fastapi import Body, Depends, FastAPI, Header, Request, WebSocket, WebSocketDisconnect
@@ -310,3 +310,16 @@ def test_plain_data_is_written_by_the_apps_encoder(
         }
 
     assert TestClient(app).get("/wait").json() == expected
+
+
+def test_a_url_parameter_is_a_query_parameter_beside_a_body() -> None:
+    app = FastAPI()
+
+    @app.post("/invoices")
+    def create(item: Item, callback_url: HttpUrl | None = None) -> Any:
+        return {"name": item.name, "callback": str(callback_url)}
+
+    response = TestClient(app).post(
+        "/invoices?callback_url=https://example.com/hook", json={"name": "Tea", "price": 1}
+    )
+    assert response.json() == {"name": "Tea", "callback": "https://example.com/hook"}

@@ -618,3 +618,12 @@ def test_analyze_does_not_call_anything() -> None:
 
     analyze(handler, [])
     assert calls == []
+
+
+def test_pydantic_url_types_are_read_from_one_string() -> None:
+    from pydantic import AnyUrl, HttpUrl
+
+    from kettle.signature import is_scalar
+
+    assert is_scalar(HttpUrl)
+    assert is_scalar(AnyUrl | None)
