@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from realpostgres import postgres  # noqa: F401 - the fixture
 
 from examples.taskboard import seed
 from examples.taskboard.app import create_app
@@ -40,9 +41,22 @@ def settings(tmp_path: Path, **changes: Any) -> Settings:
     return Settings(**values)
 
 
+@pytest.fixture(params=["sqlite"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database the app runs on: SQLite, or (the tests marked ``on_both``) Postgres."""
+    return str(request.param)
+
+
+#: run a test on SQLite and on a real Postgres (tests/realpostgres.py)
+on_both = pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+
+
 @pytest.fixture
-def app(tmp_path: Path) -> Kettle:
-    return create_app(settings(tmp_path))
+def app(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Kettle:
+    changes: dict[str, Any] = {}
+    if backend == "postgres":
+        changes["database_url"] = request.getfixturevalue("postgres").new_database()
+    return create_app(settings(tmp_path, **changes))
 
 
 @pytest.fixture
@@ -150,6 +164,7 @@ def test_signup_refuses_bad_fields_and_keeps_what_was_typed(
         assert f'value="{fields["name"]}"' in response.text
 
 
+@on_both
 def test_signup_logs_the_new_member_in_and_logout_ends_it(client: TestClient) -> None:
     response = post_form(
         client,
@@ -175,6 +190,7 @@ def test_a_form_posted_without_its_csrf_token_is_refused(client: TestClient) -> 
 # -- tasks through the pages ---------------------------------------------------------------
 
 
+@on_both
 def test_create_edit_and_delete_a_task(client: TestClient) -> None:
     sign_in(client)
     created = post_form(
@@ -242,6 +258,7 @@ def test_only_the_author_may_delete(client: TestClient) -> None:
     assert "Only the task" in response.text
 
 
+@on_both
 @pytest.mark.parametrize(
     ("query", "titles"),
     [
@@ -283,6 +300,7 @@ def upload(
     )
 
 
+@on_both
 def test_attachments_are_sniffed_stored_under_our_name_and_served_safely(
     client: TestClient, tmp_path: Path
 ) -> None:
@@ -352,6 +370,7 @@ def test_files_are_for_members_and_unknown_names_are_404(client: TestClient) -> 
 # -- the API -------------------------------------------------------------------------------
 
 
+@on_both
 def test_api_token_lists_and_reads_with_etags(client: TestClient) -> None:
     headers = api_token(client)
     listing = client.get("/api/tasks", headers=headers, params={"per_page": 2})
@@ -367,6 +386,7 @@ def test_api_token_lists_and_reads_with_etags(client: TestClient) -> None:
     assert again.content == b""
 
 
+@on_both
 def test_api_changes_honour_if_match(client: TestClient) -> None:
     headers = api_token(client)
     created = client.post("/api/tasks", headers=headers, json={"title": "From a script"})
@@ -389,6 +409,7 @@ def test_api_changes_honour_if_match(client: TestClient) -> None:
     assert missing.json() == {"detail": "Task not found"}
 
 
+@on_both
 @pytest.mark.parametrize(
     ("method", "path", "body", "params"),
     [
@@ -426,6 +447,7 @@ def test_api_needs_a_valid_token(client: TestClient, headers: dict[str, str], st
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
+@on_both
 def test_api_scopes_limit_what_a_token_may_do(client: TestClient) -> None:
     reader = api_token(client, scope="tasks:read")
     assert client.get("/api/tasks", headers=reader).status_code == 200
@@ -463,6 +485,7 @@ def test_the_document_has_the_password_flow_for_the_authorize_button(client: Tes
 # -- live updates and the CLI --------------------------------------------------------------
 
 
+@on_both
 def test_every_change_is_published_on_the_tasks_channel(app: Kettle, client: TestClient) -> None:
     headers = api_token(client)
     channels = app.state.channels

@@ -30,7 +30,7 @@ from .models import Status, Task, User
 
 SCOPES = {"tasks:read": "List and read tasks", "tasks:write": "Create, change and delete tasks"}
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/token", scopes=SCOPES)
-router = Router(prefix="/api", tags=["tasks"])
+router = Router(prefix="/api")
 
 
 class Token(BaseModel):
@@ -173,7 +173,7 @@ async def me(user: Annotated[User, Security(api_user)], raw: Annotated[str, Depe
     return Me(id=user.id, email=user.email, name=user.name, scopes=scopes)
 
 
-@router.get("/tasks", response_model=TaskPage)
+@router.get("/tasks", response_model=TaskPage, tags=["tasks"])
 async def list_tasks(
     session: Session,
     user: Reader,
@@ -212,6 +212,7 @@ async def _task(session: Session, task_id: int) -> Task:
 
 @router.get(
     "/tasks/{task_id:int}",
+    tags=["tasks"],
     response_model=TaskOut,
     responses={
         304: {"description": "Not modified (If-None-Match)"},
@@ -233,7 +234,7 @@ async def read_task(
     return task_out(task)
 
 
-@router.post("/tasks", response_model=TaskOut, status_code=201)
+@router.post("/tasks", response_model=TaskOut, status_code=201, tags=["tasks"])
 async def create_task(session: Session, user: Writer, body: TaskIn, response: Response) -> TaskOut:
     task = await tasks.create_task(session, user, body.title, body.description, body.status)
     response.headers["ETag"] = etag(task)
@@ -252,6 +253,7 @@ def _check_precondition(task: Task, if_match: str | None) -> None:
 
 @router.patch(
     "/tasks/{task_id:int}",
+    tags=["tasks"],
     response_model=TaskOut,
     responses={404: {"description": "No such task"}, 412: {"description": "Changed since read"}},
 )
@@ -273,6 +275,7 @@ async def update_task(
 
 @router.delete(
     "/tasks/{task_id:int}",
+    tags=["tasks"],
     status_code=204,
     responses={403: {"description": "Not the author"}, 404: {"description": "No such task"}},
 )
