@@ -11,7 +11,7 @@ and ``/docs`` has a working Authorize button.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -31,6 +31,21 @@ from .models import Status, Task, User
 SCOPES = {"tasks:read": "List and read tasks", "tasks:write": "Create, change and delete tasks"}
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/token", scopes=SCOPES)
 router = Router(prefix="/api")
+
+
+class Problem(BaseModel):
+    """What an error says (kettle's error body)."""
+
+    detail: str
+
+
+def problems(**described: str) -> dict[int | str, Any]:
+    """OpenAPI ``responses`` for errors: ``problems(**{"404": "No such task"})``."""
+    return {int(code): {"model": Problem, "description": text} for code, text in described.items()}
+
+
+#: what every operation behind a token may answer
+SECURED = problems(**{"401": "No valid token", "403": "The token lacks a scope"})
 
 
 class Token(BaseModel):
@@ -125,7 +140,12 @@ def etag(task: Task) -> str:
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
-@router.post("/token", response_model=Token, tags=["auth"])
+@router.post(
+    "/token",
+    response_model=Token,
+    tags=["auth"],
+    responses=problems(**{"401": "Incorrect email or password"}),
+)
 async def token(session: Session, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
     """Exchange an email and password for an access token (OAuth2 password flow)."""
     user = await session.scalar(select(User).where(User.email == form.username.strip().lower()))
@@ -167,13 +187,13 @@ Reader = Annotated[User, Security(api_user, scopes=["tasks:read"])]
 Writer = Annotated[User, Security(api_user, scopes=["tasks:write"])]
 
 
-@router.get("/me", response_model=Me, tags=["auth"])
+@router.get("/me", response_model=Me, tags=["auth"], responses=SECURED)
 async def me(user: Annotated[User, Security(api_user)], raw: Annotated[str, Depends(oauth2)]) -> Me:
     scopes = sorted(str(current_app.state.tokens.decode(raw).get("scope", "")).split())
     return Me(id=user.id, email=user.email, name=user.name, scopes=scopes)
 
 
-@router.get("/tasks", response_model=TaskPage, tags=["tasks"])
+@router.get("/tasks", response_model=TaskPage, tags=["tasks"], responses=SECURED)
 async def list_tasks(
     session: Session,
     user: Reader,
@@ -234,7 +254,7 @@ async def read_task(
     return task_out(task)
 
 
-@router.post("/tasks", response_model=TaskOut, status_code=201, tags=["tasks"])
+@router.post("/tasks", response_model=TaskOut, status_code=201, tags=["tasks"], responses=SECURED)
 async def create_task(session: Session, user: Writer, body: TaskIn, response: Response) -> TaskOut:
     task = await tasks.create_task(session, user, body.title, body.description, body.status)
     response.headers["ETag"] = etag(task)
@@ -255,7 +275,10 @@ def _check_precondition(task: Task, if_match: str | None) -> None:
     "/tasks/{task_id:int}",
     tags=["tasks"],
     response_model=TaskOut,
-    responses={404: {"description": "No such task"}, 412: {"description": "Changed since read"}},
+    responses={
+        **SECURED,
+        **problems(**{"404": "No such task", "412": "Changed since read (If-Match)"}),
+    },
 )
 async def update_task(
     session: Session,
@@ -277,7 +300,10 @@ async def update_task(
     "/tasks/{task_id:int}",
     tags=["tasks"],
     status_code=204,
-    responses={403: {"description": "Not the author"}, 404: {"description": "No such task"}},
+    responses={
+        **SECURED,
+        **problems(**{"403": "Not the author", "404": "No such task", "412": "Changed since read"}),
+    },
 )
 async def delete_task(
     session: Session,

@@ -21,7 +21,7 @@ from .db import Session
 from .models import User
 from .uploads import IMAGE_TYPES, UploadRefused, save_upload
 
-bp = Blueprint("auth", __name__)
+bp = Blueprint("auth", __name__, include_in_schema=False)
 
 MAX_NAME = 80
 MIN_PASSWORD = 8

@@ -18,7 +18,7 @@ from kettle.sse import EventSourceResponse
 
 CHANNEL = "tasks"
 
-bp = Blueprint("live", __name__)
+bp = Blueprint("live", __name__, include_in_schema=False)
 
 
 def channels() -> Channels:

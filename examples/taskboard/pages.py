@@ -30,7 +30,7 @@ from .db import Session
 from .models import Attachment, Status, Task, User
 from .uploads import ATTACHMENT_TYPES, UploadRefused, save_upload, upload_dir
 
-bp = Blueprint("pages", __name__)
+bp = Blueprint("pages", __name__, include_in_schema=False)
 
 MAX_SEARCH = 100
 
