@@ -27,6 +27,7 @@ from kettle.loading import (
     resolve_spec,
 )
 from kettle.middleware.proxy import ProxyHeadersMiddleware, parse_trusted
+from kettle.newproject import new as new_project
 from kettle.routing.routes import Route
 from kettle.server import DEFAULT_LIMIT_CONNECTIONS, PROXY_ENV, ServerSettings, proxy_settings
 
@@ -506,6 +507,9 @@ def openapi(info: CliState, app_arg: str | None, as_yaml: bool, output: str, fac
     text = to_yaml(document) if as_yaml else json.dumps(document, indent=2) + "\n"
     with click.open_file(output, "w", encoding="utf-8") as out:
         out.write(text)
+
+
+cli.add_command(new_project)
 
 
 def main(args: Sequence[str] | None = None) -> None:
