@@ -28,6 +28,7 @@ from kettle.loading import (
 )
 from kettle.middleware.proxy import ProxyHeadersMiddleware, parse_trusted
 from kettle.newproject import new as new_project
+from kettle.reloading import RELOAD_ENV, reload_settings
 from kettle.routing.routes import Route
 from kettle.server import DEFAULT_LIMIT_CONNECTIONS, PROXY_ENV, ServerSettings, proxy_settings
 
@@ -348,6 +349,10 @@ def run(
     if reload or workers > 1:
         # Each process imports the app itself, so uvicorn needs an import string.
         target = f"{spec.module}:{attr}"
+    if reload:
+        # An edit that breaks the import gets an error page, not a socket nobody accepts.
+        os.environ[RELOAD_ENV] = reload_settings(target, factory)
+        target, factory = "kettle.reloading:app_or_error_page", True
     if proxies:
         # kettle's ProxyHeadersMiddleware, not uvicorn's (which reads X-Forwarded-For and
         # -Proto only, and trusts 127.0.0.1 unless told otherwise).

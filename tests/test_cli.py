@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import runpy
 import socket
@@ -23,6 +24,7 @@ from click.testing import CliRunner, Result
 from kettle import Kettle
 from kettle.cli import AppLoadError, AppSpec, cli, load_app, main, resolve_spec
 from kettle.loading import _error_inside
+from kettle.reloading import RELOAD_ENV
 from kettle.server import (
     SETTINGS_ENV,
     ServerSettings,
@@ -108,6 +110,7 @@ def served(monkeypatch: pytest.MonkeyPatch) -> ServeCalls:
     calls = ServeCalls()
     monkeypatch.setattr(uvicorn, "run", calls)
     monkeypatch.setenv(SETTINGS_ENV, "")  # kettle run sets it: restored afterwards
+    monkeypatch.setenv(RELOAD_ENV, "")  # as --reload does
     return calls
 
 
@@ -561,7 +564,11 @@ def test_reload_passes_an_import_string(served: ServeCalls, workdir: Path) -> No
     Path("static").mkdir()
     result = invoke("run", "web", "--reload", "--reload-dir", "static")
     assert result.exit_code == 0, result.output
-    assert served.target == "web:app"
+    # Each reloaded process imports web:app through kettle's factory (tests/
+    # test_reload_errors.py: an edit that breaks the import gets an error page).
+    assert served.target == "kettle.reloading:app_or_error_page"
+    assert served.options["factory"] is True
+    assert json.loads(os.environ[RELOAD_ENV]) == {"target": "web:app", "factory": False}
     assert served.options["reload"] is True
     assert served.options["reload_dirs"] == ["static"]
     assert served.options["app_dir"] == str(workdir)
@@ -571,7 +578,7 @@ def test_reload_with_a_file_path(served: ServeCalls, workdir: Path) -> None:
     write("examples/hello/webapp.py", APP)
     result = invoke("run", "examples/hello/webapp.py:app", "--reload")
     assert result.exit_code == 0, result.output
-    assert served.target == "webapp:app"
+    assert json.loads(os.environ[RELOAD_ENV])["target"] == "webapp:app"
     assert served.options["reload_dirs"] is None  # uvicorn then watches the current directory
     assert served.options["app_dir"] == str(workdir / "examples" / "hello")
 

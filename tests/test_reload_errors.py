@@ -1,0 +1,81 @@
+"""``kettle run --reload`` with an edit that breaks the app: every request gets an answer
+(a page naming the file and line in debug mode, a plain 500 otherwise) instead of waiting
+on a socket no process accepts, and the next good edit serves the app again."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from realservers import free_port
+
+pytestmark = pytest.mark.slow
+
+GOOD = (
+    "from kettle import Kettle\napp = Kettle(__name__)\n\n"
+    "@app.get('/')\nasync def index():\n    return {'version': %d}\n"
+)
+BROKEN = "from kettle import Kettle\napp = Kettle(__name__)\n\ndef broken(:\n    pass\n"
+
+
+def answer(url: str, deadline: float, wanted: int) -> httpx.Response:
+    """The first answer with status ``wanted`` (the reloader needs a moment)."""
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            response = httpx.get(url, timeout=2)
+        except httpx.HTTPError as exc:  # a timeout is the hang this guards against
+            last = exc
+        else:
+            if response.status_code == wanted:
+                return response
+            last = response
+        time.sleep(0.2)
+    raise AssertionError(f"no {wanted} answer in time; last: {last!r}")
+
+
+@contextlib.contextmanager
+def reloading_server(folder: Path, *extra: str) -> Iterator[str]:
+    port = free_port()
+    log = folder / "server.log"
+    args = [sys.executable, "-m", "kettle", "run", "web:app", "--reload", "--port", str(port)]
+    with (
+        log.open("wb") as out,
+        subprocess.Popen(
+            [*args, *extra], cwd=folder, env=dict(os.environ), stdout=out, stderr=subprocess.STDOUT
+        ) as proc,
+    ):
+        try:
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_a_broken_edit_gets_an_answer_and_a_fix_serves_again(tmp_path: Path, debug: bool) -> None:
+    source = tmp_path / "web.py"
+    source.write_text(GOOD % 1)
+    with reloading_server(tmp_path, *(["--debug"] if debug else [])) as url:
+        assert answer(url, time.monotonic() + 30, 200).json() == {"version": 1}
+        source.write_text(BROKEN)
+        broken = answer(url, time.monotonic() + 30, 500)
+        if debug:
+            assert "SyntaxError in " in broken.text
+            assert "web.py, line 4" in broken.text
+            assert "def broken(:" in broken.text
+        else:
+            assert broken.text == "Internal Server Error"
+            assert "web.py" not in broken.text
+        source.write_text(GOOD % 2)
+        assert answer(url, time.monotonic() + 30, 200).json() == {"version": 2}
