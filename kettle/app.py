@@ -33,8 +33,9 @@ from kettle.webapp import WebApp
 if TYPE_CHECKING:
     import click
 
-    from kettle.globals import AppContext
-    from kettle.scaffold import Blueprint
+    from kettle.commands import AppCliRunner
+    from kettle.jsonprovider import JSONProvider
+    from kettle.rules import URLMap
     from kettle.sessions import SessionInterface
     from kettle.templating import Templating
     from kettle.testing import TestClient
@@ -77,6 +78,8 @@ class Kettle:
             to ``None`` turns that page off).
         openapi: an :class:`~kettle.openapi.OpenAPIConfig` for the other settings; the
             keyword arguments above override its fields.
+        instance_path: the folder for files the app writes (``instance/`` beside the
+            package by default); ``instance_relative_config``: config files load from it.
 
     Example:
         >>> from kettle import Kettle
@@ -192,6 +195,8 @@ class Kettle:
         swagger_ui_parameters: Mapping[str, Any] | None = None,
         swagger_ui_init_oauth: Mapping[str, Any] | None = None,
         openapi: OpenAPIConfig | None = None,
+        instance_path: str | None = None,
+        instance_relative_config: bool = False,
     ) -> None:
         #: the root router: routes, mounts, included routers and blueprints, request
         #: hooks, error handlers and folders (FastAPI's and Starlette's ``app.router``)
@@ -211,7 +216,13 @@ class Kettle:
             )
         #: Flask's application features (config, sessions, templates, blueprints' template
         #: functions, url_for, the CLI group); the app offers them under Flask's names
-        self.web = WebApp(self, debug, self._invalidate)
+        self.web = WebApp(
+            self,
+            debug,
+            self._invalidate,
+            instance_path=instance_path,
+            instance_relative_config=instance_relative_config,
+        )
         self.config = self.web.config
         self.blueprints = self.web.blueprints
         self.thread_pool = ThreadPool(thread_pool_size)
@@ -466,120 +477,29 @@ class Kettle:
         return self.ensure_compiled().urls.path_for(name, path_params)
 
     # -- Flask's application API (the app.web part under Flask's names) ----------------------
-
-    @property
-    def debug(self) -> bool:
-        """Debug mode (``config["DEBUG"]``): tracebacks in error pages, template reloading."""
-        return self.web.debug
-
-    @debug.setter
-    def debug(self, value: bool) -> None:
-        self.web.set_debug(value)
-
-    @property
-    def testing(self) -> bool:
-        """Testing mode (``config["TESTING"]``), as in Flask."""
-        return bool(self.config.get("TESTING"))
-
-    @testing.setter
-    def testing(self, value: bool) -> None:
-        self.config["TESTING"] = value
-
-    @property
-    def secret_key(self) -> Any:
-        """The key sessions are signed with (``config["SECRET_KEY"]``)."""
-        return self.config.get("SECRET_KEY")
-
-    @secret_key.setter
-    def secret_key(self, value: Any) -> None:
-        self.config["SECRET_KEY"] = value
-
-    @property
-    def jinja_env(self) -> Any:
-        """The Jinja2 environment, as in Flask."""
-        return self.web.templating.env
-
-    def context_processor(self, func: F) -> F:
-        """Merge the dict ``func()`` returns into every template's context."""
-        return self.web.templating.context_processor(func)
-
-    def template_filter(self, name: str | None = None) -> Callable[[F], F]:
-        """Register a template filter (``@app.template_filter()``)."""
-        return self.web.templating.template_filter(name)
-
-    def template_global(self, name: str | None = None) -> Callable[[F], F]:
-        """Register a template global function."""
-        return self.web.templating.template_global(name)
-
-    def template_test(self, name: str | None = None) -> Callable[[F], F]:
-        """Register a template test."""
-        return self.web.templating.template_test(name)
-
-    def add_template_filter(self, func: Callable[..., Any], name: str | None = None) -> None:
-        self.web.templating.add_template_filter(func, name)
-
-    def add_template_global(self, func: Callable[..., Any], name: str | None = None) -> None:
-        self.web.templating.add_template_global(func, name)
-
-    def add_template_test(self, func: Callable[..., bool], name: str | None = None) -> None:
-        self.web.templating.add_template_test(func, name)
-
-    def register_blueprint(self, blueprint: Blueprint, url_prefix: str | None = None) -> None:
-        """Serve ``blueprint`` (and the blueprints registered inside it) in this app.
-
-        ``url_prefix`` replaces the blueprint's own prefix.
-        """
-        for bp in blueprint.iter_blueprints():
-            if bp.name in self.blueprints and self.blueprints[bp.name] is not bp:
-                raise ValueError(f"a different blueprint is already registered as {bp.name!r}")
-            self.blueprints[bp.name or ""] = bp
-        self.include_router(blueprint, own_prefix=url_prefix)
-
-    def url_for(
-        self,
-        endpoint: str,
-        /,
-        *,
-        _anchor: str | None = None,
-        _method: str | None = None,
-        _scheme: str | None = None,
-        _external: bool | None = None,
-        **values: Any,
-    ) -> str:
-        """The URL of the route named ``endpoint``, as in Flask.
-
-        ``".name"`` is relative to the blueprint of the current request; values that are
-        not path parameters become the query string; ``_external`` (the default outside a
-        request) gives an absolute URL built from ``SERVER_NAME``,
-        ``PREFERRED_URL_SCHEME`` and ``APPLICATION_ROOT``.
-
-        Raises:
-            NoMatchFound: no route has that name, or its parameters are missing.
-
-        Example:
-            >>> from kettle import Kettle
-            >>> app = Kettle(__name__)
-            >>> @app.get("/users/{user_id:int}", name="user")
-            ... async def user(user_id: int) -> dict[str, int]:
-            ...     return {"id": user_id}
-            >>> app.url_for("user", user_id=3, _external=False, tab="posts")
-            '/users/3?tab=posts'
-        """
-        return self.web.url_for(
-            endpoint, values, anchor=_anchor, scheme=_scheme, external=_external
-        )
-
-    def app_context(self) -> AppContext:
-        """``with app.app_context():`` makes ``current_app`` and ``g`` usable outside a request."""
-        from kettle.globals import AppContext
-
-        return AppContext(self)
-
-    def test_client(self, **options: Any) -> TestClient:
-        """A test client whose responses also offer Flask's ``.data`` and ``.get_json()``."""
-        from kettle.testing import TestClient
-
-        return TestClient(self, **options)
+    debug: Attribute[bool] = Attribute("web")
+    testing: Attribute[bool] = Attribute("web")
+    secret_key: Attribute[Any] = Attribute("web")
+    jinja_env: Attribute[Any] = Attribute("web")
+    instance_path: Attribute[str] = Attribute("web")
+    url_map: Attribute[URLMap] = Attribute("web")
+    json: Attribute[JSONProvider] = Attribute("web")
+    context_processor = Method("web", WebApp.context_processor)
+    template_filter = Method("web", WebApp.template_filter)
+    template_global = Method("web", WebApp.template_global)
+    template_test = Method("web", WebApp.template_test)
+    add_template_filter = Method("web", WebApp.add_template_filter)
+    add_template_global = Method("web", WebApp.add_template_global)
+    add_template_test = Method("web", WebApp.add_template_test)
+    register_blueprint = Method("web", WebApp.register_blueprint)
+    url_for = Method("web", WebApp.url_for)
+    app_context = Method("web", WebApp.app_context)
+    test_client = Method("web", WebApp.test_client)
+    test_cli_runner = Method("web", WebApp.test_cli_runner)
+    test_client_class: Attribute[type[TestClient] | None] = Attribute("web")
+    test_cli_runner_class: Attribute[type[AppCliRunner] | None] = Attribute("web")
+    open_resource = Method("web", WebApp.open_resource)
+    open_instance_resource = Method("web", WebApp.open_instance_resource)
 
     # -- running ------------------------------------------------------------------------------
 

@@ -11,8 +11,94 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+import click.testing
 
-__all__ = ["AppGroup"]
+__all__ = ["AppCliRunner", "AppGroup", "ScriptInfo"]
+
+
+class ScriptInfo:
+    """What a command line knows about the app it serves: how to load it, once.
+
+    Passed as the click context's ``obj``; the commands of ``app.cli`` run inside the app
+    context of the app it loads.
+
+    Args:
+        app_import_path: ``"module:name"`` (``name`` may be a factory call like
+            ``create_app()``), or ``"module"`` for its ``app``.
+        create_app: a callable returning the app (wins over ``app_import_path``).
+        set_debug_flag: kept for Flask's signature; kettle reads debug from the app.
+
+    Example:
+        >>> from kettle import Kettle
+        >>> from kettle.commands import ScriptInfo
+        >>> app = Kettle(__name__)
+        >>> ScriptInfo(create_app=lambda: app).load_app() is app
+        True
+    """
+
+    def __init__(
+        self,
+        app_import_path: str | None = None,
+        create_app: Callable[..., Any] | None = None,
+        set_debug_flag: bool = True,
+        load_dotenv_defaults: bool = True,
+    ) -> None:
+        self.app_import_path = app_import_path
+        self.create_app = create_app
+        self.set_debug_flag = set_debug_flag
+        self.load_dotenv_defaults = load_dotenv_defaults
+        #: free room for commands to share values
+        self.data: dict[Any, Any] = {}
+        self._loaded: Any = None
+
+    def load_app(self) -> Any:
+        """The app (loaded on the first call, the same object afterwards)."""
+        if self._loaded is not None:
+            return self._loaded
+        if self.create_app is not None:
+            app = self.create_app()
+        elif self.app_import_path:
+            import importlib
+
+            module_name, _, attr = self.app_import_path.partition(":")
+            found: Any = importlib.import_module(module_name)
+            name = attr or "app"
+            call = name.endswith("()")
+            found = getattr(found, name.removesuffix("()"))
+            app = found() if call else found
+        else:
+            raise click.UsageError("no app to load: give create_app or app_import_path")
+        self._loaded = app
+        return app
+
+
+class AppCliRunner(click.testing.CliRunner):
+    """``app.test_cli_runner()``: runs the app's commands in tests, as the CLI would.
+
+    Example:
+        >>> import click
+        >>> from kettle import Kettle
+        >>> app = Kettle(__name__)
+        >>> @app.cli.command("hello")
+        ... def hello() -> None:
+        ...     click.echo("hi")
+        >>> app.test_cli_runner().invoke(args=["hello"]).output
+        'hi\\n'
+    """
+
+    def __init__(self, app: Any, **kwargs: Any) -> None:
+        self.app = app
+        super().__init__(**kwargs)
+
+    def invoke(  # type: ignore[override]
+        self, cli: click.Command | None = None, args: Any = None, **kwargs: Any
+    ) -> click.testing.Result:
+        """Run ``cli`` (default: ``app.cli``) with ``args``; ``obj`` defaults to a
+        :class:`ScriptInfo` loading this app."""
+        if "obj" not in kwargs:
+            app = self.app
+            kwargs["obj"] = ScriptInfo(create_app=lambda: app)
+        return super().invoke(self.app.cli if cli is None else cli, args, **kwargs)
 
 
 class AppGroup(click.Group):
@@ -37,7 +123,10 @@ class AppGroup(click.Group):
         def decorator(func: Callable[..., Any]) -> click.Command:
             @functools.wraps(func)
             def in_context(*f_args: Any, **f_kwargs: Any) -> Any:
-                with self.app.app_context():
+                ctx = click.get_current_context(silent=True)
+                info = ctx.find_object(ScriptInfo) if ctx is not None else None
+                app = info.load_app() if info is not None else self.app
+                with app.app_context():
                     return func(*f_args, **f_kwargs)
 
             return decorate(in_context)  # type: ignore[no-any-return]

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import IO, Any
 
-__all__ = ["DEFAULT_CONFIG", "Config", "import_string"]
+__all__ = ["DEFAULT_CONFIG", "Config", "get_debug_flag", "import_string"]
 
 #: Flask's defaults, with kettle's secure choices where they differ: the session cookie
 #: is ``SameSite=Lax`` and ``Secure`` follows the request's scheme (``None``) instead of
@@ -275,3 +275,18 @@ def import_string(path: str) -> Any:
             return getattr(module, attribute)
         except AttributeError:
             raise ImportError(f"module {module_name!r} has no attribute {attribute!r}") from None
+
+
+def get_debug_flag() -> bool:
+    """Whether the environment asks for debug mode (``KETTLE_DEBUG``, or Flask's
+    ``FLASK_DEBUG``, set to ``1``, ``true`` or ``yes``).
+
+    Example:
+        >>> import os
+        >>> os.environ["FLASK_DEBUG"] = "1"
+        >>> get_debug_flag()
+        True
+        >>> del os.environ["FLASK_DEBUG"]
+    """
+    value = os.environ.get("KETTLE_DEBUG") or os.environ.get("FLASK_DEBUG") or ""
+    return value.lower() in ("1", "true", "yes")

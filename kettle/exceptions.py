@@ -13,6 +13,7 @@ become an HTTP response; the rest report what happened on a connection::
     ├── HTTPException                     a request error, answered with its status code
     │   ├── RequestValidationError        422: input did not match the declared types
     │   │   └── WebSocketRequestValidationError  the same, on a WebSocket: closed with 1008
+    │   ├── RequestRedirect               308 to ``new_url``: the URL lives elsewhere
     │   │   the named HTTP errors (abort(code) raises them; a handler registered for
     │   │   the class or for the code answers both):
     │   ├── BadRequest                    400
@@ -76,6 +77,7 @@ from typing import Any, ClassVar, NoReturn
 
 __all__ = [
     "NAMED_ERRORS",
+    "Aborter",
     "BadGateway",
     "BadRequest",
     "BadRequestKeyError",
@@ -104,6 +106,7 @@ __all__ = [
     "PreconditionRequired",
     "RequestEntityTooLarge",
     "RequestHeaderFieldsTooLarge",
+    "RequestRedirect",
     "RequestTimeout",
     "RequestURITooLarge",
     "RequestValidationError",
@@ -472,6 +475,52 @@ def abort(
     if named is not None:
         raise named(detail, headers)
     raise HTTPException(status_code, detail, headers)
+
+
+class Aborter:
+    """``abort`` as an object: raises the named error of a code, from a table you extend
+    (``extra``: classes for more codes, such as an app's own 9xx errors).
+
+    Example:
+        >>> from kettle.exceptions import Aborter, Gone
+        >>> Aborter(extra={599: Gone})(599)
+        Traceback (most recent call last):
+        kettle.exceptions.Gone: 410: Gone
+    """
+
+    def __init__(
+        self,
+        mapping: Mapping[int, type[HTTPException]] | None = None,
+        extra: Mapping[int, type[HTTPException]] | None = None,
+    ) -> None:
+        self.mapping: dict[int, type[HTTPException]] = dict(
+            NAMED_ERRORS if mapping is None else mapping
+        )
+        self.mapping.update(extra or {})
+
+    def __call__(
+        self, code: int, detail: Any = None, headers: Mapping[str, str] | None = None
+    ) -> NoReturn:
+        if not isinstance(code, int):
+            # Werkzeug's abort(response): only for codes; say what to do instead.
+            raise TypeError("abort() takes a status code; return the response instead")
+        error = self.mapping.get(code)
+        if error is not None:
+            raise error(detail, headers)
+        if 100 <= code <= 999:
+            raise HTTPException(code, detail, headers)
+        raise LookupError(f"no exception for {code!r}")
+
+
+class RequestRedirect(HTTPException):
+    """The URL asked for lives elsewhere (a slash added or removed): a 308 to ``new_url``."""
+
+    #: the status sent (308 keeps the method and body, where 301 may turn POST into GET)
+    code_sent: ClassVar[int] = 308
+
+    def __init__(self, new_url: str) -> None:
+        self.new_url = new_url
+        super().__init__(self.code_sent, None, {"Location": new_url})
 
 
 def _phrase(status_code: int) -> str:

@@ -151,10 +151,41 @@ class FormAccessor(_Lookup):
         )
 
 
+class DebugFilesKeyError(KeyError, AssertionError):
+    """Debug mode only: ``request.files[name]`` found a text field of that name instead
+    of a file, because the form was not sent as ``multipart/form-data``.
+
+    Raised (not answered with a 400) so the developer sees how to fix the form.
+    """
+
+    def __init__(self, key: str, submitted: Any, media_type: str) -> None:
+        self.key = key
+        self.message = (
+            f"request.files has no key {key!r}: the form was sent as {media_type!r}, so no "
+            'file contents were transmitted. Add enctype="multipart/form-data" to the '
+            f"form. This was submitted: {submitted!r}"
+        )
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class FilesAccessor(FormAccessor):
     """``request.files["upload"]``: the uploaded files of a multipart form."""
 
     __slots__ = ()
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return super().__getitem__(key)
+        except BadRequestKeyError:
+            request = self._request
+            media = request.content_type[0]
+            debug = getattr(request.scope.get("app"), "debug", False)
+            if debug and media != "multipart/form-data" and key in self._form():
+                raise DebugFilesKeyError(key, self._form()[key], media) from None
+            raise
 
     def _data(self) -> Any:
         from kettle.forms import UploadFile

@@ -36,6 +36,7 @@ __all__ = [
     "AppContext",
     "LocalProxy",
     "RequestContext",
+    "app_ctx",
     "copy_current_request_context",
     "current_app",
     "current_context",
@@ -46,6 +47,7 @@ __all__ = [
     "pop_request_context",
     "push_request_context",
     "request",
+    "request_ctx",
     "session",
 ]
 
@@ -282,3 +284,8 @@ g: AppGlobals = LocalProxy(_get_g, "g")  # type: ignore[assignment]
 _AppCtxGlobals = AppGlobals
 request: FlaskRequest = LocalProxy(_get_request, "request")  # type: ignore[assignment]
 session: SessionMixin = LocalProxy(_get_session, "session")  # type: ignore[assignment]
+
+#: The current request context and app context themselves (Flask's ``request_ctx`` and
+#: ``app_ctx``): for code that keeps or inspects the context, not just its request.
+request_ctx: RequestContext = LocalProxy(_request_context, "request_ctx")  # type: ignore[assignment]
+app_ctx: AppContext = LocalProxy(_app_context, "app_ctx")  # type: ignore[assignment]

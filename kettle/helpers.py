@@ -29,6 +29,7 @@ from kettle.responses import (
     StreamingResponse,
     to_response,
 )
+from kettle.signals import message_flashed
 from kettle.types import RawHeaders
 
 if TYPE_CHECKING:
@@ -66,6 +67,8 @@ def flash(message: Any, category: str = "message") -> None:
     flashes = list(session.get(_FLASHES, ()))
     flashes.append((category, message))
     session[_FLASHES] = flashes
+    if message_flashed.receivers:
+        message_flashed.send(current_app._get_current_object(), message=message, category=category)  # type: ignore[attr-defined]
 
 
 def get_flashed_messages(

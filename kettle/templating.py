@@ -22,14 +22,24 @@ from typing import Any, TypeVar, overload
 import jinja2
 
 from kettle.exceptions import ConfigurationError
-from kettle.globals import LocalProxy, current_app, g, has_request_context, request, session
+from kettle.globals import (
+    LocalProxy,
+    current_app,
+    g,
+    has_app_context,
+    has_request_context,
+    request,
+    session,
+)
 from kettle.responses import Background, HTMLResponse
+from kettle.signals import before_render_template, template_rendered
 
 __all__ = [
     "Environment",
     "Jinja2Templates",
     "TemplateHTMLResponse",
     "Templating",
+    "get_template_attribute",
     "render_template",
     "render_template_async",
     "render_template_string",
@@ -312,13 +322,23 @@ class Templating:
         """Render the template ``name`` (or the first that exists of a list)."""
         template = self.env.get_or_select_template(name)
         self.update_template_context(context)
-        return template.render(context)
+        return self._render(template, context)
 
     def render_string(self, source: str, /, **context: Any) -> str:
         """Render a template given as a string (always autoescaped)."""
         template = self.env.from_string(source)
         self.update_template_context(context)
-        return template.render(context)
+        return self._render(template, context)
+
+    def _render(self, template: jinja2.Template, context: dict[str, Any]) -> str:
+        # The signals are sent only when someone listens: one set lookup each otherwise.
+        app = _current_app_or_none()
+        if before_render_template.receivers:
+            before_render_template.send(app, template=template, context=context)
+        text = template.render(context)
+        if template_rendered.receivers:
+            template_rendered.send(app, template=template, context=context)
+        return text
 
     async def render_async(self, name: TemplateName, /, **context: Any) -> str:
         """Render without blocking on async values: awaitables in the context are awaited."""
@@ -349,6 +369,10 @@ class Templating:
         template = self.async_env.get_or_select_template(name)
         await self.update_template_context_async(context)
         return _keep_context_async(template.generate_async(context))
+
+
+def _current_app_or_none() -> Any:
+    return current_app._get_current_object() if has_app_context() else None  # type: ignore[attr-defined]
 
 
 def _keep_context(pieces: Iterator[str]) -> Iterator[str]:
@@ -557,3 +581,9 @@ class Jinja2Templates:
             kwargs.get("media_type"),
             kwargs.get("background"),
         )
+
+
+def get_template_attribute(template_name: str, attribute: str) -> Any:
+    """A macro or variable the template ``template_name`` defines, to use from Python
+    (``get_template_attribute("macros.html", "hello")("ada")``)."""
+    return getattr(_templating().get_template(template_name).module, attribute)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from kettle.config import DEFAULT_CONFIG, Config
@@ -19,12 +19,18 @@ from kettle.routing.routes import Route
 if TYPE_CHECKING:
     import click
 
+    from kettle.commands import AppCliRunner
     from kettle.compiler import CompiledApp
-    from kettle.globals import RequestContext
+    from kettle.globals import AppContext, RequestContext
+    from kettle.jsonprovider import JSONProvider
     from kettle.requests import Request
+    from kettle.rules import URLMap
     from kettle.scaffold import Blueprint
     from kettle.sessions import SessionInterface
     from kettle.templating import Templating
+    from kettle.testing import TestClient
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -34,6 +40,7 @@ class WebAppOwner(Protocol):
     """What :class:`WebApp` reads of the app that holds it."""
 
     root_path: str
+    import_name: str
     static_folder: str | os.PathLike[str] | None
     static_url_path: str | None
     template_folder: str | os.PathLike[str] | None
@@ -63,16 +70,56 @@ class WebApp:
         True
     """
 
-    def __init__(self, owner: WebAppOwner, debug: bool, changed: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        owner: WebAppOwner,
+        debug: bool,
+        changed: Callable[[], None],
+        *,
+        instance_path: str | None = None,
+        instance_relative_config: bool = False,
+    ) -> None:
         self.owner = owner
         self.changed = changed
-        self.config = Config(owner.root_path, DEFAULT_CONFIG)
+        #: the folder for files the app writes and keeps (a database, local settings),
+        #: outside the package: ``instance/`` beside the package or module
+        self.instance_path = instance_path or find_instance_path(owner.root_path, owner.import_name)
+        if not os.path.isabs(self.instance_path):
+            raise ValueError(f"instance_path must be absolute, not {self.instance_path!r}")
+        self.config = Config(
+            self.instance_path if instance_relative_config else owner.root_path, DEFAULT_CONFIG
+        )
         self.config["DEBUG"] = debug
         #: ``{name: blueprint}`` of every blueprint registered on the app
         self.blueprints: dict[str, Blueprint] = {}
         self._session_interface: SessionInterface | None = None
         self._templating: Templating | None = None
         self._cli: click.Group | None = None
+        self._json: JSONProvider | None = None
+        #: the classes ``test_client()`` and ``test_cli_runner()`` build (``None``: kettle's)
+        self.test_client_class: type[TestClient] | None = None
+        self.test_cli_runner_class: type[AppCliRunner] | None = None
+
+    @property
+    def url_map(self) -> URLMap:
+        """The routes and converters under Werkzeug's names (``app.url_map``)."""
+        from kettle.rules import URLMap
+
+        app: Any = self.owner  # the app: converters and compiled routes
+        return URLMap(app)
+
+    @property
+    def json(self) -> JSONProvider:
+        """``app.json``: the app's JSON settings (``sort_keys``, ``ensure_ascii``...)."""
+        if self._json is None:
+            from kettle.jsonprovider import DefaultJSONProvider
+
+            self._json = DefaultJSONProvider(self.owner)
+        return self._json
+
+    @json.setter
+    def json(self, provider: JSONProvider) -> None:
+        self._json = provider
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -95,7 +142,12 @@ class WebApp:
 
     @property
     def debug(self) -> bool:
+        """Debug mode (``config["DEBUG"]``): tracebacks in error pages, template reloading."""
         return bool(self.config.get("DEBUG"))
+
+    @debug.setter
+    def debug(self, value: bool) -> None:
+        self.set_debug(value)
 
     def set_debug(self, value: bool) -> None:
         """Switch debug mode: error pages and template reloading follow."""
@@ -103,6 +155,24 @@ class WebApp:
         if self._templating is not None:
             self._templating.auto_reload = self.auto_reload()
         self.changed()
+
+    @property
+    def testing(self) -> bool:
+        """Testing mode (``config["TESTING"]``), as in Flask."""
+        return bool(self.config.get("TESTING"))
+
+    @testing.setter
+    def testing(self, value: bool) -> None:
+        self.config["TESTING"] = value
+
+    @property
+    def secret_key(self) -> Any:
+        """The key sessions are signed with (``config["SECRET_KEY"]``)."""
+        return self.config.get("SECRET_KEY")
+
+    @secret_key.setter
+    def secret_key(self, value: Any) -> None:
+        self.config["SECRET_KEY"] = value
 
     def auto_reload(self) -> bool:
         """Whether templates are re-read when they change (debug mode, unless configured)."""
@@ -123,6 +193,49 @@ class WebApp:
                 debug=self.debug,
             )
         return self._templating
+
+    @property
+    def jinja_env(self) -> Any:
+        """The Jinja2 environment, as in Flask."""
+        return self.templating.env
+
+    def context_processor(self, func: F) -> F:
+        """Merge the dict ``func()`` returns into every template's context."""
+        return self.templating.context_processor(func)
+
+    def template_filter(self, name: str | None = None) -> Callable[[F], F]:
+        """Register a template filter (``@app.template_filter()``)."""
+        return self.templating.template_filter(name)
+
+    def template_global(self, name: str | None = None) -> Callable[[F], F]:
+        """Register a template global function."""
+        return self.templating.template_global(name)
+
+    def template_test(self, name: str | None = None) -> Callable[[F], F]:
+        """Register a template test."""
+        return self.templating.template_test(name)
+
+    def add_template_filter(self, func: Callable[..., Any], name: str | None = None) -> None:
+        self.templating.add_template_filter(func, name)
+
+    def add_template_global(self, func: Callable[..., Any], name: str | None = None) -> None:
+        self.templating.add_template_global(func, name)
+
+    def add_template_test(self, func: Callable[..., bool], name: str | None = None) -> None:
+        self.templating.add_template_test(func, name)
+
+    # -- blueprints ------------------------------------------------------------------------
+
+    def register_blueprint(self, blueprint: Blueprint, url_prefix: str | None = None) -> None:
+        """Serve ``blueprint`` (and the blueprints registered inside it) in this app.
+
+        ``url_prefix`` replaces the blueprint's own prefix.
+        """
+        for bp in blueprint.iter_blueprints():
+            if bp.name in self.blueprints and self.blueprints[bp.name] is not bp:
+                raise ValueError(f"a different blueprint is already registered as {bp.name!r}")
+            self.blueprints[bp.name or ""] = bp
+        self.owner.router.include_router(blueprint, own_prefix=url_prefix)
 
     # -- compiling ---------------------------------------------------------------------------
 
@@ -184,13 +297,45 @@ class WebApp:
     def url_for(
         self,
         endpoint: str,
+        /,
+        *,
+        _anchor: str | None = None,
+        _method: str | None = None,
+        _scheme: str | None = None,
+        _external: bool | None = None,
+        **values: Any,
+    ) -> str:
+        """The URL of the route named ``endpoint``, as in Flask (``app.url_for``).
+
+        ``".name"`` is relative to the blueprint of the current request; values that are
+        not path parameters become the query string; ``_external`` (the default outside a
+        request) gives an absolute URL built from ``SERVER_NAME``,
+        ``PREFERRED_URL_SCHEME`` and ``APPLICATION_ROOT``.
+
+        Raises:
+            NoMatchFound: no route has that name, or its parameters are missing.
+
+        Example:
+            >>> from kettle import Kettle
+            >>> app = Kettle(__name__)
+            >>> @app.get("/users/{user_id:int}", name="user")
+            ... async def user(user_id: int) -> dict[str, int]:
+            ...     return {"id": user_id}
+            >>> app.url_for("user", user_id=3, _external=False, tab="posts")
+            '/users/3?tab=posts'
+        """
+        return self.build_url(endpoint, values, anchor=_anchor, scheme=_scheme, external=_external)
+
+    def build_url(
+        self,
+        endpoint: str,
         values: dict[str, Any],
         *,
         anchor: str | None = None,
         scheme: str | None = None,
         external: bool | None = None,
     ) -> str:
-        """``app.url_for``: the URL of the route named ``endpoint`` (see ``Kettle.url_for``)."""
+        """:meth:`url_for` with the values and options as separate arguments."""
         from kettle.globals import RequestContext, current_context
         from kettle.helpers import build_url
 
@@ -277,6 +422,44 @@ class WebApp:
 
         return RequestContext(self.owner, self.owner.request_class(scope, receive))
 
+    def app_context(self) -> AppContext:
+        """``with app.app_context():`` makes ``current_app`` and ``g`` usable outside a request."""
+        from kettle.globals import AppContext
+
+        return AppContext(self.owner)
+
+    def test_client(self, /, **options: Any) -> TestClient:
+        """A test client whose responses also offer Flask's ``.data`` and ``.get_json()``
+        (of :attr:`test_client_class` when set)."""
+        from kettle.testing import TestClient
+
+        app: Any = self.owner  # an ASGI app: the owner is the Kettle app
+        return (self.test_client_class or TestClient)(app, **options)
+
+    def test_cli_runner(self, /, **options: Any) -> AppCliRunner:
+        """A click runner for the app's commands (of :attr:`test_cli_runner_class` when set).
+
+        Example:
+            >>> from kettle import Kettle
+            >>> Kettle(__name__).test_cli_runner().invoke(args=["--help"]).exit_code
+            0
+        """
+        from kettle.commands import AppCliRunner
+
+        return (self.test_cli_runner_class or AppCliRunner)(self.owner, **options)
+
+    def open_resource(
+        self, resource: str, mode: str = "rb", encoding: str | None = None
+    ) -> IO[Any]:
+        """Open a file relative to the app's ``root_path`` (a schema shipped with the app)."""
+        return _open_under(self.owner.root_path, resource, mode, encoding)
+
+    def open_instance_resource(
+        self, resource: str, mode: str = "rb", encoding: str | None = None
+    ) -> IO[Any]:
+        """Open a file relative to :attr:`instance_path` (for writing too)."""
+        return _open_under(self.instance_path, resource, mode, encoding, writable=True)
+
     # -- the app's command line ------------------------------------------------------------------
 
     @property
@@ -291,3 +474,35 @@ class WebApp:
     @cli.setter
     def cli(self, group: click.Group) -> None:
         self._cli = group
+
+
+def find_instance_path(root_path: str, import_name: str) -> str:
+    """Flask's default instance folder: ``instance/`` beside the package (or the module).
+
+    A package's ``root_path`` is its own folder, so its instance folder is a sibling of it;
+    a module's is the folder holding the module.
+    """
+    import importlib.util
+    import sys
+
+    module = sys.modules.get(import_name)
+    is_package = module is not None and hasattr(module, "__path__")
+    if module is None and import_name != "__main__":
+        try:
+            spec = importlib.util.find_spec(import_name)
+        except (ImportError, ValueError):
+            spec = None
+        is_package = spec is not None and spec.submodule_search_locations is not None
+    base = os.path.dirname(os.path.abspath(root_path)) if is_package else root_path
+    return os.path.join(os.path.abspath(base), "instance")
+
+
+def _open_under(
+    folder: str, resource: str, mode: str, encoding: str | None, *, writable: bool = False
+) -> IO[Any]:
+    if not writable and mode not in ("r", "rt", "rb"):
+        raise ValueError("resources are opened for reading only")
+    path = os.path.join(folder, resource)
+    if "b" in mode:
+        return open(path, mode)
+    return open(path, mode, encoding=encoding)

@@ -38,6 +38,23 @@ from kettle import Kettle as Flask
 from kettle import Response as _KettleResponse
 from kettle.flaskrequest import FlaskRequest as Request
 from kettle.globals import copy_current_request_context, has_app_context, has_request_context
+from kettle.signals import (
+    appcontext_popped,
+    appcontext_pushed,
+    appcontext_tearing_down,
+    before_render_template,
+    got_request_exception,
+    message_flashed,
+    request_finished,
+    request_started,
+    request_tearing_down,
+    template_rendered,
+)
+from kettle.templating import (
+    get_template_attribute,
+    stream_template,
+    stream_template_string,
+)
 
 
 class Response(_KettleResponse):
@@ -58,6 +75,9 @@ class Response(_KettleResponse):
         )
 
 
+# Submodules Flask code reaches as attributes (``flask.json.dumps``, ``flask.views.View``).
+from kettle.flask import json, signals, views  # noqa: E402, F401
+
 __all__ = [
     "Blueprint",
     "Config",
@@ -65,22 +85,35 @@ __all__ = [
     "Request",
     "Response",
     "abort",
+    "appcontext_popped",
+    "appcontext_pushed",
+    "appcontext_tearing_down",
+    "before_render_template",
     "copy_current_request_context",
     "current_app",
     "flash",
     "g",
     "get_flashed_messages",
+    "get_template_attribute",
+    "got_request_exception",
     "has_app_context",
     "has_request_context",
     "jsonify",
     "make_response",
+    "message_flashed",
     "redirect",
     "render_template",
     "render_template_string",
     "request",
+    "request_finished",
+    "request_started",
+    "request_tearing_down",
     "send_file",
     "send_from_directory",
     "session",
+    "stream_template",
+    "stream_template_string",
     "stream_with_context",
+    "template_rendered",
     "url_for",
 ]

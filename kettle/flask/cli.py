@@ -1,0 +1,5 @@
+"""``flask.cli``: the app's command group and what a command line knows of the app."""
+
+from kettle.commands import AppGroup, ScriptInfo
+
+__all__ = ["AppGroup", "ScriptInfo"]

@@ -1,0 +1,19 @@
+"""``flask.ctx``: the application and request contexts."""
+
+from kettle.context import AppGlobals as _AppCtxGlobals
+from kettle.globals import (
+    AppContext,
+    RequestContext,
+    copy_current_request_context,
+    has_app_context,
+    has_request_context,
+)
+
+__all__ = [
+    "AppContext",
+    "RequestContext",
+    "copy_current_request_context",
+    "has_app_context",
+    "has_request_context",
+]
+_ = _AppCtxGlobals

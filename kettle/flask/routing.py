@@ -1,0 +1,7 @@
+"""``werkzeug.routing``: converters, URL-building errors and redirects, kettle's."""
+
+from kettle.exceptions import RequestRedirect
+from kettle.routing.urls import NoMatchFound as BuildError
+from kettle.rules import BaseConverter, URLMap
+
+__all__ = ["BaseConverter", "BuildError", "RequestRedirect", "URLMap"]

@@ -1,0 +1,100 @@
+"""Werkzeug's routing vocabulary over kettle's router: converters and ``app.url_map``.
+
+``app.url_map`` is a view of the app's routes, not a second table: its ``converters`` is
+the app's own dict of converters (a converter added there is used by routes compiled
+afterwards), and its rules are the compiled routes.
+
+Example:
+    >>> from kettle import Kettle
+    >>> from kettle.rules import BaseConverter
+    >>> class ListConverter(BaseConverter):
+    ...     def to_python(self, value):
+    ...         return value.split(",")
+    ...     def to_url(self, value):
+    ...         return ",".join(super(ListConverter, self).to_url(v) for v in value)
+    >>> app = Kettle(__name__)
+    >>> app.url_map.converters["list"] = ListConverter
+    >>> @app.route("/sum/<list:numbers>")
+    ... def total(numbers):
+    ...     return str(sum(map(int, numbers)))
+    >>> app.url_path_for("total", numbers=[1, 2])
+    '/sum/1,2'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from kettle.routing.converters import Converter
+from kettle.routing.routes import Route
+
+__all__ = ["BaseConverter", "URLMap"]
+
+
+class BaseConverter(Converter):
+    """A converter written the Werkzeug way: ``to_python`` and ``to_url``, ``regex``.
+
+    ``to_python`` raising ``ValueError`` makes the route not match (404 when no other
+    does); ``to_url`` gives the segment's text (URL building quotes it afterwards).
+    """
+
+    #: what a segment must look like (a segment is never empty and has no ``/``)
+    regex = "[^/]+"
+
+    def __init__(self, map: Any = None, *args: Any, **kwargs: Any) -> None:
+        self.map = map
+        self.args = args
+        self.kwargs = kwargs
+
+    def to_python(self, value: str) -> Any:
+        """The value a matched segment stands for."""
+        return value
+
+    def convert(self, value: str) -> Any:
+        if not value:
+            raise ValueError("empty segment")
+        return self.to_python(value)
+
+    def to_url(self, value: Any) -> str:
+        return str(value)
+
+
+class _App(Protocol):
+    converters: dict[str, type[Converter]]
+
+    @property
+    def compiled_routes(self) -> list[Route]: ...
+
+
+class URLMap:
+    """``app.url_map``: the app's converters and compiled routes, under Werkzeug's names."""
+
+    def __init__(self, app: _App) -> None:
+        self._app = app
+
+    @property
+    def converters(self) -> dict[str, type[Converter]]:
+        """The app's converters by name (add one before declaring the routes using it)."""
+        return self._app.converters
+
+    def iter_rules(self, endpoint: str | None = None) -> Iterator[Route]:
+        """The routes (all, or those named ``endpoint``)."""
+        for route in self._app.compiled_routes:
+            if endpoint is None or route.name == endpoint:
+                yield route
+
+    def is_endpoint_expecting(self, endpoint: str, *arguments: str) -> bool:
+        """Whether a route named ``endpoint`` takes all of ``arguments`` in its path."""
+        wanted = set(arguments)
+        return any(wanted <= _path_params(route.path) for route in self.iter_rules(endpoint))
+
+    def __iter__(self) -> Iterator[Route]:
+        return self.iter_rules()
+
+
+def _path_params(path: str) -> set[str]:
+    import re
+
+    found = re.findall(r"<(?:[^:<>]+:)?([^<>]+)>|\{([^}:]+)(?::[^}]*)?\}", path)
+    return {(a or b).strip() for a, b in found}
