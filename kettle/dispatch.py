@@ -32,7 +32,7 @@ from kettle.concurrency import ThreadPool
 from kettle.context import RequestContext, request_class
 from kettle.context import current as _current
 from kettle.di import CallState, teardown, unwind
-from kettle.errorhandlers import ExceptionHandlers
+from kettle.errorhandlers import ExceptionHandlers, hand_to_test_client
 from kettle.exceptions import ConfigurationError, HTTPException, WebSocketDisconnect
 from kettle.hooks import Hooks
 from kettle.introspection import describe
@@ -324,8 +324,9 @@ def compile_websocket_endpoint(route: Route, plan: RoutePlan, limits: Limits) ->
         try:
             kwargs = await plan.solve(state)
             await func(**kwargs)
-        except WebSocketDisconnect:
-            pass
+        except WebSocketDisconnect as exc:
+            # The client left: nothing to answer. FastAPI's test client re-raises it.
+            hand_to_test_client(scope, exc)
         except WebSocketClose as exc:
             await ws.close(exc.code, exc.reason)
         except HTTPException as exc:
@@ -340,6 +341,7 @@ def compile_websocket_endpoint(route: Route, plan: RoutePlan, limits: Limits) ->
             failure = exc
             logger.exception("Unhandled error in WebSocket handler %s", route.name)
             await ws.close(1011, "Internal error")
+            hand_to_test_client(scope, exc)
         else:
             await ws.close(1000)
         finally:

@@ -8,7 +8,8 @@ from typing import Any
 import anyio
 import pytest
 
-from kettle import Kettle, Response, g, session
+from kettle import Kettle, Response, WebSocket, WebSocketDisconnect, g, session
+from kettle.fastapi import FastAPI
 from kettle.testing import AsyncTestClient, TestClient
 
 
@@ -126,3 +127,33 @@ def test_a_prebuilt_404_when_nothing_app_wide_sees_misses() -> None:
         response = client.get("/missing")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not Found"}
+
+
+@pytest.mark.parametrize("fastapi", [True, False])
+def test_a_disconnect_escaping_a_websocket_handler(fastapi: bool) -> None:
+    """FastAPI's test client re-raises what escaped the handler (its tests expect the
+    disconnect); a kettle app's test client does not: the client left, nothing failed."""
+    app = FastAPI() if fastapi else Kettle(__name__)
+    seen: list[str] = []
+
+    @app.websocket("/echo")
+    async def echo(ws: WebSocket) -> None:
+        await ws.accept()
+        while True:  # the disconnect ends it, as in FastAPI's tutorial
+            text = await ws.receive_text()
+            seen.append(text)
+            await ws.send_text(text)
+
+    client = TestClient(app)
+
+    def talk() -> None:
+        with client.websocket_connect("/echo") as ws:
+            ws.send_text("tea")
+            assert ws.receive_text() == "tea"
+
+    if fastapi:
+        with pytest.raises(WebSocketDisconnect):
+            talk()
+    else:
+        talk()
+    assert seen == ["tea"]
