@@ -500,11 +500,5 @@ class Kettle:
     test_cli_runner_class: Attribute[type[AppCliRunner] | None] = Attribute("web")
     open_resource = Method("web", WebApp.open_resource)
     open_instance_resource = Method("web", WebApp.open_instance_resource)
-
-    # -- running ------------------------------------------------------------------------------
-
-    def run(self, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
-        """Serve the app with uvicorn (for development; use ``kettle run`` in production)."""
-        import uvicorn
-
-        uvicorn.run(self, host=host, port=port, **options)
+    #: serve the app for development (``kettle run`` otherwise), on ``kettle.serving``
+    run = Method("web", WebApp.run)

@@ -15,6 +15,18 @@ from typing import Any
 
 __all__ = ["run_simple"]
 
+_WERKZEUG_ONLY = (
+    "passthrough_errors",
+    "use_evalex",
+    "extra_files",
+    "exclude_patterns",
+    "reloader_interval",
+    "reloader_type",
+    "processes",
+    "request_handler",
+    "static_files",
+)
+
 
 def run_simple(
     hostname: str,
@@ -34,6 +46,9 @@ def run_simple(
     """
     import uvicorn
 
+    # Werkzeug's own server settings, which uvicorn has no use for.
+    for name in _WERKZEUG_ONLY:
+        options.pop(name, None)
     if use_reloader:
         raise ValueError("run_simple cannot reload an app object: use `kettle run --reload`")
     log_level = options.pop("log_level", "info")

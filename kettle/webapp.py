@@ -460,6 +460,31 @@ class WebApp:
         """Open a file relative to :attr:`instance_path` (for writing too)."""
         return _open_under(self.instance_path, resource, mode, encoding, writable=True)
 
+    def run(
+        self,
+        /,
+        host: str | None = None,
+        port: int | None = None,
+        debug: bool | None = None,
+        load_dotenv: bool = True,
+        **options: Any,
+    ) -> None:
+        """``app.run()``: serve the app for development (use ``kettle run`` otherwise).
+
+        ``host`` and ``port`` default to ``SERVER_NAME``'s, else ``127.0.0.1:8000``;
+        ``debug`` switches debug mode first. The other options go to
+        :func:`kettle.serving.run_simple` (uvicorn's options included).
+        """
+        from kettle import serving
+
+        if debug is not None:
+            self.set_debug(bool(debug))
+        server_host, _, server_port = str(self.config.get("SERVER_NAME") or "").partition(":")
+        host = host or server_host or "127.0.0.1"
+        if port is None:
+            port = int(server_port) if server_port.isdigit() else 8000
+        serving.run_simple(host, port, self.owner, **options)
+
     # -- the app's command line ------------------------------------------------------------------
 
     @property

@@ -11,6 +11,7 @@ Example:
     ...     return jsonify(pong=True)
 """
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,6 +31,7 @@ from kettle import (
     request,
     send_file,
     send_from_directory,
+    serving,
     session,
     stream_with_context,
     url_for,
@@ -77,6 +79,10 @@ class Response(_KettleResponse):
 
 # Submodules Flask code reaches as attributes (``flask.json.dumps``, ``flask.views.View``).
 from kettle.flask import json, signals, views  # noqa: E402, F401
+
+# ``werkzeug.serving`` is kettle's module itself, not a copy of its names: code that
+# replaces ``run_simple`` there (tests do) replaces what ``app.run()`` calls.
+sys.modules[f"{__name__}.serving"] = serving
 
 __all__ = [
     "Blueprint",
