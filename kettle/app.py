@@ -157,6 +157,9 @@ class Kettle:
     #: ``ConfigurationError`` (it could never run); ``True`` (``kettle.fastapi.FastAPI``):
     #: it is ignored, the first one answers, as in FastAPI
     allow_shadowed_routes: bool = False
+    #: the status of the trailing-slash redirect: 308, permanent (``kettle.fastapi.FastAPI``:
+    #: 307, as in FastAPI); both keep the method and body
+    slash_redirect_status: int = 308
 
     def __init__(
         self,

@@ -93,6 +93,9 @@ class CompilingApp(Protocol):
     def allow_shadowed_routes(self) -> bool: ...
 
     @property
+    def slash_redirect_status(self) -> int: ...
+
+    @property
     def converters(self) -> Mapping[str, Any]: ...
 
     @property
@@ -214,7 +217,13 @@ class Build:
             prebuilt = JSONResponse({"detail": "Not Found"}, 404)
         mounts = sorted(self.mounts, key=lambda mount: len(mount[0]), reverse=True)
         table = DispatchTable(
-            self.matcher, self.limits, self.app.redirect_slashes, unrouted, prebuilt, tuple(mounts)
+            self.matcher,
+            self.limits,
+            self.app.redirect_slashes,
+            unrouted,
+            prebuilt,
+            tuple(mounts),
+            self.app.slash_redirect_status,
         )
         stack: ASGIApp = make_dispatch(table, lifespan)
         if middleware:

@@ -644,3 +644,18 @@ class TestMount:
         with TestClient(app) as client, client.websocket_connect("/live/echo") as ws:
             ws.send_text("hi")
             assert ws.receive_text() == "hi"
+
+
+@pytest.mark.parametrize(("fastapi", "status"), [(False, 308), (True, 307)])
+def test_trailing_slash_redirect_status(fastapi: bool, status: int) -> None:
+    from kettle.fastapi import FastAPI
+
+    app = FastAPI() if fastapi else Kettle(__name__)
+
+    @app.post("/items/")
+    async def create() -> dict[str, bool]:
+        return {"ok": True}
+
+    response = TestClient(app, follow_redirects=False).post("/items?x=1", json={})
+    assert response.status_code == status
+    assert response.headers["location"] == "/items/?x=1"

@@ -43,6 +43,8 @@ class FastAPI(Kettle):
     returns_pages = False
     #: a second handler for a routed method and path is ignored (the first answers)
     allow_shadowed_routes = True
+    #: the trailing-slash redirect is a 307, as in FastAPI (kettle's own: 308)
+    slash_redirect_status = 307
     #: FastAPI's answers on error paths: a plain-text 500, unhandled errors raised in
     #: the test client, a yield dependency that swallows the handler's error a FastAPIError
     conventions = "fastapi"
