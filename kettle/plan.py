@@ -257,7 +257,10 @@ class RoutePlan:
             self.body.use_fastapi_errors()
 
     def _visit(self, spec: CallSpec, use_cache: bool, scopes: list[str]) -> int:
-        key = (spec.func, tuple(scopes))
+        # A dependency is one per request whatever the scopes above it, unless it (or one
+        # below it) reads SecurityScopes: a database session under Security(..., scopes=)
+        # and the same session in the handler are one session, one pooled connection.
+        key = (spec.func, tuple(scopes) if _reads_scopes(spec) else ())
         if use_cache and key in self._slots:
             return self._slots[key]
         deps = []
@@ -419,6 +422,13 @@ class RoutePlan:
 
         self.binder_awaits = True
         return solved
+
+
+def _reads_scopes(spec: CallSpec) -> bool:
+    """Whether ``spec`` or a dependency below it takes ``SecurityScopes``."""
+    return any(kind == "scopes" for _, kind in spec.specials) or any(
+        _reads_scopes(dep.call) for dep in spec.dependencies
+    )
 
 
 def _no_arguments(ctx: Connection, params: dict[str, Any]) -> dict[str, Any]:

@@ -1162,3 +1162,33 @@ def test_a_function_scoped_yield_dependency_closes_before_the_response_is_sent()
 def test_an_unknown_dependency_scope_is_refused() -> None:
     with pytest.raises(ValueError, match="'request', 'function' or 'app'"):
         Depends(lambda: 1, scope="session")
+
+
+def test_a_dependency_under_security_scopes_is_still_one_per_request() -> None:
+    """A session (or any dependency that does not read SecurityScopes) reached both
+    through ``Security(..., scopes=[...])`` and directly is made once per request: two
+    would hold two pooled connections, and a pool of N serves only N/2 requests."""
+    from kettle.security import SecurityScopes
+
+    app = Kettle(__name__)
+    opened: list[int] = []
+    scopes_seen: list[list[str]] = []
+
+    async def session() -> AsyncIterator[int]:
+        opened.append(len(opened))
+        yield opened[-1]
+
+    async def user(scopes: SecurityScopes, db: Annotated[int, Depends(session)]) -> int:
+        scopes_seen.append(scopes.scopes)
+        return db
+
+    @app.get("/")
+    async def index(
+        who: Annotated[int, Security(user, scopes=["read"])],
+        db: Annotated[int, Depends(session)],
+    ) -> dict[str, int]:
+        return {"who": who, "db": db}
+
+    assert TestClient(app).get("/").json() == {"who": 0, "db": 0}
+    assert opened == [0]
+    assert scopes_seen == [["read"]]

@@ -1,4 +1,4 @@
-"""Schemathesis against the taskboard's API, served by ``kettle run``: every operation,
+"""The taskboard's API served by ``kettle run``: Schemathesis on every operation,
 with generated valid requests (every check: no server error, status codes, content
 types, headers and bodies as documented) and generated invalid ones (refused without a
 server error), authorized with a token of the demo account."""
@@ -76,3 +76,24 @@ def test_invalid_requests_are_refused_without_server_errors(
 ) -> None:
     ran = _run(*served, negative=True)
     assert len(ran) == 7, ran
+
+
+def test_more_concurrent_readers_than_pooled_connections(
+    served: tuple[str, dict[str, str]],
+) -> None:
+    """40 API reads at once against a pool of 15 connections: each request holds one
+    session (its token check and its handler share it), so all are answered quickly."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    base, headers = served
+    # A task of its own: the Schemathesis runs may have deleted the seeded ones.
+    created = httpx.post(f"{base}/api/tasks", headers=headers, json={"title": "Read me"})
+    assert created.status_code == 201, created.text
+    url = base + created.headers["location"]
+
+    def read(_: int) -> int:
+        return httpx.get(url, headers=headers, timeout=20).status_code
+
+    with ThreadPoolExecutor(40) as pool:
+        statuses = list(pool.map(read, range(40)))
+    assert statuses == [200] * 40
