@@ -190,6 +190,7 @@ class Build:
                 invoke = self.stream(route, plan, kind, response_class)
             elif _renders_itself(response_class):
                 plan.encode = _class_encoder(response_class, route.status_code, encoder)
+                plan.encodes_plain_data = False
             hooks = route_hooks(self.app_hooks, route.owners or (self.app,), self.pool)
             endpoint = compile_endpoint(
                 route, plan, limits, self.pool, hooks, self.error_table(route), self.app, invoke

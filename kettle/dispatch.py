@@ -103,8 +103,12 @@ def compile_endpoint(
         invoke = _in_pool(func, pool)
     # The handler with its arguments (plan.arguments), and the encoder of what it returns.
     run_handler, encode, status = plan.caller(invoke), plan.encode, plan.status
+    no_inputs = plan.takes_no_inputs
     if route is not None and type(route).get_route_handler is not Route.get_route_handler:
         run_handler = _wrapped_by_route_class(route, run_handler, encode, status)
+        no_inputs = False
+    #: the encoder sends a returned dict or list as JSON as it is
+    plain_data = plan.encodes_plain_data
     before, after, teardown_hooks = hooks.before, hooks.after, hooks.teardown
     # PERF: without after_request hooks, a dict or list the handler returns is sent
     # without ever building a Response object (~0.6 us per request), unless the session
@@ -140,11 +144,16 @@ def compile_endpoint(
                         value = to_response(value)
                         break
                 else:
-                    value = await run_handler(ctx, params)
+                    # PERF: a handler without inputs is called here, not through the
+                    # plan's caller (one frame less, ~0.06 us).
+                    value = await (invoke() if no_inputs else run_handler(ctx, params))
                     call = ctx.call
                     if call is not None and call.function_stack is not None:
                         await call.close_function_scope()
-                    if not isinstance(value, Response):
+                    kind = value.__class__
+                    if plain_data and (kind is dict or kind is list):
+                        value = dumps(value)  # PERF: the encoder's own first step, inlined
+                    elif not isinstance(value, Response):
                         value = encode(value)
                 call = ctx.call
                 shaped = call is not None and call.shapes_response

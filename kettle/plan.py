@@ -236,6 +236,9 @@ class RoutePlan:
         #: ``plan.encode(value)`` for what is not already a Response: a Response, or the
         #: JSON bytes of plain data
         self.encode: Callable[[Any], Any] = self._encoder(200, None, None)
+        #: ``encode`` turns a returned dict or list into ``dumps(value)`` and nothing else
+        #: (dispatch may then call ``dumps`` itself)
+        self.encodes_plain_data = True
 
     def use_fastapi_conventions(self) -> None:
         """Read requests as FastAPI does: called once per plan when a
@@ -311,6 +314,11 @@ class RoutePlan:
             raise RequestValidationError(ctx.errors, body=ctx.failed_body)
         return kwargs
 
+    @property
+    def takes_no_inputs(self) -> bool:
+        """The handler is called without arguments (dispatch may call it directly)."""
+        return self.arguments is _no_arguments
+
     def caller(
         self, invoke: Callable[..., Awaitable[Any]]
     ) -> Callable[[Connection, dict[str, Any]], Awaitable[Any]]:
@@ -343,6 +351,7 @@ class RoutePlan:
         returns_none = pages and (returns is None or returns is type(None))
         self.status = status or (204 if returns_none and model_encoder is None else 200)
         self.encode = self._encoder(self.status, returns_none, model_encoder)
+        self.encodes_plain_data = pages and model_encoder is None and self.status not in (204, 304)
         if not pages and model_encoder is None and self.status not in (204, 304):
             # FastAPI's encoder for what its handlers return (timedelta as seconds).
             self.encode = dumps_as_fastapi
