@@ -195,6 +195,9 @@ class Build:
             endpoint = compile_endpoint(
                 route, plan, limits, self.pool, hooks, self.error_table(route), self.app, invoke
             )
+        defaults = route.options.get("defaults")
+        if defaults:
+            endpoint = _with_defaults(endpoint, dict(defaults))
         for method in sorted(route.methods):
             if not self.matcher.add(pattern, method, endpoint) and not self.shadowing:
                 raise ConfigurationError(
@@ -269,10 +272,10 @@ class Build:
             raise ConfigurationError(
                 f"{describe(route.endpoint)}: dependencies=[...] takes Depends(...) items"
             )
+        # Flask's ``defaults={...}``: values the handler gets as if they were in the path.
+        path_names = [*pattern.params, *(route.options.get("defaults") or {})]
         try:
-            spec = analyze(
-                route.endpoint, list(pattern.params), dependencies, self.app.dependency_overrides
-            )
+            spec = analyze(route.endpoint, path_names, dependencies, self.app.dependency_overrides)
         except ConfigurationError as exc:
             raise _naming(route, exc) from exc
         for prm in spec.params:
@@ -367,3 +370,15 @@ def _naming(route: Route, exc: ConfigurationError) -> ConfigurationError:
     if label in str(exc):
         return exc
     return ConfigurationError(f"{label}: {exc}")
+
+
+def _with_defaults(endpoint: Endpoint, defaults: dict[str, Any]) -> Endpoint:
+    """``endpoint`` given the route's ``defaults`` beside the values its path matched
+    (those win), in ``scope["path_params"]`` too (Flask's ``request.view_args``)."""
+
+    async def with_defaults(scope: Any, receive: Any, send: Any, params: dict[str, Any]) -> None:
+        values = {**defaults, **params}
+        scope["path_params"] = values
+        await endpoint(scope, receive, send, values)
+
+    return with_defaults

@@ -41,6 +41,8 @@ class BaseConverter(Converter):
 
     #: what a segment must look like (a segment is never empty and has no ``/``)
     regex = "[^/]+"
+    #: made as ``Converter(url_map, *args, **kwargs)``, as Werkzeug makes its converters
+    takes_url_map = True
 
     def __init__(self, map: Any = None, *args: Any, **kwargs: Any) -> None:
         self.map = map

@@ -179,6 +179,7 @@ def test_default_converters_are_tried_most_specific_first() -> None:
         "UUIDConverter",
         "IntConverter",
         "FloatConverter",
+        "AnyConverter",
         "StringConverter",
         "PathConverter",
     ]

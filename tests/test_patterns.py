@@ -203,7 +203,7 @@ def test_invalid_templates_raise_pattern_error(template: str, message: str) -> N
 
 
 def test_unknown_converter_message_lists_the_known_ones() -> None:
-    with pytest.raises(PatternError, match=r"known: default, float, int, path, str, string, uuid"):
+    with pytest.raises(PatternError, match=r"known: any, default, float, int, path, str, string, uuid"):
         parse("/{x:hex}")
 
 
@@ -293,3 +293,43 @@ def test_parsed_patterns_are_immutable() -> None:
     pattern = parse("/a/{b}")
     with pytest.raises(AttributeError):
         pattern.template = "/other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("template", "segment", "value"),
+    [
+        ("/<any(xhr, jquery, fetch):js>", "jquery", "jquery"),
+        ("/<any('a-b', c):x>", "a-b", "a-b"),
+        ("/<string(length=2):code>", "fr", "fr"),
+        ("/<string(minlength=2, maxlength=3):code>", "abc", "abc"),
+        ("/{code:string(length=2)}", "de", "de"),
+    ],
+)
+def test_converter_arguments(template: str, segment: str, value: str) -> None:
+    param = parse_pattern(template, DEFAULT_CONVERTERS).segments[0]
+    assert isinstance(param, Param)
+    assert param.converter.convert(segment) == value
+
+
+@pytest.mark.parametrize(
+    ("template", "segment"),
+    [
+        ("/<any(xhr, fetch):js>", "jquery"),
+        ("/<string(length=2):code>", "fra"),
+        ("/<string(minlength=2):code>", "f"),
+    ],
+)
+def test_converter_arguments_refuse(template: str, segment: str) -> None:
+    param = parse_pattern(template, DEFAULT_CONVERTERS).segments[0]
+    assert isinstance(param, Param)
+    with pytest.raises(ValueError):
+        param.converter.convert(segment)
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["/<any():x>", "/<int(3):x>", "/<string(size=2):x>", "/<any(a=1, b):x>"],
+)
+def test_bad_converter_arguments_are_pattern_errors(template: str) -> None:
+    with pytest.raises(PatternError, match="converter"):
+        parse_pattern(template, DEFAULT_CONVERTERS)

@@ -659,3 +659,37 @@ def test_trailing_slash_redirect_status(fastapi: bool, status: int) -> None:
     response = TestClient(app, follow_redirects=False).post("/items?x=1", json={})
     assert response.status_code == status
     assert response.headers["location"] == "/items/?x=1"
+
+
+def test_flask_route_defaults_and_any_converter() -> None:
+    app = Kettle(__name__)
+
+    @app.route("/", defaults={"kind": "fetch"})
+    @app.route("/<any(xhr, jquery, fetch):kind>")
+    def index(kind: str) -> dict[str, Any]:
+        from kettle import request
+
+        return {"kind": kind, "view_args": request.view_args}
+
+    client = TestClient(app)
+    assert client.get("/").json() == {"kind": "fetch", "view_args": {"kind": "fetch"}}
+    assert client.get("/xhr").json()["kind"] == "xhr"
+    assert client.get("/other").status_code == 404
+    assert app.url_for("index", _external=False) == "/"
+    assert app.url_for("index", kind="jquery", _external=False) == "/jquery"
+
+
+def test_route_defaults_are_not_documented_as_path_parameters() -> None:
+    app = Kettle(__name__)
+
+    @app.route("/page", defaults={"n": 1})
+    @app.route("/page/<int:n>")
+    def page(n: int) -> dict[str, int]:
+        return {"n": n}
+
+    paths = app.openapi()["paths"]
+    assert "parameters" not in paths["/page"]["get"]
+    assert [p["name"] for p in paths["/page/{n}"]["get"]["parameters"]] == ["n"]
+    client = TestClient(app)
+    assert client.get("/page").json() == {"n": 1}
+    assert client.get("/page/3").json() == {"n": 3}

@@ -47,6 +47,8 @@ class InputWriter:
         for prm in inputs:
             if prm.location in ("body", "form", "file"):
                 continue
+            if prm.location == "path" and prm.name not in pattern.params:
+                continue  # a route default (Flask's defaults=): not the client's to send
             key = (prm.location, prm.alias)
             if key in seen:
                 continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from typing import Any, ClassVar
 
@@ -30,6 +31,8 @@ class Converter:
     priority: ClassVar[int] = 50
     #: The Python type of converted values, for the OpenAPI schema.
     python_type: ClassVar[type] = str
+    #: the constructor's first argument is the URL map (Werkzeug's ``BaseConverter``)
+    takes_url_map: ClassVar[bool] = False
 
     def convert(self, value: str) -> Any:
         if not value:
@@ -41,9 +44,58 @@ class Converter:
 
 
 class StringConverter(Converter):
-    """Any non-empty segment without a slash (the default)."""
+    """Any non-empty segment without a slash (the default); ``string(minlength=2,
+    maxlength=8)`` or ``string(length=2)`` bound its length, as in Werkzeug.
+
+    Example:
+        >>> StringConverter(length=2).convert("fr")
+        'fr'
+    """
 
     priority = 90
+
+    def __init__(
+        self, minlength: int = 1, maxlength: int | None = None, length: int | None = None
+    ) -> None:
+        if length is not None:
+            minlength = maxlength = length
+        self.minlength = minlength
+        self.maxlength = maxlength
+
+    def convert(self, value: str) -> str:
+        if len(value) < max(1, self.minlength) or (
+            self.maxlength is not None and len(value) > self.maxlength
+        ):
+            raise ValueError(value)
+        return value
+
+
+class AnyConverter(Converter):
+    """One of a fixed set of segments: ``<any(xhr, fetch):kind>``, as in Werkzeug.
+
+    Example:
+        >>> AnyConverter("xhr", "fetch").convert("xhr")
+        'xhr'
+    """
+
+    priority = 30
+
+    def __init__(self, *items: str) -> None:
+        if not items or not all(isinstance(item, str) and item for item in items):
+            raise ValueError("any(...) takes one or more non-empty names")
+        self.items = frozenset(items)
+        # Mixed segments match with this (longest first: "ab" before "a").
+        self.regex = "|".join(re.escape(i) for i in sorted(items, key=len, reverse=True))
+
+    def convert(self, value: str) -> str:
+        if value not in self.items:
+            raise ValueError(value)
+        return value
+
+    def to_url(self, value: Any) -> str:
+        if str(value) not in self.items:
+            raise ValueError(f"{value!r} is not one of {sorted(self.items)}")
+        return str(value)
 
 
 class PathConverter(Converter):
@@ -111,6 +163,7 @@ DEFAULT_CONVERTERS: dict[str, type[Converter]] = {
     "string": StringConverter,
     "default": StringConverter,
     "path": PathConverter,
+    "any": AnyConverter,
     "int": IntConverter,
     "float": FloatConverter,
     "uuid": UUIDConverter,

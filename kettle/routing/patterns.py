@@ -158,11 +158,12 @@ def parse_pattern(template: str, converters: Mapping[str, type[Converter]]) -> P
             if name in seen:
                 raise PatternError(f"parameter {name!r} appears twice in {template!r}")
             seen.add(name)
+            conv, args, kwargs = _converter_arguments(conv, template)
             factory = converters.get(conv)
             if factory is None:
                 known = ", ".join(sorted(converters))
                 raise PatternError(f"unknown converter {conv!r} in {template!r} (known: {known})")
-            pieces.append(Param(name, conv, factory()))
+            pieces.append(Param(name, conv, _make_converter(factory, args, kwargs, template)))
             pos = m.end()
         if pos < len(raw):
             pieces.append(Literal(raw[pos:]))
@@ -171,6 +172,57 @@ def parse_pattern(template: str, converters: Mapping[str, type[Converter]]) -> P
                 raise PatternError(f"unbalanced brackets in {template!r}")
         segments.append(_segment(pieces, template, last))
     return PathPattern(template, tuple(segments))
+
+
+_CALL_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\((.*)\)", re.DOTALL)
+
+
+def _converter_arguments(text: str, template: str) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+    """``any(xhr, fetch)`` → ``("any", ("xhr", "fetch"), {})``; ``int(min=1)`` → keywords.
+
+    Werkzeug's syntax: comma-separated Python literals or bare words, ``name=value`` for
+    keywords.
+
+    Example:
+        >>> _converter_arguments("string(length=2)", "/<string(length=2):code>")
+        ('string', (), {'length': 2})
+    """
+    call = _CALL_RE.fullmatch(text)
+    if call is None:
+        return text, (), {}
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    for item in (part.strip() for part in call.group(2).split(",")):
+        if not item:
+            continue
+        key, equals, value = item.partition("=")
+        if equals and _IDENT_RE.fullmatch(key.strip()):
+            kwargs[key.strip()] = _literal(value.strip())
+        elif kwargs:
+            raise PatternError(f"a positional converter argument after a keyword in {template!r}")
+        else:
+            args.append(_literal(item))
+    return call.group(1), tuple(args), kwargs
+
+
+def _literal(text: str) -> Any:
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text  # a bare word: any(xhr, fetch)
+
+
+def _make_converter(
+    factory: type[Converter], args: tuple[Any, ...], kwargs: dict[str, Any], template: str
+) -> Converter:
+    try:
+        if factory.takes_url_map:  # Werkzeug's converters take the URL map first
+            return factory(None, *args, **kwargs)  # type: ignore[call-arg]
+        return factory(*args, **kwargs)
+    except (TypeError, ValueError) as exc:
+        raise PatternError(f"bad converter arguments in {template!r}: {exc}") from None
 
 
 def _segment(pieces: list[Literal | Param], template: str, last: bool) -> Segment:

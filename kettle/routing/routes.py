@@ -44,6 +44,8 @@ EXTRA_OPTIONS = frozenset(
         # OpenAPI callbacks: a router (or its routes) documented under the operation,
         # never served (FastAPI's ``callbacks=``).
         "callbacks",
+        # Flask's ``defaults={"page": 1}``: values passed as if the path held them.
+        "defaults",
     }
 )
 
