@@ -243,11 +243,6 @@ def socket_app(kind: type[Kettle]) -> Kettle:
     return app
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dispatch must hand the escaped WebSocketDisconnect to "
-    "errorhandlers.hand_to_test_client (see docs/compat.md)",
-)
 def test_a_fastapi_test_client_raises_the_escaped_disconnect() -> None:
     session = TestClient(socket_app(FastAPI)).websocket_connect("/echo")
     ws = session.__enter__()
