@@ -497,6 +497,7 @@ class Kettle:
     register_blueprint = Method("web", WebApp.register_blueprint)
     url_for = Method("web", WebApp.url_for)
     app_context = Method("web", WebApp.app_context)
+    teardown_appcontext = Method("web", WebApp.teardown_appcontext)
     test_client = Method("web", WebApp.test_client)
     test_cli_runner = Method("web", WebApp.test_cli_runner)
     test_client_class: Attribute[type[TestClient] | None] = Attribute("web")

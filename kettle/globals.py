@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import inspect
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from kettle.context import AppContext, AppGlobals, RequestContext
 from kettle.context import current as _current
+from kettle.signals import appcontext_popped, appcontext_pushed
 
 if TYPE_CHECKING:
     from kettle.flaskrequest import FlaskRequest
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
 __all__ = [
     "AppContext",
     "LocalProxy",
+    "PushedAppContext",
+    "PushedRequestContext",
     "RequestContext",
     "app_ctx",
     "copy_current_request_context",
@@ -289,3 +293,88 @@ session: SessionMixin = LocalProxy(_get_session, "session")  # type: ignore[assi
 #: ``app_ctx``): for code that keeps or inspects the context, not just its request.
 request_ctx: RequestContext = LocalProxy(_request_context, "request_ctx")  # type: ignore[assignment]
 app_ctx: AppContext = LocalProxy(_app_context, "app_ctx")  # type: ignore[assignment]
+
+
+# -- contexts pushed by hand (``app.app_context()``, ``app.test_request_context()``) ---------
+
+
+def _run_sync_or_async(func: Callable[..., Any], *args: Any) -> None:
+    result = func(*args)
+    if inspect.isawaitable(result):  # an async teardown, outside any event loop
+        import asyncio
+
+        async def wait() -> None:
+            await result
+
+        asyncio.run(wait())
+
+
+class _Pushed:
+    """What a context pushed by hand adds: ``push()``/``pop()`` in pairs, as in Flask,
+    with the ``appcontext_*`` signals and the app's ``teardown_appcontext`` functions.
+
+    Dispatch's own contexts never need these: it sets and resets the context variable
+    itself, and runs teardown as part of the request.
+    """
+
+    __slots__ = ()
+    app: Any
+    _token_stack: list[contextvars.Token[AppContext | None]]
+
+    def push(self) -> contextvars.Token[AppContext | None]:
+        token = _current.set(self)
+        self._token_stack.append(token)
+        if appcontext_pushed.receivers:
+            appcontext_pushed.send(self.app)
+        return token
+
+    def pop(self, exc: BaseException | None = None) -> None:
+        """Leave the context: run its teardown functions, then restore the previous one."""
+        if _current.get() is not self:
+            raise RuntimeError(f"popped a context that is not the current one: {self!r}")
+        try:
+            self._teardown(exc)
+        finally:
+            _current.reset(self._token_stack.pop())
+            if appcontext_popped.receivers:
+                appcontext_popped.send(self.app)
+
+    def _teardown(self, exc: BaseException | None) -> None:
+        web = getattr(self.app, "web", None)
+        if web is not None:
+            web.do_teardown_appcontext(exc)
+
+    def __enter__(self) -> Any:
+        self.push()
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        self.pop(exc)
+
+
+class PushedAppContext(_Pushed, AppContext):
+    """``app.app_context()``: ``current_app`` and ``g`` outside a request.
+
+    Example:
+        >>> from kettle import Kettle, current_app
+        >>> app = Kettle(__name__)
+        >>> ctx = app.app_context()
+        >>> _ = ctx.push()
+        >>> current_app.import_name == __name__
+        True
+        >>> ctx.pop()
+    """
+
+    __slots__ = ()
+
+
+class PushedRequestContext(_Pushed, RequestContext):
+    """``app.test_request_context()``: a made-up request's context; popping it runs the
+    ``teardown_request`` functions of the app, then its ``teardown_appcontext`` ones."""
+
+    __slots__ = ()
+
+    def _teardown(self, exc: BaseException | None) -> None:
+        for func in reversed(getattr(self.app, "teardown_request_funcs", ())):
+            _run_sync_or_async(func, exc)
+        super()._teardown(exc)

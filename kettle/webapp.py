@@ -8,6 +8,7 @@ request contexts outside a request and the app's CLI group. ``Kettle`` holds one
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable, Mapping
 from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
@@ -15,13 +16,14 @@ from urllib.parse import urlsplit
 
 from kettle.config import DEFAULT_CONFIG, Config
 from kettle.routing.routes import Route
+from kettle.signals import appcontext_tearing_down
 
 if TYPE_CHECKING:
     import click
 
     from kettle.commands import AppCliRunner
     from kettle.compiler import CompiledApp
-    from kettle.globals import AppContext, RequestContext
+    from kettle.globals import PushedAppContext, PushedRequestContext
     from kettle.jsonprovider import JSONProvider
     from kettle.requests import Request
     from kettle.rules import URLMap
@@ -96,6 +98,8 @@ class WebApp:
         self._templating: Templating | None = None
         self._cli: click.Group | None = None
         self._json: JSONProvider | None = None
+        #: ``teardown_appcontext`` functions, run when an app context ends
+        self.teardown_appcontext_funcs: list[Callable[[BaseException | None], Any]] = []
         #: the classes ``test_client()`` and ``test_cli_runner()`` build (``None``: kettle's)
         self.test_client_class: type[TestClient] | None = None
         self.test_cli_runner_class: type[AppCliRunner] | None = None
@@ -375,7 +379,7 @@ class WebApp:
         query_string: str | bytes = b"",
         data: bytes | str = b"",
         base_url: str = "http://localhost",
-    ) -> RequestContext:
+    ) -> PushedRequestContext:
         """``app.test_request_context``: a request context for a made-up request, for code
         that needs ``request``/``session`` outside a server.
 
@@ -386,7 +390,7 @@ class WebApp:
             ...     request.args["name"]
             'ada'
         """
-        from kettle.globals import RequestContext
+        from kettle.globals import PushedRequestContext
 
         base = urlsplit(base_url)
         path, _, query = path.partition("?")
@@ -420,13 +424,55 @@ class WebApp:
         async def receive() -> dict[str, Any]:
             return {"type": "http.request", "body": body, "more_body": False}
 
-        return RequestContext(self.owner, self.owner.request_class(scope, receive))
+        return PushedRequestContext(self.owner, self.owner.request_class(scope, receive))
 
-    def app_context(self) -> AppContext:
-        """``with app.app_context():`` makes ``current_app`` and ``g`` usable outside a request."""
-        from kettle.globals import AppContext
+    def app_context(self) -> PushedAppContext:
+        """``with app.app_context():`` makes ``current_app`` and ``g`` usable outside a request
+        (or ``ctx.push()``, then ``ctx.pop()``)."""
+        from kettle.globals import PushedAppContext
 
-        return AppContext(self.owner)
+        return PushedAppContext(self.owner)
+
+    def teardown_appcontext(self, func: F) -> F:
+        """Run ``func(error)`` when an app context ends: after each request, and when a
+        context from :meth:`app_context` is left (close a database connection kept in ``g``).
+
+        Example:
+            >>> from kettle import Kettle, g
+            >>> app = Kettle(__name__)
+            >>> @app.teardown_appcontext
+            ... def close_db(error):
+            ...     print("closing", g.get("db"))
+            >>> with app.app_context():
+            ...     g.db = "sqlite"
+            closing sqlite
+        """
+        if not self.teardown_appcontext_funcs:
+            # The request's part of the work is a teardown_request hook, first in the list
+            # so it runs after the others (they run last-registered first): an app with no
+            # teardown_appcontext function has no hook at all.
+            self.owner.router.teardown_request_funcs.insert(0, self._teardown_request)
+            self.changed()
+        self.teardown_appcontext_funcs.append(func)
+        return func
+
+    def do_teardown_appcontext(self, exc: BaseException | None = None) -> None:
+        """Run the ``teardown_appcontext`` functions (last registered first), then send
+        ``appcontext_tearing_down``."""
+        from kettle.globals import _run_sync_or_async
+
+        for func in reversed(self.teardown_appcontext_funcs):
+            _run_sync_or_async(func, exc)
+        if appcontext_tearing_down.receivers:
+            appcontext_tearing_down.send(self.owner, exc=exc)
+
+    async def _teardown_request(self, exc: BaseException | None) -> None:
+        for func in reversed(self.teardown_appcontext_funcs):
+            result = func(exc)
+            if inspect.isawaitable(result):
+                await result
+        if appcontext_tearing_down.receivers:
+            appcontext_tearing_down.send(self.owner, exc=exc)
 
     def test_client(self, /, **options: Any) -> TestClient:
         """A test client whose responses also offer Flask's ``.data`` and ``.get_json()``

@@ -244,3 +244,85 @@ def test_run_simple_refuses_a_reloader_it_cannot_honour(app: Kettle) -> None:
 
     with pytest.raises(ValueError, match="reload"):
         run_simple("127.0.0.1", 0, app, use_reloader=True)
+
+
+# -- contexts pushed by hand, teardown_appcontext ---------------------------------------
+
+
+def test_app_context_push_pop_sends_signals_and_tears_down(app: Kettle) -> None:
+    from kettle import current_app, g
+    from kettle.signals import appcontext_popped, appcontext_pushed, appcontext_tearing_down
+
+    events: list[str] = []
+
+    @app.teardown_appcontext
+    def close(error: BaseException | None) -> None:
+        events.append(f"teardown {g.get('db')} {error!r}")
+
+    def pushed(sender: Any) -> None:
+        events.append("pushed")
+
+    def popped(sender: Any) -> None:
+        events.append("popped")
+
+    def tearing_down(sender: Any, exc: BaseException | None) -> None:
+        events.append("tearing down")
+
+    with (
+        appcontext_pushed.connected_to(pushed),
+        appcontext_popped.connected_to(popped),
+        appcontext_tearing_down.connected_to(tearing_down),
+    ):
+        ctx = app.app_context()
+        ctx.push()
+        g.db = "conn"
+        assert current_app.import_name == app.import_name
+        ctx.pop()
+    assert events == ["pushed", "teardown conn None", "tearing down", "popped"]
+    assert not app_ctx
+
+
+def test_teardown_appcontext_runs_after_each_request_and_teardown_request(app: Kettle) -> None:
+    from kettle import g
+
+    order: list[str] = []
+
+    @app.teardown_request
+    def request_done(error: BaseException | None) -> None:
+        order.append("request")
+
+    @app.teardown_appcontext
+    def context_done(error: BaseException | None) -> None:
+        order.append(f"appcontext {g.get('user')}")
+
+    @app.route("/")
+    def index() -> str:
+        g.user = "ada"
+        return "ok"
+
+    assert app.test_client().get("/").text == "ok"
+    assert order == ["request", "appcontext ada"]
+
+
+def test_a_test_request_context_pushed_by_hand_runs_teardown_request_on_pop(
+    app: Kettle,
+) -> None:
+    seen: list[object] = []
+    app.teardown_request(seen.append)
+    ctx = app.test_request_context("/x")
+    ctx.push()
+    assert request.path == "/x"
+    assert request_ctx._get_current_object() is ctx  # type: ignore[attr-defined]
+    ctx.pop()
+    assert seen == [None]
+    assert not request_ctx
+
+
+def test_popping_a_context_that_is_not_current_is_refused(app: Kettle) -> None:
+    outer, inner = app.app_context(), app.app_context()
+    outer.push()
+    inner.push()
+    with pytest.raises(RuntimeError, match="not the current one"):
+        outer.pop()
+    inner.pop()
+    outer.pop()
