@@ -10,18 +10,14 @@ artifacts folder (``KETTLE_SCREENSHOTS``, set by ``scripts/test``).
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from realservers import KettleProcess
 from test_browser_authorize import _try_it
-from test_browser_docs import CHROMIUM, CHROMIUM_ARGS, Browser, _chromium_or_skip, _free_port
+from test_browser_docs import CHROMIUM, CHROMIUM_ARGS, Browser, _chromium_or_skip
 
 pytestmark = pytest.mark.slow
 
@@ -35,43 +31,20 @@ PNG = (  # a 1x1 PNG
 
 @contextlib.contextmanager
 def serve_taskboard(folder: Path) -> Iterator[str]:
-    """``kettle run`` serving the taskboard on a loopback port, on a database of its own."""
-    port = _free_port()
-    log = folder / "server.log"
+    """``kettle run`` serving the taskboard on a loopback port, on a database of its own
+    (SQLite in ``folder``, channels in memory whatever the environment says)."""
     env = {
-        **os.environ,
         "TASKBOARD_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'board.sqlite'}",
+        "TASKBOARD_REDIS_URL": "",
         "TASKBOARD_UPLOAD_DIR": str(folder / "uploads"),
         "TASKBOARD_SECRET_KEY": "a browser-test secret that is long enough",
         "TASKBOARD_FAST_PASSWORD_HASHING": "true",
     }
-    env.pop("REDIS_URL", None)
-    env.pop("DATABASE_URL", None)
-    args = [sys.executable, "-m", "kettle", "run", "examples/taskboard/app.py:app"]
-    args += ["--host", "127.0.0.1", "--port", str(port)]
-    with (
-        log.open("wb") as out,
-        subprocess.Popen(args, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT) as proc,
-    ):
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"server exited early:\n{log.read_text()}")
-                with contextlib.suppress(httpx.TransportError):
-                    if httpx.get(f"{base}/login", timeout=1).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not come up:\n{log.read_text()}")
-                time.sleep(0.1)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    server = KettleProcess(folder, env, app=f"{REPO / 'examples' / 'taskboard' / 'app.py'}:app")
+    try:
+        yield server.wait_until_up(timeout=30).url
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="module")

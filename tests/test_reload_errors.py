@@ -5,16 +5,13 @@ on a socket no process accepts, and the next good edit serves the app again."""
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from realservers import free_port
+from realservers import KettleProcess
 
 pytestmark = pytest.mark.slow
 
@@ -43,23 +40,11 @@ def answer(url: str, deadline: float, wanted: int) -> httpx.Response:
 
 @contextlib.contextmanager
 def reloading_server(folder: Path, *extra: str) -> Iterator[str]:
-    port = free_port()
-    log = folder / "server.log"
-    args = [sys.executable, "-m", "kettle", "run", "web:app", "--reload", "--port", str(port)]
-    with (
-        log.open("wb") as out,
-        subprocess.Popen(
-            [*args, *extra], cwd=folder, env=dict(os.environ), stdout=out, stderr=subprocess.STDOUT
-        ) as proc,
-    ):
-        try:
-            yield f"http://127.0.0.1:{port}/"
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    server = KettleProcess(folder, app="web:app", options=["--reload", *extra])
+    try:
+        yield server.wait_until_up(timeout=30).url + "/"
+    finally:
+        server.stop()
 
 
 @pytest.mark.parametrize("debug", [True, False])
