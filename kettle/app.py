@@ -160,6 +160,10 @@ class Kettle:
     #: the status of the trailing-slash redirect: 308, permanent (``kettle.fastapi.FastAPI``:
     #: 307, as in FastAPI); both keep the method and body
     slash_redirect_status: int = 308
+    #: how requests are read and their errors reported: kettle's (``"kettle"``) or
+    #: FastAPI's (``"fastapi"``, ``kettle.fastapi.FastAPI``); applied to each plan as the
+    #: app compiles
+    conventions: str = "kettle"
 
     def __init__(
         self,

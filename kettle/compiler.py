@@ -96,6 +96,9 @@ class CompilingApp(Protocol):
     def slash_redirect_status(self) -> int: ...
 
     @property
+    def conventions(self) -> str: ...
+
+    @property
     def converters(self) -> Mapping[str, Any]: ...
 
     @property
@@ -298,6 +301,8 @@ class Build:
             )
         except ConfigurationError as exc:
             raise _naming(route, exc) from exc
+        if self.app.conventions == "fastapi":
+            plan.use_fastapi_conventions()
         for step in plan.steps:
             if step.spec.scope == "app":
                 self.app_scoped.setdefault(step.spec.func, step.spec)

@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kettle import Kettle, Router
-from kettle.compiler import CompiledApp
 from kettle.openapi import OPENAPI_VERSION, OpenAPIConfig
 
 __all__ = ["FastAPI"]
@@ -88,15 +87,6 @@ class FastAPI(Kettle):
         if self.root_path_prefix:
             scope["root_path"] = self.root_path_prefix
         await super().__call__(scope, receive, send)
-
-    def compile(self) -> CompiledApp:
-        """Compile as ``Kettle`` does, then have every route read requests as FastAPI
-        does (parameter models, the body's errors: ``RoutePlan.use_fastapi_conventions``).
-        Done once per compile: a request runs the same plan as in a ``Kettle`` app."""
-        compiled = super().compile()
-        for _route, _pattern, plan, _encoder in compiled.plans:
-            plan.use_fastapi_conventions()
-        return compiled
 
     def openapi(self) -> dict[str, Any]:
         """The document: ``openapi_schema`` once built (as in FastAPI, it is kept there)."""
