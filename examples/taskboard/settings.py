@@ -12,7 +12,9 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-HERE = Path(__file__).resolve().parent
+#: where a local run keeps its database and uploads: ``instance/`` in the directory the
+#: app is started from, never inside the package (which ``kettle new`` copies)
+INSTANCE = Path.cwd() / "instance"
 
 #: Signs sessions and tokens when no secret is set. FOR DEVELOPMENT ONLY: it is public.
 DEV_SECRET = "dev-only-insecure-taskboard-secret"
@@ -31,7 +33,7 @@ class Settings(BaseSettings):
     #: SQLAlchemy's async URL: SQLite (aiosqlite) by default, Postgres with
     #: ``postgresql+asyncpg://user:password@host/db``
     database_url: str = Field(
-        default=f"sqlite+aiosqlite:///{HERE / 'instance' / 'taskboard.sqlite'}",
+        default=f"sqlite+aiosqlite:///{INSTANCE / 'taskboard.sqlite'}",
         validation_alias=AliasChoices("TASKBOARD_DATABASE_URL", "DATABASE_URL", "database_url"),
     )
     #: live updates go through Redis when set (every worker and host sees every change)
@@ -41,7 +43,7 @@ class Settings(BaseSettings):
     )
     secret_key: str = DEV_SECRET
     #: where attachments and avatars are stored (created on startup)
-    upload_dir: Path = HERE / "instance" / "uploads"
+    upload_dir: Path = INSTANCE / "uploads"
     max_upload_bytes: int = 2 * 1024 * 1024
     #: minutes an API access token lives
     token_minutes: int = 30
