@@ -51,7 +51,5 @@ class Settings(BaseSettings):
     page_size: int = 10
     #: a demo account and a few tasks when the database is empty (shown on the login page)
     demo_data: bool = True
-    #: Prometheus metrics at /metrics
-    metrics: bool = False
     #: cheap password hashing, for the test suite only
     fast_password_hashing: bool = False
