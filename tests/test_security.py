@@ -141,6 +141,26 @@ def test_missing_credentials_are_a_401_with_the_schemes_challenge(name: str) -> 
     assert response.json() == {"detail": "Not authenticated"}
 
 
+@pytest.mark.parametrize("name", list(SCHEMES))
+def test_a_subclass_chooses_the_not_authenticated_error(name: str) -> None:
+    scheme, kwargs, _, _ = SCHEMES[name]
+
+    class Forbidding(type(scheme)):  # type: ignore[misc]
+        def make_not_authenticated_error(self) -> HTTPException:
+            return HTTPException(403, "Sign in first")
+
+    own = object.__new__(Forbidding)
+    own.__dict__.update(vars(scheme))
+    client = TestClient(_app(own))
+    response = client.get("/guarded")
+    assert response.status_code == 403
+    assert "www-authenticate" not in response.headers
+    assert response.json() == {"detail": "Sign in first"}
+    kwargs = dict(kwargs)
+    client.cookies.update(kwargs.pop("cookies", None) or {})
+    assert client.get("/guarded", **kwargs).status_code == 200
+
+
 def _optional(scheme: SecurityBase) -> SecurityBase:
     """The same kind of scheme, built with auto_error=False."""
     copy = object.__new__(type(scheme))

@@ -23,6 +23,7 @@ class APIKeyBase(SecurityBase):
     """
 
     location = ""
+    _challenge = "APIKey"
 
     def __init__(
         self,
@@ -51,7 +52,7 @@ class APIKeyBase(SecurityBase):
         key = self._read(request)
         if not key:
             if self.auto_error:
-                raise challenge("APIKey")
+                raise self.make_not_authenticated_error()
             return None
         return key
 

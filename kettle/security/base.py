@@ -91,6 +91,25 @@ class SecurityBase:
     scheme_name: str
     model: Mapping[str, Any]
     auto_error: bool
+    # What the 401's ``WWW-Authenticate`` names; each scheme sets its own.
+    _challenge: str = "Bearer"
+
+    def make_not_authenticated_error(self) -> HTTPException:
+        """The error raised when a request brings no credentials (and ``auto_error`` is on).
+
+        A 401 naming the scheme in ``WWW-Authenticate``, as RFC 9110 asks. Override it to
+        answer otherwise, e.g. the 403 older FastAPI versions sent.
+
+        Example:
+            >>> class Bearer403(SecurityBase):
+            ...     def make_not_authenticated_error(self) -> HTTPException:
+            ...         return HTTPException(403, "Not authenticated")
+            >>> Bearer403().make_not_authenticated_error().status_code
+            403
+            >>> SecurityBase().make_not_authenticated_error().headers
+            {'WWW-Authenticate': 'Bearer'}
+        """
+        return challenge(self._challenge)
 
     def _describe(
         self,

@@ -91,6 +91,8 @@ class HTTPBase(SecurityBase):
 
     def _fail(self, detail: str) -> None:
         if self.auto_error:
+            if detail == NOT_AUTHENTICATED:
+                raise self.make_not_authenticated_error()
             raise challenge(self._challenge, detail)
 
     def _credentials(self, request: HTTPConnection) -> HTTPAuthorizationCredentials | None:

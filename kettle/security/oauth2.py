@@ -175,7 +175,7 @@ class OAuth2(SecurityBase):
         authorization = read_authorization(request, "Bearer")
         if authorization is None:
             if self.auto_error:
-                raise challenge("Bearer")
+                raise self.make_not_authenticated_error()
             return None
         return authorization
 
@@ -184,12 +184,12 @@ class OAuth2(SecurityBase):
         scheme, token = get_authorization_scheme_param(read_authorization(request, "Bearer"))
         if not scheme:
             if self.auto_error:
-                raise challenge("Bearer")
+                raise self.make_not_authenticated_error()
             return None
         if scheme.lower() != "bearer" or not token:
             # Another scheme is no bearer token at all (FastAPI's answer, too).
             if self.auto_error:
-                raise challenge("Bearer")
+                raise self.make_not_authenticated_error()
             return None
         if not is_b64token(token):
             if self.auto_error:

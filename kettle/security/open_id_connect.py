@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from kettle.requests import HTTPConnection
-from kettle.security.base import SecurityBase, challenge, read_authorization
+from kettle.security.base import SecurityBase, read_authorization
 
 __all__ = ["OpenIdConnect"]
 
@@ -46,6 +46,6 @@ class OpenIdConnect(SecurityBase):
         authorization = read_authorization(request, "Bearer")
         if authorization is None:
             if self.auto_error:
-                raise challenge("Bearer")
+                raise self.make_not_authenticated_error()
             return None
         return authorization
