@@ -267,8 +267,12 @@ class Analyzer:
             signature = inspect.signature(func)
             hints = typing.get_type_hints(target, include_extras=True)
         except (TypeError, ValueError, NameError) as exc:
+            # A builtin dependency (``Depends()`` on ``int``) says nothing of where it was
+            # asked for: name the chain that led to it, handler first.
+            needed_by = self._stack[:-1]
+            chain = f" (needed by {' -> '.join(map(describe, needed_by))})" if needed_by else ""
             raise ConfigurationError(
-                f"cannot read the signature of {describe(func)}: {exc}"
+                f"cannot read the signature of {describe(func)}{chain}: {exc}"
             ) from exc
         parameters = list(signature.parameters.values())
         accepts_kwargs = any(prm.kind is prm.VAR_KEYWORD for prm in parameters)

@@ -593,11 +593,6 @@ def test_a_mistake_in_a_dependency_names_the_dependency() -> None:
     assert __file__ in str(info.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Depends() on an annotation whose signature cannot be read (a builtin such as "
-    "int) reports 'cannot read the signature of int' without naming the handler or its file",
-)
 def test_depends_on_an_unreadable_annotation_names_the_handler() -> None:
     def handler_with_int_dependency(v: Annotated[int, Depends()]) -> None: ...
 
