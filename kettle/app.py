@@ -6,15 +6,17 @@ import contextlib
 import functools
 import os
 import warnings
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from kettle.aswsgi import StartResponse, WSGIBridge
 from kettle.compiler import Build, CompiledApp
 from kettle.concurrency import ThreadPool
 from kettle.datastructures import State
 from kettle.di import AppScope, DependencyOverrides
 from kettle.errorhandlers import ExceptionHandler
 from kettle.flaskrequest import FlaskRequest
+from kettle.introspection import mark_coroutine_function
 from kettle.lifespan import Hook, Lifespan, as_lifespan, run_lifespan, serve_lifespan
 from kettle.limits import Limits
 from kettle.middleware import Middleware
@@ -267,6 +269,7 @@ class Kettle:
         self.on_shutdown_hooks: list[Hook] = list(on_shutdown or ())
         self._lifespan = as_lifespan(lifespan) if lifespan is not None else None
         self._compiled: CompiledApp | None = None
+        self._wsgi: WSGIBridge | None = None
         self.app_scope = AppScope(self.thread_pool)
         self._overrides = DependencyOverrides(self._invalidate)
         self.router._listeners.append(self._invalidate)
@@ -291,12 +294,46 @@ class Kettle:
 
     # -- ASGI entry point ------------------------------------------------------------------
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    @overload
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]: ...
+
+    @overload
+    def __call__(self, scope: dict[str, Any], receive: StartResponse) -> Iterable[bytes]: ...
+
+    def __call__(self, scope: Any, receive: Any, send: Send | None = None) -> Any:
+        """Serve one ASGI connection, or, called with two arguments, one WSGI request.
+
+        An ASGI server calls ``app(scope, receive, send)``; a WSGI server (gunicorn's sync
+        workers, mod_wsgi, ``wsgiref``) calls ``app(environ, start_response)``, which goes
+        to :meth:`wsgi_app`.
+        """
+        if send is None:
+            return self.wsgi_app(scope, receive)
         scope["app"] = self
         compiled = self._compiled
         if compiled is None:
             compiled = self.compile()
-        await compiled.stack(scope, receive, send)
+        # PERF: returning the stack's coroutine instead of awaiting it saves a frame per
+        # connection; the method is marked a coroutine function below so ASGI servers that
+        # sniff the interface (uvicorn's "auto") still see ASGI 3.
+        return compiled.stack(scope, receive, send)
+
+    mark_coroutine_function(__call__)
+
+    def wsgi_app(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """The app as a WSGI application, as Flask's ``app.wsgi_app`` is.
+
+        The first call starts the app's lifespan on a background event loop
+        (:class:`kettle.aswsgi.WSGIBridge`); WSGI middleware wraps it the Flask way.
+
+        Example:
+            app.wsgi_app = ProxyFix(app.wsgi_app)   # any WSGI middleware
+            # gunicorn 'myapp:app' now serves kettle through the middleware
+        """
+        bridge = self._wsgi
+        if bridge is None:
+            bridge = self._wsgi = WSGIBridge(self)
+        return bridge(environ, start_response)
 
     # -- declaring ---------------------------------------------------------------------------
 

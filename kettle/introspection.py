@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio.coroutines
 import functools
 import inspect
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -26,9 +28,30 @@ def is_async_callable(func: Any) -> bool:
         func = func.func
     if isinstance(func, type):
         return False  # calling a class constructs it, whatever its __call__ does
-    return inspect.iscoroutinefunction(func) or (
-        callable(func) and inspect.iscoroutinefunction(getattr(func, "__call__", None))  # noqa: B004
+    return _is_coroutine_function(func) or (
+        callable(func) and _is_coroutine_function(getattr(func, "__call__", None))  # noqa: B004
     )
+
+
+def mark_coroutine_function(func: Callable[..., Any]) -> None:
+    """Mark a plain function that returns an awaitable so that it counts as ``async def``.
+
+    Servers and libraries (uvicorn's interface detection, :func:`is_async_callable`) then
+    treat it as a coroutine function.
+    """
+    if sys.version_info >= (3, 12):
+        inspect.markcoroutinefunction(func)
+    else:
+        # 3.11 has no marker in inspect; asyncio.iscoroutinefunction (which uvicorn uses)
+        # reads this attribute.
+        func._is_coroutine = asyncio.coroutines._is_coroutine  # type: ignore[attr-defined]
+
+
+def _is_coroutine_function(func: Any) -> bool:
+    if inspect.iscoroutinefunction(func):
+        return True
+    marker = getattr(asyncio.coroutines, "_is_coroutine", None)
+    return marker is not None and getattr(func, "_is_coroutine", None) is marker
 
 
 def generator_kind(func: Any) -> str | None:

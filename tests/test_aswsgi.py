@@ -217,3 +217,61 @@ def test_headers_come_from_the_environ(
 ) -> None:
     scope = build_scope({"REQUEST_METHOD": "GET", **environ})
     assert scope["headers"] == expected
+
+
+def _environ(path: str) -> dict[str, Any]:
+    return {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "SERVER_NAME": "h",
+        "SERVER_PORT": "80",
+        "wsgi.input": io.BytesIO(),
+    }
+
+
+def test_the_app_itself_is_a_wsgi_application_under_a_real_server() -> None:
+    events: list[str] = []
+    app = _app(events)
+    server = make_server("127.0.0.1", 0, app, server_class=_ThreadingServer, handler_class=_Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        response = httpx.get(f"http://127.0.0.1:{server.server_port}/hello/wsgi")
+    finally:
+        server.shutdown()
+        server.server_close()
+        assert app._wsgi is not None
+        app._wsgi.close()
+    assert response.json() == {"hello": "wsgi", "q": ""}
+    assert events == ["startup", "shutdown"]
+
+
+def test_wsgi_middleware_wraps_app_wsgi_app_the_flask_way() -> None:
+    app = _app([])
+    inner = app.wsgi_app
+
+    def tagging(environ: dict[str, Any], start_response: Any) -> Any:
+        def tagged(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
+            return start_response(status, [*headers, ("x-wrapped", "yes")], *exc)
+
+        return inner(environ, tagged)
+
+    app.wsgi_app = tagging  # type: ignore[method-assign]
+    seen: list[list[tuple[str, str]]] = []
+    body = b"".join(app(_environ("/hello/x"), lambda status, headers: seen.append(headers)))
+    assert app._wsgi is not None
+    app._wsgi.close()
+    assert ("x-wrapped", "yes") in seen[0]
+    assert httpx.Response(200, content=body).json() == {"hello": "x", "q": ""}
+
+
+@pytest.mark.parametrize("factory", ["kettle", "fastapi"])
+def test_asgi_servers_still_detect_asgi3(factory: str) -> None:
+    import uvicorn.config
+
+    from kettle.fastapi import FastAPI
+
+    app = Kettle(__name__) if factory == "kettle" else FastAPI()
+    config = uvicorn.config.Config(app)
+    config.load()
+    assert config.interface == "asgi3"

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kettle import Kettle, Router
+from kettle.introspection import mark_coroutine_function
 from kettle.openapi import OPENAPI_VERSION, OpenAPIConfig
 
 __all__ = ["FastAPI"]
@@ -83,10 +84,12 @@ class FastAPI(Kettle):
         self.webhooks = Router()
         self.openapi_document.webhook_routers.append(self.webhooks)
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if self.root_path_prefix:
+    def __call__(self, scope: Any, receive: Any, send: Any = None) -> Any:
+        if send is not None and self.root_path_prefix:
             scope["root_path"] = self.root_path_prefix
-        await super().__call__(scope, receive, send)
+        return super().__call__(scope, receive, send)
+
+    mark_coroutine_function(__call__)
 
     def openapi(self) -> dict[str, Any]:
         """The document: ``openapi_schema`` once built (as in FastAPI, it is kept there)."""
