@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import warnings
@@ -28,7 +29,7 @@ from kettle.requests import Request
 from kettle.routing.converters import DEFAULT_CONVERTERS, Converter
 from kettle.routing.routes import Route
 from kettle.routing.urls import NoMatchFound as NoMatchFound  # re-exported
-from kettle.scaffold import Scaffold
+from kettle.scaffold import Scaffold, url_only
 from kettle.types import ASGIApp, Receive, Scope, Send
 from kettle.webapp import WebApp
 
@@ -115,6 +116,8 @@ class Kettle:
     errorhandler = Method("router", Scaffold.errorhandler)
     register_error_handler = Method("router", Scaffold.register_error_handler)
     add_url_rule = Method("router", Scaffold.add_url_rule)
+    endpoint = Method("router", Scaffold.endpoint)
+    view_functions: Attribute[dict[str, Callable[..., Any]]] = Attribute("router")
     routes: Attribute[list[Route]] = Attribute("router")
     mounts: Attribute[list[tuple[str, Any, str | None]]] = Attribute("router")
     error_handlers: Attribute[dict[int | type[BaseException], Any]] = Attribute("router")
@@ -455,6 +458,7 @@ class Kettle:
         routes = list(self.iter_routes(bases=bases))
         routes.extend(self.web.prepare(bases))
         build = Build(self)
+        routes = self._with_views(routes, build)
         # The document and docs pages are served like any route but are not the app's own:
         # they stay out of compiled_routes (and `kettle routes`), and leave the app's own
         # GET routes alone.
@@ -467,6 +471,24 @@ class Kettle:
         )
         self._compiled = compiled
         return compiled
+
+    def _with_views(self, routes: list[Route], build: Build) -> list[Route]:
+        """The routes to serve: rules declared without a view get the one registered under
+        their name (``@app.endpoint``); those with none only build URLs."""
+        views: dict[str, Callable[..., Any]] = {}
+        for bp in self.blueprints.values():
+            views.update(bp.app_view_functions)
+        views.update(self.view_functions)
+        served = []
+        for route in routes:
+            if route.endpoint is url_only:
+                view = views.get(route.name)
+                if view is None:
+                    build.urls.add(route.name, build.pattern(route))
+                    continue
+                route = dataclasses.replace(route, endpoint=view)
+            served.append(route)
+        return served
 
     @property
     def openapi_config(self) -> OpenAPIConfig:

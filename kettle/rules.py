@@ -23,13 +23,13 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
 from kettle.routing.converters import Converter
 from kettle.routing.routes import Route
 
-__all__ = ["BaseConverter", "URLMap"]
+__all__ = ["BaseConverter", "Map", "Rule", "RuleFactory", "Submount", "URLMap"]
 
 
 class BaseConverter(Converter):
@@ -62,8 +62,95 @@ class BaseConverter(Converter):
         return str(value)
 
 
+class RuleFactory:
+    """Something that gives rules: a :class:`Rule` itself, or a group of them."""
+
+    def get_rules(self, map: Any) -> Iterable[Rule]:
+        raise NotImplementedError
+
+
+class Rule(RuleFactory):
+    """A URL rule written the Werkzeug way, added with ``app.url_map.add(rule)``.
+
+    It becomes an ``add_url_rule(string, endpoint=...)`` of the app: the view is the
+    one registered under ``endpoint`` (``@app.endpoint(name)``).
+
+    Example:
+        >>> from kettle import Kettle
+        >>> from kettle.rules import Rule
+        >>> app = Kettle(__name__)
+        >>> app.url_map.add(Rule("/about", endpoint="about"))
+        >>> @app.endpoint("about")
+        ... def about() -> str:
+        ...     return "about us"
+        >>> from kettle.testing import TestClient
+        >>> TestClient(app).get("/about").text
+        'about us'
+    """
+
+    def __init__(
+        self,
+        string: str,
+        *,
+        endpoint: str | None = None,
+        methods: Iterable[str] | None = None,
+        defaults: Mapping[str, Any] | None = None,
+    ) -> None:
+        if not string.startswith("/"):
+            raise ValueError(f"a rule must start with a slash: {string!r}")
+        self.rule = string
+        self.endpoint = endpoint
+        self.methods = None if methods is None else {m.upper() for m in methods}
+        self.defaults = dict(defaults) if defaults else None
+
+    def get_rules(self, map: Any) -> Iterable[Rule]:
+        yield self
+
+    def __repr__(self) -> str:
+        return f"<Rule {self.rule!r} -> {self.endpoint}>"
+
+
+class Submount(RuleFactory):
+    """Rules under a common path prefix: ``Submount("/api", [Rule("/x", ...)])``."""
+
+    def __init__(self, path: str, rules: Iterable[RuleFactory]) -> None:
+        self.path = path.rstrip("/")
+        self.rules = list(rules)
+
+    def get_rules(self, map: Any) -> Iterable[Rule]:
+        for factory in self.rules:
+            for rule in factory.get_rules(map):
+                yield Rule(
+                    self.path + rule.rule,
+                    endpoint=rule.endpoint,
+                    methods=rule.methods,
+                    defaults=rule.defaults,
+                )
+
+
+class Map(RuleFactory):
+    """A list of rules (Werkzeug's ``Map``), added to an app with ``url_map.add(Map(...))``."""
+
+    def __init__(self, rules: Iterable[RuleFactory] = ()) -> None:
+        self.rules = list(rules)
+
+    def get_rules(self, map: Any) -> Iterable[Rule]:
+        for factory in self.rules:
+            yield from factory.get_rules(map)
+
+
 class _App(Protocol):
     converters: dict[str, type[Converter]]
+
+    def add_url_rule(
+        self,
+        /,
+        rule: str,
+        endpoint: str | None = None,
+        view_func: Callable[..., Any] | None = None,
+        methods: Iterable[str] | None = None,
+        **options: Any,
+    ) -> None: ...
 
     @property
     def compiled_routes(self) -> list[Route]: ...
@@ -79,6 +166,14 @@ class URLMap:
     def converters(self) -> dict[str, type[Converter]]:
         """The app's converters by name (add one before declaring the routes using it)."""
         return self._app.converters
+
+    def add(self, factory: RuleFactory) -> None:
+        """Add the rules of ``factory`` (a :class:`Rule`, :class:`Submount`...) to the app."""
+        for rule in factory.get_rules(self):
+            options: dict[str, Any] = {"defaults": rule.defaults} if rule.defaults else {}
+            self._app.add_url_rule(
+                rule.rule, endpoint=rule.endpoint, methods=rule.methods, **options
+            )
 
     def iter_rules(self, endpoint: str | None = None) -> Iterator[Route]:
         """The routes (all, or those named ``endpoint``)."""

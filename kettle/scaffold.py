@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kettle.limits import Limits
-from kettle.routing.routes import Router
+from kettle.routing.routes import Route, Router
 
 F = TypeVar("F", bound=Callable[..., Any])
 ErrorKey = int | type[BaseException]
@@ -64,6 +64,9 @@ class Scaffold(Router):
         self.after_request_funcs: list[Callable[..., Any]] = []
         self.teardown_request_funcs: list[Callable[..., Any]] = []
         self.error_handlers: dict[ErrorKey, Callable[..., Any]] = {}
+        #: views given by endpoint name (``@app.endpoint(name)``), for the rules declared
+        #: without one (``add_url_rule(rule, endpoint=name)``, ``url_map.add(Rule(...))``)
+        self.view_functions: dict[str, Callable[..., Any]] = ViewFunctions(self._changed)
 
     # -- folders -----------------------------------------------------------------------------
 
@@ -137,13 +140,57 @@ class Scaffold(Router):
     ) -> None:
         """Register ``view_func`` for ``rule`` under the name ``endpoint`` (Flask's spelling).
 
-        Class-based views made with ``as_view`` bring their own ``methods``.
+        Class-based views made with ``as_view`` bring their own ``methods``. A rule given an
+        ``endpoint`` and no ``view_func`` is served by the view registered under that name
+        with :meth:`endpoint` (or ``view_functions[name] = view``); until one is, it only
+        builds URLs.
+
+        Example:
+            >>> from kettle import Kettle
+            >>> app = Kettle(__name__)
+            >>> app.add_url_rule("/", endpoint="index")
+            >>> @app.endpoint("index")
+            ... def index() -> str:
+            ...     return "home"
+            >>> from kettle.testing import TestClient
+            >>> TestClient(app).get("/").text
+            'home'
         """
         if view_func is None:
-            raise TypeError("add_url_rule needs a view_func")
+            if endpoint is None:
+                raise TypeError("add_url_rule needs a view_func or an endpoint")
+            view_func = url_only
         if methods is None:
             methods = getattr(view_func, "methods", None) or ("GET",)
         self.add_route(rule, view_func, methods, endpoint, **options)
+
+    def endpoint(self, name: str) -> Callable[[F], F]:
+        """Make the decorated function the view of the rules named ``name`` that were
+        declared without one (see :meth:`add_url_rule`)."""
+
+        def decorator(func: F) -> F:
+            self.view_functions[name] = func
+            return func
+
+        return decorator
+
+
+def url_only() -> None:
+    """The view of a rule declared without one: the rule builds URLs and serves nothing
+    until a view is registered under its name (never called)."""
+    raise RuntimeError("a rule without a view is never served")
+
+
+class ViewFunctions(dict[str, Callable[..., Any]]):
+    """Views by endpoint name; setting one recompiles the app before its next request."""
+
+    def __init__(self, changed: Callable[[], None]) -> None:
+        super().__init__()
+        self._changed = changed
+
+    def __setitem__(self, name: str, view: Callable[..., Any]) -> None:
+        super().__setitem__(name, view)
+        self._changed()
 
 
 class Blueprint(Scaffold):
@@ -179,8 +226,11 @@ class Blueprint(Scaffold):
             raise ValueError(f"a blueprint name must be non-empty and contain no dot: {name!r}")
         if subdomain is not None or url_defaults is not None:
             raise NotImplementedError("kettle blueprints do not support subdomains or url_defaults")
+        # Flask joins the prefix and a rule with exactly one slash ("/foo/" + "bar" is
+        # "/foo/bar"); a prefix ending in "/" keeps it for the rule "" ("/foo/").
+        self._slash_root = bool(url_prefix) and str(url_prefix).endswith("/")
         super().__init__(
-            url_prefix or "",
+            (url_prefix or "").rstrip("/"),
             name=name,
             import_name=import_name,
             root_path=root_path,
@@ -195,10 +245,44 @@ class Blueprint(Scaffold):
         self.app_teardown_request_funcs: list[Callable[..., Any]] = []
         self.app_error_handlers: dict[ErrorKey, Callable[..., Any]] = {}
         self.app_template_functions: list[tuple[str, Callable[..., Any], str | None]] = []
+        self.app_view_functions: dict[str, Callable[..., Any]] = {}
 
     @property
     def url_prefix(self) -> str:
         return self.prefix
+
+    def add_route(
+        self,
+        /,
+        path: str,
+        endpoint: Callable[..., Any],
+        methods: Iterable[str] | None = None,
+        name: str | None = None,
+        **options: Any,
+    ) -> Route:
+        """Register ``endpoint`` for ``path`` under this blueprint's prefix.
+
+        Raises:
+            ValueError: the endpoint name has a dot (dots separate blueprint names).
+        """
+        if "." in str(name or getattr(endpoint, "__name__", "")):
+            raise ValueError(f"a blueprint endpoint name cannot contain a dot: {name!r}")
+        if path:
+            path = "/" + path.lstrip("/")
+        elif self._slash_root:
+            path = "/"
+        return super().add_route(path, endpoint, methods, name, **options)
+
+    def endpoint(self, name: str) -> Callable[[F], F]:
+        """Make the decorated function the app's view for the rules named ``name`` (the
+        app-wide name, as in Flask: not prefixed with the blueprint's)."""
+
+        def decorator(func: F) -> F:
+            self.app_view_functions[name] = func
+            self._changed()
+            return func
+
+        return decorator
 
     def register_blueprint(self, blueprint: Blueprint, url_prefix: str | None = None) -> None:
         """Nest ``blueprint`` inside this one (names become ``"outer.inner.view"``)."""

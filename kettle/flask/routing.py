@@ -2,6 +2,6 @@
 
 from kettle.exceptions import RequestRedirect
 from kettle.routing.urls import NoMatchFound as BuildError
-from kettle.rules import BaseConverter, URLMap
+from kettle.rules import BaseConverter, Map, Rule, Submount, URLMap
 
-__all__ = ["BaseConverter", "BuildError", "RequestRedirect", "URLMap"]
+__all__ = ["BaseConverter", "BuildError", "Map", "RequestRedirect", "Rule", "Submount", "URLMap"]

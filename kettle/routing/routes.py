@@ -263,6 +263,9 @@ class Router:
             ...     return {"item_id": item_id}
         """
 
+        if "endpoint" in options:  # Flask's name for the route name
+            options["name"] = options.pop("endpoint")
+
         def decorator(func: F) -> F:
             self.add_route(path, func, methods, **options)
             return func
