@@ -11,6 +11,7 @@ import dataclasses
 import inspect
 import ipaddress
 import os
+import signal
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -239,6 +240,14 @@ def _is_loopback(host: str) -> bool:
     help="Seconds requests in progress get after SIGTERM before their connections close.",
 )
 @click.option(
+    "--drain-delay",
+    default=SERVER_DEFAULTS.drain_delay,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds after SIGTERM during which /readyz fails but requests are still "
+    "accepted, so a load balancer stops sending first (docs/deploy.md).",
+)
+@click.option(
     "--limit-connections",
     type=click.IntRange(min=1),
     help="Open connections per process; more are answered 503. "
@@ -280,6 +289,7 @@ def run(
     min_body_rate: float,
     timeout_keep_alive: float,
     timeout_graceful_shutdown: float,
+    drain_delay: float,
     limit_connections: int | None,
     limit_concurrency: int,
     ws_per_message_deflate: bool,
@@ -322,6 +332,7 @@ def run(
     from kettle.server import (
         SETTINGS_ENV,
         default_connection_limit,
+        exit_quietly,
         http_protocol,
         raise_open_file_limit,
         ws_protocol,
@@ -334,6 +345,7 @@ def run(
         min_body_rate=min_body_rate,
         timeout_keep_alive=timeout_keep_alive,
         timeout_graceful_shutdown=timeout_graceful_shutdown,
+        drain_delay=drain_delay,
         limit_connections=limit_connections or default_connection_limit(open_files),
         limit_concurrency=limit_concurrency,
     )
@@ -362,6 +374,9 @@ def run(
         else:
             style: Any = forwarded_style
             target = ProxyHeadersMiddleware(target, trusted_proxies=proxies, style=style)
+    # uvicorn re-raises the SIGTERM it shut down for once it has put this handler back:
+    # a graceful stop then exits with status 0 (docs/deploy.md).
+    signal.signal(signal.SIGTERM, exit_quietly)
     uvicorn.run(
         target,
         host=host,

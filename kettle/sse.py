@@ -6,7 +6,9 @@ model through pydantic-core, the rest through orjson), or ``raw_data`` as the te
 
 While the source is idle, a ``: ping`` comment goes out every ``ping`` seconds, so proxies
 keep the connection open and a vanished client is noticed; when the client leaves, the
-source is closed (its ``finally`` runs) and nothing more is read from it. A client that
+source is closed (its ``finally`` runs) and nothing more is read from it. The same
+happens, with the body ended properly, when the worker drains for shutdown
+(:mod:`kettle.draining`): the browser reconnects, to another worker. A client that
 reconnects sends the last ``id`` it saw in ``Last-Event-ID``: read it as a header
 parameter (``last_event_id: Annotated[str | None, Header()] = None``) to resume.
 """
@@ -15,12 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel
 
 from kettle.concurrency import ThreadPool
+from kettle.draining import DRAIN
 from kettle.responses import Background, StreamingResponse, dumps
 from kettle.types import Receive, Scope, Send
 
@@ -138,6 +142,7 @@ class EventSourceResponse(StreamingResponse):
     """
 
     media_type = "text/event-stream"
+    _stop: asyncio.Future[None] | None = None
 
     def __init__(
         self,
@@ -177,16 +182,22 @@ class EventSourceResponse(StreamingResponse):
     async def _chunks(self) -> AsyncIterator[bytes]:
         items = aiter(self._items())
         pending: asyncio.Future[Any] | None = None
+        stop = self._stop
         try:
             while True:
                 if pending is None:
                     pending = asyncio.ensure_future(anext(items))
                 # Keep-alive: waiting on the same pending item never cancels the
                 # source mid-step (cancelling an async generator's step would break it).
-                done, _ = await asyncio.wait({pending}, timeout=self.ping)
+                waiting: set[asyncio.Future[Any]] = {pending} if stop is None else {pending, stop}
+                done, _ = await asyncio.wait(
+                    waiting, timeout=self.ping, return_when=asyncio.FIRST_COMPLETED
+                )
                 if not done:
                     yield b": ping\n\n"
                     continue
+                if pending not in done:
+                    return  # draining: the body ends here, properly
                 try:
                     item = pending.result()
                 except StopAsyncIteration:
@@ -202,18 +213,27 @@ class EventSourceResponse(StreamingResponse):
             await _aclose(items)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # A stream may never end on its own: stop as soon as the client goes away.
+        # A stream may never end on its own: stop as soon as the client goes away, and
+        # end the body (between two events) when the worker drains for shutdown.
+        self._stop = stop = asyncio.get_running_loop().create_future()
+        DRAIN.register(stop, functools.partial(_set_once, stop))
         streaming = asyncio.ensure_future(super().__call__(scope, receive, send))
         watching = asyncio.ensure_future(_disconnected(receive))
         try:
             await asyncio.wait({streaming, watching}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            DRAIN.unregister(stop)
             for task in (streaming, watching):
                 if not task.done():
                     task.cancel()
             await asyncio.gather(streaming, watching, return_exceptions=True)
         if not streaming.cancelled() and streaming.exception() is not None:
             raise streaming.exception()  # type: ignore[misc]
+
+
+def _set_once(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 async def _disconnected(receive: Receive) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import enum
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 import orjson
+
+from kettle.draining import DRAIN
 
 # WebSocketClose is defined with every other exception; still importable from here.
 from kettle.exceptions import WebSocketClose as WebSocketClose
@@ -27,6 +31,9 @@ class WebSocket(HTTPConnection):
 
     Messages larger than ``max_websocket_message_size`` close the socket with code 1009
     (message too big); receiving after the peer left raises :class:`WebSocketDisconnect`.
+    When the worker drains for shutdown (:mod:`kettle.draining`), an accepted socket is
+    closed with 1001 (*going away*), and the handler's next receive or send raises
+    ``WebSocketDisconnect(1001)``, as if the client had left.
 
     Example:
         >>> from kettle import Kettle, WebSocket, WebSocketDisconnect
@@ -41,7 +48,7 @@ class WebSocket(HTTPConnection):
         ...         pass
     """
 
-    __slots__ = ("_receive", "_send", "application_state", "client_state")
+    __slots__ = ("_closing", "_gone", "_receive", "_send", "application_state", "client_state")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send, limits: Limits | None = None):
         super().__init__(scope, limits)
@@ -49,6 +56,8 @@ class WebSocket(HTTPConnection):
         self._send = send
         self.client_state = WebSocketState.CONNECTING
         self.application_state = WebSocketState.CONNECTING
+        self._gone = False  # closed by the drain
+        self._closing: asyncio.Task[None] | None = None
 
     # -- receiving -------------------------------------------------------------------------
 
@@ -64,6 +73,7 @@ class WebSocket(HTTPConnection):
             self.client_state = WebSocketState.CONNECTED
         elif kind == "websocket.disconnect":
             self.client_state = WebSocketState.DISCONNECTED
+            DRAIN.unregister(id(self))
         elif kind == "websocket.receive":
             limit = self.limits.max_websocket_message_size
             text = message.get("text")
@@ -83,6 +93,8 @@ class WebSocket(HTTPConnection):
         return message
 
     async def _receive_data(self) -> Message:
+        if self._gone:
+            raise WebSocketDisconnect(1001, "Going away")
         if self.application_state is WebSocketState.DISCONNECTED:
             raise RuntimeError("Cannot receive: the WebSocket is closed")
         if self.application_state is not WebSocketState.CONNECTED:
@@ -153,12 +165,18 @@ class WebSocket(HTTPConnection):
     async def send(self, message: Message) -> None:
         """Send a raw ASGI message."""
         if self.application_state is WebSocketState.DISCONNECTED:
+            if self._gone:
+                raise WebSocketDisconnect(1001, "Going away")
             raise RuntimeError("Cannot send: the WebSocket is closed")
         kind = message["type"]
         if kind in ("websocket.accept", "websocket.http.response.start"):
             self.application_state = WebSocketState.CONNECTED
+            if kind == "websocket.accept":
+                # One registration per connection, none per message.
+                DRAIN.register(id(self), self._going_away)
         elif kind == "websocket.close":
             self.application_state = WebSocketState.DISCONNECTED
+            DRAIN.unregister(id(self))
         try:
             await self._send(message)
         except OSError:
@@ -206,3 +224,14 @@ class WebSocket(HTTPConnection):
             return
         fitted = (reason or "").encode("utf-8")[:123].decode("utf-8", "ignore")
         await self.send({"type": "websocket.close", "code": code, "reason": fitted})
+
+    def _going_away(self) -> None:
+        # Called by the drain on this socket's loop, beside whatever the handler awaits.
+        self._closing = asyncio.ensure_future(self._close_going_away())
+
+    async def _close_going_away(self) -> None:
+        if WebSocketState.DISCONNECTED in (self.application_state, self.client_state):
+            return
+        self._gone = True
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            await self.close(1001, "Going away")

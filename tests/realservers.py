@@ -160,8 +160,15 @@ class KettleProcess:
 
     def terminate(self) -> None:
         """SIGTERM, as a process manager stops a worker."""
+        self.send_signal(signal.SIGTERM)
+
+    def send_signal(self, signum: int) -> None:
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(signum)
+
+    def output(self) -> str:
+        """What the process printed so far (its log)."""
+        return self.log.read_text(errors="replace")
 
     def wait(self, timeout: float = 15) -> int:
         return self.proc.wait(timeout=timeout)
