@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from realpostgres import postgres  # noqa: F401 - the fixture
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from examples.taskboard import seed
 from examples.taskboard.app import create_app
@@ -521,3 +522,26 @@ def test_cli_init_db_and_seed(tmp_path: Path) -> None:
     assert seed.DEMO_EMAIL in result.output
     result = runner.invoke(app.cli, ["seed"])
     assert "nothing added" in result.output
+
+
+@on_both
+def test_health_and_readiness_follow_the_database(app: Kettle) -> None:
+    with TestClient(app) as client:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        ready = client.get("/readyz")
+        assert (ready.status_code, ready.json()["checks"]) == (200, {"database": "ok"})
+        # The probes need no login and no CSRF token, and are not API documentation.
+        assert "/readyz" not in client.get("/openapi.json").json()["paths"]
+        # The database goes away: an engine that cannot connect stands in for it.
+        database = app.state.db
+        engine, database.engine = (
+            database.engine,
+            create_async_engine("sqlite+aiosqlite:////nonexistent/dir/board.sqlite"),
+        )
+        try:
+            failing = client.get("/readyz")
+        finally:
+            database.engine = engine
+        assert client.get("/healthz").status_code == 200  # alive: not to be restarted
+    assert failing.status_code == 503
+    assert failing.json()["failed"] == ["database"]

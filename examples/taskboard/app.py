@@ -19,6 +19,7 @@ import click
 from kettle import JSONResponse, Kettle, Limits, Response, render_template, request
 from kettle.channels import Channels
 from kettle.globals import has_request_context
+from kettle.health import Health
 from kettle.login import LoginManager
 from kettle.middleware.csrf import CSRFMiddleware
 from kettle.security.passwords import PasswordHasher
@@ -76,6 +77,11 @@ def create_app(settings: Settings | None = None) -> Kettle:
     # Forms post with the session cookie: each carries the CSRF token. The API takes
     # bearer tokens, never the session, so it has nothing to protect this way.
     app.add_middleware(CSRFMiddleware, exempt=["/api/*"])
+    # Probes for the load balancer (docs/deploy.md), added last so they answer before
+    # CSRF, sessions and login: /healthz while the process serves, /readyz once started,
+    # while the database answers and until the worker drains for shutdown.
+    health = Health(app)
+    health.add_check("database", database.ping, timeout=2)
 
     @app.on_startup
     async def prepare() -> None:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
@@ -57,6 +57,11 @@ class Database:
                 cursor.close()
 
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def ping(self) -> None:
+        """Run ``SELECT 1``: the readiness check (raises when the database is unreachable)."""
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
 
     async def migrate(self, revision: str = "head") -> None:
         """Bring the schema to ``revision`` with Alembic (``init-db`` and startup)."""
