@@ -116,6 +116,7 @@ _LAZY = {
     "render_template_string": "kettle.templating",
     "stream_template": "kettle.templating",
     "MethodView": "kettle.views",
+    "Health": "kettle.health",
     "View": "kettle.views",
 }
 
