@@ -154,6 +154,9 @@ class Kettle:
     #: the class of the request objects handlers and ``kettle.request`` get: the core
     #: ``Request`` with Flask's synchronous API on top (Flask's ``Flask.request_class``)
     request_class: type[Request] = FlaskRequest
+    #: the class of ``app.jinja_env``: ``None`` for kettle's ``templating.Environment``,
+    #: or a subclass of it (Flask's ``Flask.jinja_environment``)
+    jinja_environment: type[Any] | None = None
     #: a returned ``str``/``bytes`` is an HTML page and a tuple is ``(body, status,
     #: headers)``, as in Flask; ``False`` (``kettle.fastapi.FastAPI``): everything a
     #: handler returns is JSON, as in FastAPI

@@ -175,6 +175,17 @@ class Scaffold(Router):
         return decorator
 
 
+def _prefix(url_prefix: str | None) -> str | None:
+    """A registration's ``url_prefix`` as a router prefix (Flask accepts a trailing slash)."""
+    return None if url_prefix is None else url_prefix.rstrip("/")
+
+
+def _blueprint_name(name: str | None) -> str | None:
+    if name is not None and ("." in name or not name):
+        raise ValueError(f"a blueprint name must be non-empty and contain no dot: {name!r}")
+    return name
+
+
 def url_only() -> None:
     """The view of a rule declared without one: the rule builds URLs and serves nothing
     until a view is registered under its name (never called)."""
@@ -246,6 +257,8 @@ class Blueprint(Scaffold):
         self.app_error_handlers: dict[ErrorKey, Callable[..., Any]] = {}
         self.app_template_functions: list[tuple[str, Callable[..., Any], str | None]] = []
         self.app_view_functions: dict[str, Callable[..., Any]] = {}
+        #: template context processors for this blueprint's requests only
+        self.context_processors: list[Callable[[], Mapping[str, Any]]] = []
 
     @property
     def url_prefix(self) -> str:
@@ -284,9 +297,16 @@ class Blueprint(Scaffold):
 
         return decorator
 
-    def register_blueprint(self, blueprint: Blueprint, url_prefix: str | None = None) -> None:
-        """Nest ``blueprint`` inside this one (names become ``"outer.inner.view"``)."""
-        self.include_router(blueprint, own_prefix=url_prefix)
+    def register_blueprint(
+        self, blueprint: Blueprint, url_prefix: str | None = None, name: str | None = None
+    ) -> None:
+        """Nest ``blueprint`` inside this one (names become ``"outer.inner.view"``);
+        ``name`` replaces its name (to register one blueprint twice)."""
+        if blueprint is self:
+            raise ValueError("a blueprint cannot be registered on itself")
+        self.include_router(
+            blueprint, own_prefix=_prefix(url_prefix), own_name=_blueprint_name(name)
+        )
 
     def before_app_request(self, func: F) -> F:
         """Like ``before_request``, but for every request of the app."""
@@ -321,8 +341,22 @@ class Blueprint(Scaffold):
         self.app_template_functions.append(("context_processor", func, None))
         return func
 
+    def context_processor(self, func: F) -> F:
+        """Add a template context processor for the requests of this blueprint's routes
+        (and those of the blueprints inside it)."""
+        self.context_processors.append(func)
+        return func
+
     def app_template_filter(self, name: str | None = None) -> Callable[[F], F]:
-        """Add a template filter to the app."""
+        """Add a template filter to the app.
+
+        Example:
+            >>> from kettle import Blueprint
+            >>> bp = Blueprint("text", __name__)
+            >>> @bp.app_template_filter("shout")
+            ... def shout(s: str) -> str:
+            ...     return s.upper()
+        """
         return self._template_function("filter", name)
 
     def app_template_global(self, name: str | None = None) -> Callable[[F], F]:
@@ -332,6 +366,18 @@ class Blueprint(Scaffold):
     def app_template_test(self, name: str | None = None) -> Callable[[F], F]:
         """Add a template test to the app."""
         return self._template_function("test", name)
+
+    def add_app_template_filter(self, func: Callable[..., Any], name: str | None = None) -> None:
+        """The non-decorator form of :meth:`app_template_filter`."""
+        self.app_template_functions.append(("filter", func, name))
+
+    def add_app_template_global(self, func: Callable[..., Any], name: str | None = None) -> None:
+        """The non-decorator form of :meth:`app_template_global`."""
+        self.app_template_functions.append(("global", func, name))
+
+    def add_app_template_test(self, func: Callable[..., bool], name: str | None = None) -> None:
+        """The non-decorator form of :meth:`app_template_test`."""
+        self.app_template_functions.append(("test", func, name))
 
     def _template_function(self, kind: str, name: str | None) -> Callable[[F], F]:
         def decorator(func: F) -> F:

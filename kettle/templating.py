@@ -139,6 +139,8 @@ class Templating:
         debug: the app's debug flag.
         context_processors: callables returning dicts merged into every template's
             context (an explicit render argument wins over them).
+        environment_class: the Jinja environment's class (Flask's
+            ``Flask.jinja_environment``): :class:`Environment` or a subclass.
         options: passed to :class:`Environment` (``trim_blocks``, ``extensions``...).
 
     Example:
@@ -163,9 +165,12 @@ class Templating:
         auto_reload: bool | None = None,
         debug: bool = False,
         context_processors: Iterable[ContextProcessor] = (),
+        environment_class: type[Environment] | None = None,
         **options: Any,
     ) -> None:
         self.root_path = os.fspath(root_path)
+        #: the class of :attr:`env` (a subclass of :class:`Environment`)
+        self.environment_class = environment_class or Environment
         # ChoiceLoader keeps this very list, so folders added later are searched too.
         self._loaders: list[jinja2.BaseLoader] = []
         self.loader = jinja2.ChoiceLoader(self._loaders)
@@ -174,6 +179,9 @@ class Templating:
         self._async_env: jinja2.Environment | None = None
         self._auto_reload = debug if auto_reload is None else auto_reload
         self.context_processors: list[ContextProcessor] = list(context_processors)
+        #: context processors of blueprints, by blueprint name: they run for the
+        #: requests of that blueprint's routes (its own or nested blueprints')
+        self.blueprint_context_processors: dict[str, list[ContextProcessor]] = {}
         self.options = options
         for folder in folders:
             self.add_folder(folder)
@@ -184,7 +192,7 @@ class Templating:
     def env(self) -> Environment:
         """The Jinja environment (``app.jinja_env``), built on first use."""
         if self._env is None:
-            self._env = Environment(self, **self.options)
+            self._env = self.environment_class(self, **self.options)
         return self._env
 
     @property
@@ -287,10 +295,11 @@ class Templating:
 
     def update_template_context(self, context: dict[str, Any]) -> None:
         """Add the context processors' values to ``context``, which keeps its own."""
-        if not self.context_processors:
+        processors = self._processors()
+        if not processors:
             return
         explicit = dict(context)
-        for processor in self.context_processors:
+        for processor in processors:
             values = processor()
             if inspect.isawaitable(values):
                 values.close()  # type: ignore[attr-defined]
@@ -300,12 +309,29 @@ class Templating:
             context.update(values)
         context.update(explicit)
 
+    def _processors(self) -> list[ContextProcessor]:
+        """The app's context processors, then those of the current request's blueprints
+        (outermost first)."""
+        if not self.blueprint_context_processors:
+            return self.context_processors
+        from kettle.globals import RequestContext, current_context
+
+        ctx = current_context()
+        route = ctx.request.scope.get("route") if isinstance(ctx, RequestContext) else None
+        if route is None or not route.blueprint:
+            return self.context_processors
+        processors = list(self.context_processors)
+        for name in route.blueprint.split("."):
+            processors.extend(self.blueprint_context_processors.get(name, ()))
+        return processors
+
     async def update_template_context_async(self, context: dict[str, Any]) -> None:
         """:meth:`update_template_context`, awaiting async context processors."""
-        if not self.context_processors:
+        processors = self._processors()
+        if not processors:
             return
         explicit = dict(context)
-        for processor in self.context_processors:
+        for processor in processors:
             values: Any = processor()
             if inspect.isawaitable(values):
                 values = await values

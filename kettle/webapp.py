@@ -47,6 +47,8 @@ class WebAppOwner(Protocol):
     static_url_path: str | None
     template_folder: str | os.PathLike[str] | None
     request_class: type[Request]
+    #: the templates' Jinja environment class (``None``: kettle's own)
+    jinja_environment: type[Any] | None
 
     @property
     def static_path(self) -> str | None: ...
@@ -195,6 +197,7 @@ class WebApp:
                 [folder] if folder is not None else [],
                 auto_reload=self.auto_reload(),
                 debug=self.debug,
+                environment_class=self.owner.jinja_environment,
             )
         return self._templating
 
@@ -230,16 +233,55 @@ class WebApp:
 
     # -- blueprints ------------------------------------------------------------------------
 
-    def register_blueprint(self, blueprint: Blueprint, url_prefix: str | None = None) -> None:
+    def register_blueprint(
+        self, blueprint: Blueprint, url_prefix: str | None = None, name: str | None = None
+    ) -> None:
         """Serve ``blueprint`` (and the blueprints registered inside it) in this app.
 
-        ``url_prefix`` replaces the blueprint's own prefix.
+        ``url_prefix`` replaces the blueprint's own prefix; ``name`` its name (routes are
+        then ``"name.view"``), so one blueprint may be registered twice.
+
+        Raises:
+            ValueError: a blueprint is already registered under that name.
         """
+        if name is not None and ("." in name or not name):
+            raise ValueError(f"a blueprint name must be non-empty and contain no dot: {name!r}")
+        key = name or blueprint.name or ""
+        if key in self.blueprints:
+            raise ValueError(
+                f"a blueprint is already registered as {key!r}: pass name=... to register "
+                "it (again) under another name"
+            )
         for bp in blueprint.iter_blueprints():
-            if bp.name in self.blueprints and self.blueprints[bp.name] is not bp:
-                raise ValueError(f"a different blueprint is already registered as {bp.name!r}")
-            self.blueprints[bp.name or ""] = bp
-        self.owner.router.include_router(blueprint, own_prefix=url_prefix)
+            if bp is not blueprint:
+                if bp.name in self.blueprints and self.blueprints[bp.name] is not bp:
+                    raise ValueError(f"a different blueprint is registered as {bp.name!r}")
+                key = bp.name or ""
+            self.blueprints[key] = bp
+            if bp.app_template_functions or bp.context_processors:
+                self._add_template_functions(bp)
+        self.owner.router.include_router(
+            blueprint,
+            own_prefix=None if url_prefix is None else url_prefix.rstrip("/"),
+            own_name=name,
+        )
+
+    def _add_template_functions(self, bp: Blueprint) -> None:
+        """``bp``'s context processors, filters, globals and tests, in the app's templates
+        (when it is registered, and again at compile for those added since)."""
+        if bp.context_processors:
+            self.templating.blueprint_context_processors[bp.name or ""] = bp.context_processors
+        for kind, func, name in bp.app_template_functions:
+            templating = self.templating
+            if kind == "context_processor":
+                if func not in templating.context_processors:
+                    templating.context_processor(func)
+            elif kind == "filter":
+                templating.add_template_filter(func, name)
+            elif kind == "global":
+                templating.add_template_global(func, name)
+            else:
+                templating.add_template_test(func, name)
 
     # -- compiling ---------------------------------------------------------------------------
 
@@ -249,17 +291,7 @@ class WebApp:
         for bp in self.blueprints.values():
             if bp.template_path is not None:
                 self.templating.add_folder(bp.template_path)
-            for kind, func, name in bp.app_template_functions:
-                templating = self.templating
-                if kind == "context_processor":
-                    if func not in templating.context_processors:
-                        templating.context_processor(func)
-                elif kind == "filter":
-                    templating.add_template_filter(func, name)
-                elif kind == "global":
-                    templating.add_template_global(func, name)
-                else:
-                    templating.add_template_test(func, name)
+            self._add_template_functions(bp)
         if self._templating is not None:
             self._templating.auto_reload = self.auto_reload()
         return self._static_routes(bases)

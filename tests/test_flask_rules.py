@@ -151,3 +151,43 @@ def test_blueprint_endpoint_names_cannot_have_dots() -> None:
     view.__name__ = "a.b"
     with pytest.raises(ValueError, match="dot"):
         bp.add_url_rule("/", view_func=view)
+
+
+def test_one_blueprint_registered_twice_under_two_names() -> None:
+    app = Kettle(__name__)
+    bp = Blueprint("bp", __name__)
+    sub = Blueprint("sub", __name__)
+
+    @bp.get("/")
+    def index() -> str:
+        return request.endpoint or ""
+
+    @sub.get("/")
+    def inner() -> str:
+        return request.endpoint or ""
+
+    bp.register_blueprint(sub, url_prefix="/a/", name="nested")
+    app.register_blueprint(bp, url_prefix="/a")
+    app.register_blueprint(bp, url_prefix="/b/", name="alt")
+    client = TestClient(app)
+    assert [client.get(p).text for p in ("/a/", "/b/", "/a/a/", "/b/a/")] == [
+        "bp.index",
+        "alt.index",
+        "bp.nested.inner",
+        "alt.nested.inner",
+    ]
+
+
+@pytest.mark.parametrize(("same", "name"), [(True, None), (False, None), (True, "a.b")])
+def test_blueprint_names_are_unique_in_an_app(same: bool, name: str | None) -> None:
+    app = Kettle(__name__)
+    bp = Blueprint("bp", __name__)
+    app.register_blueprint(bp)
+    with pytest.raises(ValueError, match=r"registered|dot"):
+        app.register_blueprint(bp if same else Blueprint("bp", __name__), name=name)
+
+
+def test_a_blueprint_is_not_registered_on_itself() -> None:
+    bp = Blueprint("bp", __name__)
+    with pytest.raises(ValueError, match="itself"):
+        bp.register_blueprint(bp)

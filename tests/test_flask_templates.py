@@ -257,3 +257,60 @@ class TestTemplates:
         later = page.stat().st_mtime + 10
         os.utime(page, (later, later))
         assert client.get("/").text == "version 2"
+
+
+@pytest.mark.parametrize("kind", ["filter", "test", "global"])
+@pytest.mark.parametrize("form", ["decorator", "add"])
+def test_blueprint_app_template_functions_are_there_once_registered(kind: str, form: str) -> None:
+    app = Kettle(__name__)
+    bp = Blueprint("bp", __name__)
+
+    def fn(value: Any = "x") -> Any:
+        return value
+
+    if form == "decorator":
+        getattr(bp, f"app_template_{kind}")("named")(fn)
+    else:
+        getattr(bp, f"add_app_template_{kind}")(fn, "named")
+    app.register_blueprint(bp, url_prefix="/py")
+    table = {"filter": app.jinja_env.filters, "test": app.jinja_env.tests}
+    assert table.get(kind, app.jinja_env.globals)["named"] is fn
+
+
+def test_blueprint_context_processor_serves_only_its_requests() -> None:
+    app = Kettle(__name__)
+    bp = Blueprint("answer", __name__)
+    page = "{{ answer|default('-') }} {{ notanswer|default('-') }}"
+
+    @bp.app_context_processor
+    def everywhere() -> dict[str, int]:
+        return {"notanswer": 43}
+
+    @bp.context_processor
+    def here() -> dict[str, int]:
+        return {"answer": 42}
+
+    @bp.route("/bp")
+    def bp_page() -> str:
+        return render_template_string(page)
+
+    @app.route("/")
+    def app_page() -> str:
+        return render_template_string(page)
+
+    app.register_blueprint(bp)
+    client = TestClient(app)
+    assert client.get("/").text == "- 43"
+    assert client.get("/bp").text == "42 43"
+
+
+def test_jinja_environment_class_is_the_apps_choice() -> None:
+    from kettle.templating import Environment
+
+    class Custom(Environment):
+        pass
+
+    class CustomApp(Kettle):
+        jinja_environment = Custom
+
+    assert isinstance(CustomApp(__name__).jinja_env, Custom)

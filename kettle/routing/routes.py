@@ -140,6 +140,8 @@ class _Include:
     own_prefix: str | None = None
     responses: Mapping[int | str, Any] | None = None
     deprecated: bool = False
+    #: replaces the router's own name (Flask's ``register_blueprint(name=...)``)
+    own_name: str | None = None
 
 
 def join_paths(prefix: str, path: str) -> str:
@@ -392,11 +394,13 @@ class Router:
         own_prefix: str | None = None,
         responses: Mapping[int | str, Any] | None = None,
         deprecated: bool = False,
+        own_name: str | None = None,
     ) -> None:
         """Serve ``router``'s routes under ``prefix`` (added to the router's own prefix;
         ``own_prefix`` replaces the router's own prefix instead). ``tags``,
         ``dependencies``, ``responses`` and ``deprecated`` apply to every included route,
-        outside the router's own."""
+        outside the router's own; ``own_name`` replaces the router's name in its routes'
+        names (a blueprint registered twice)."""
         if router is self or router._reaches(self):
             raise ValueError("including this router would make a cycle")
         for given in (prefix, own_prefix):
@@ -412,6 +416,7 @@ class Router:
                 own_prefix,
                 dict(responses or {}),
                 deprecated,
+                own_name,
             )
         )
         router._listeners.append(self._changed)
@@ -435,6 +440,7 @@ class Router:
         bases: dict[int, str] | None = None,
         responses: Mapping[int | str, Any] | None = None,
         deprecated: bool = False,
+        own_name: str | None = None,
     ) -> Iterator[Route]:
         """Every route under this router, with prefixes joined and options inherited.
 
@@ -445,7 +451,7 @@ class Router:
         owners = (*owners, self)
         if bases is not None:
             bases[id(self)] = base
-        qualifier = ".".join(p for p in (blueprint, self.name or "") if p)
+        qualifier = ".".join(p for p in (blueprint, own_name or self.name or "") if p)
         tags = tags + self.tags
         dependencies = dependencies + self.dependencies
         include_in_schema = include_in_schema and self.include_in_schema
@@ -479,6 +485,7 @@ class Router:
                 bases,
                 {**responses, **(inc.responses or {})},
                 deprecated or inc.deprecated,
+                inc.own_name,
             )
 
 
