@@ -186,7 +186,9 @@ class _HealthMiddleware:
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         # PERF: one dict lookup of the path for every other request, and the app's own
-        # coroutine handed back instead of awaited (no extra frame per request).
+        # coroutine handed back instead of awaited (no extra frame per request): 3.46-3.57
+        # against 3.41-3.47 us a request for a pass-through middleware, in process. (An
+        # app's first middleware, this or any, also brings ServerErrorMiddleware: ~0.9 us.)
         kind = self.routes.get(scope.get("path"))
         if kind is None:
             return self.app(scope, receive, send)

@@ -12,11 +12,10 @@ from typing import Any
 
 import pytest
 
-from kettle import Kettle, WebSocket, WebSocketDisconnect
+from kettle import Kettle, WebSocket
 from kettle.draining import DRAIN, Drain
 from kettle.exceptions import ConfigurationError
 from kettle.health import Check, Health
-from kettle.sse import EventSourceResponse
 from kettle.testing import TestClient
 
 
@@ -320,77 +319,3 @@ def test_duplicate_and_invalid_checks() -> None:
         health.add_check("", _passing)
     with pytest.raises(ConfigurationError):
         health.add_check("x", _passing, timeout=-1)
-
-
-# -- draining the streams (what SIGTERM does under kettle run, tested end to end in
-# tests/test_graceful_shutdown.py) ---------------------------------------------------------
-
-
-def test_draining_ends_an_event_stream_properly() -> None:
-    app, _ = _app()
-    finished: list[str] = []
-
-    @app.get("/events")
-    async def events() -> EventSourceResponse:
-        async def forever() -> Any:
-            try:
-                yield "hello"
-                DRAIN.close_streams()  # SIGTERM's drain delay ends while the stream is open
-                yield "world"
-                await asyncio.Event().wait()
-            finally:
-                finished.append("source closed")
-
-        return EventSourceResponse(forever())
-
-    with TestClient(app) as client:
-        response = client.get("/events")
-    assert response.status_code == 200
-    assert response.text.startswith('data: "hello"\n\n')  # "world" may have made it too
-    assert finished == ["source closed"]
-    assert DRAIN.open_streams == 0
-
-
-def test_a_stream_opened_while_closing_ends_at_once() -> None:
-    app, _ = _app()
-
-    @app.get("/events")
-    async def events() -> EventSourceResponse:
-        async def forever() -> Any:
-            await asyncio.Event().wait()
-            yield "never"
-
-        return EventSourceResponse(forever())
-
-    DRAIN.close_streams()
-    with TestClient(app) as client:
-        response = client.get("/events")
-    assert (response.status_code, response.text) == (200, "")
-
-
-def test_draining_closes_websockets_with_1001() -> None:
-    app, _ = _app()
-    codes: list[int] = []
-
-    @app.websocket("/ws")
-    async def ws(socket: WebSocket) -> None:
-        await socket.accept()
-        await socket.send_text("hello")
-        try:
-            while True:
-                await socket.receive_text()
-        except WebSocketDisconnect as exc:
-            codes.append(exc.code)
-        with pytest.raises(WebSocketDisconnect):
-            await socket.send_text("after the close")
-
-    with TestClient(app) as client:
-        with client.websocket_connect("/ws") as socket:
-            assert socket.receive_text() == "hello"
-            assert DRAIN.open_streams == 1
-            DRAIN.close_streams()
-            message = socket.receive()
-        assert message["type"] == "websocket.close"
-        assert message["code"] == 1001
-    assert len(codes) == 1  # the handler's receive ended (with the client's own close code)
-    assert DRAIN.open_streams == 0
