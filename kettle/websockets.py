@@ -181,6 +181,7 @@ class WebSocket(HTTPConnection):
             await self._send(message)
         except OSError:
             self.application_state = WebSocketState.DISCONNECTED
+            DRAIN.unregister(id(self))
             raise WebSocketDisconnect(1006) from None
 
     async def accept(

@@ -5,6 +5,7 @@ event streams end their body, WebSockets close with 1001, channel subscribers en
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -146,3 +147,25 @@ def test_a_channel_as_an_event_stream_ends_and_unsubscribes() -> None:
         response = client.get("/news")
         assert response.text == 'data: {"n":1}\nid: 1\n\n'
         assert client.get("/subscribers").json() == 0
+
+
+@pytest.mark.parametrize("ending", ["returns", "client leaves", "raises", "closes"])
+def test_no_websocket_stays_registered(ending: str) -> None:
+    app = _app()
+
+    @app.websocket("/ws")
+    async def ws(socket: WebSocket) -> None:
+        await socket.accept()
+        await socket.send_text("hello")
+        if ending == "client leaves":
+            await socket.receive_text()
+        elif ending == "raises":
+            raise RuntimeError("boom")
+        elif ending == "closes":
+            await socket.close(4000)
+
+    with TestClient(app) as client:
+        for _ in range(3):
+            with contextlib.suppress(RuntimeError), client.websocket_connect("/ws") as socket:
+                assert socket.receive_text() == "hello"
+    assert DRAIN.open_streams == 0
