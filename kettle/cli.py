@@ -332,7 +332,6 @@ def run(
     from kettle.server import (
         SETTINGS_ENV,
         default_connection_limit,
-        exit_quietly,
         http_protocol,
         raise_open_file_limit,
         ws_protocol,
@@ -374,6 +373,8 @@ def run(
         else:
             style: Any = forwarded_style
             target = ProxyHeadersMiddleware(target, trusted_proxies=proxies, style=style)
+    from kettle.shutdown import exit_quietly
+
     # uvicorn re-raises the SIGTERM it shut down for once it has put this handler back:
     # a graceful stop then exits with status 0 (docs/deploy.md).
     signal.signal(signal.SIGTERM, exit_quietly)
