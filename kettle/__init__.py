@@ -93,6 +93,9 @@ if TYPE_CHECKING:
         stream_with_context,
         url_for,
     )
+    from kettle.middleware.accesslog import AccessLogMiddleware
+    from kettle.middleware.metrics import MetricsMiddleware
+    from kettle.middleware.tracing import TracingMiddleware
     from kettle.templating import render_template, render_template_string, stream_template
     from kettle.views import MethodView, View
 
@@ -118,6 +121,10 @@ _LAZY = {
     "MethodView": "kettle.views",
     "Health": "kettle.health",
     "View": "kettle.views",
+    # prometheus_client and the OpenTelemetry API load only for apps that observe.
+    "AccessLogMiddleware": "kettle.middleware.accesslog",
+    "MetricsMiddleware": "kettle.middleware.metrics",
+    "TracingMiddleware": "kettle.middleware.tracing",
 }
 
 
@@ -138,6 +145,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "URL",
+    "AccessLogMiddleware",
     "BackgroundTasks",
     "BadGateway",
     "BadRequest",
@@ -172,6 +180,7 @@ __all__ = [
     "Locked",
     "MethodNotAllowed",
     "MethodView",
+    "MetricsMiddleware",
     "Middleware",
     "MutableHeaders",
     "NoMatchFound",
@@ -199,6 +208,7 @@ __all__ = [
     "State",
     "StreamingResponse",
     "TooManyRequests",
+    "TracingMiddleware",
     "Unauthorized",
     "UnavailableForLegalReasons",
     "UnprocessableEntity",

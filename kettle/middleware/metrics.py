@@ -1,0 +1,306 @@
+"""Prometheus metrics for an app: requests, latency, in-flight requests, open connections.
+
+:class:`MetricsMiddleware` counts every HTTP request by method, **route template** (the
+``/items/{id}`` a request matched, never its raw path, so the number of series stays
+bounded; requests no route takes share the label :data:`UNMATCHED`) and status, times it
+in a histogram, and keeps gauges of requests in flight and of open WebSocket and
+Server-Sent Events connections. The route is read from ``scope["route"]``, which dispatch
+sets before the handler runs, once the app has answered.
+
+With ``path="/metrics"`` it also answers scrapes there (GET or HEAD; the route is not part
+of the app, so it stays out of the OpenAPI document).
+
+Several worker processes (``kettle run --workers N``) each count their own requests; set
+``PROMETHEUS_MULTIPROC_DIR`` to an empty directory before the server starts and every
+worker writes its values there (``prometheus_client``'s multiprocess mode), and a scrape
+of any worker adds them up. The gauges count live workers only: a worker removes its own
+files at lifespan shutdown, and a scrape removes those of workers that died without one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Final
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+
+from kettle.exceptions import ConfigurationError
+from kettle.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["MULTIPROC_ENV", "UNMATCHED", "MetricsMiddleware"]
+
+#: The ``route`` label of requests no route takes (404, 405, redirects, mounted apps).
+UNMATCHED: Final = "<unmatched>"
+#: The variable that turns on ``prometheus_client``'s multiprocess mode.
+MULTIPROC_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
+
+# A client may send any method name: anything else is one label, so series stay bounded.
+_METHODS: Final = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
+)
+_OTHER_METHOD: Final = "OTHER"
+_SCRAPE: Final = frozenset({"GET", "HEAD"})
+_EVENT_STREAM: Final = b"text/event-stream"
+_NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+# A live gauge's file in the multiprocess directory: gauge_livesum_1234.db and the like.
+_LIVE_FILE_RE = re.compile(r"gauge_live[a-z]*_(\d+)\.db")
+
+
+class MetricsMiddleware:
+    """Record Prometheus metrics for every request, and serve them at ``path`` if given.
+
+    Args:
+        app: the ASGI app to measure (``app.add_middleware`` passes it).
+        path: where to answer scrapes (``"/metrics"``); ``None`` serves nothing, for an
+            app that exposes ``registry`` itself.
+        namespace: the metric names' prefix (``kettle_http_requests_total``...).
+        registry: where the metrics are registered; a new registry of the middleware's
+            own by default, so two apps in one process do not collide.
+        buckets: the latency histogram's upper bounds, in seconds.
+
+    Metrics: ``{namespace}_http_requests_total`` and
+    ``{namespace}_http_request_duration_seconds`` (labels ``method``, ``route``,
+    ``status``; Server-Sent Events streams are counted but not timed: their length is the
+    client's, not the app's), ``{namespace}_http_requests_in_flight``,
+    ``{namespace}_websocket_connections`` and ``{namespace}_sse_connections``.
+
+    Example:
+        >>> from kettle import Kettle, MetricsMiddleware
+        >>> from kettle.testing import TestClient
+        >>> app = Kettle(__name__)
+        >>> @app.get("/items/{item_id}")
+        ... async def item(item_id: int) -> dict[str, int]:
+        ...     return {"id": item_id}
+        >>> app.add_middleware(MetricsMiddleware, path="/metrics")
+        >>> client = TestClient(app)
+        >>> client.get("/items/7").status_code
+        200
+        >>> [line for line in client.get("/metrics").text.splitlines()
+        ...  if line.startswith("kettle_http_requests_total")]
+        ['kettle_http_requests_total{method="GET",route="/items/{item_id}",status="200"} 1.0']
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        path: str | None = None,
+        *,
+        namespace: str = "kettle",
+        registry: CollectorRegistry | None = None,
+        buckets: Sequence[float] = Histogram.DEFAULT_BUCKETS,
+    ) -> None:
+        if path is not None and not path.startswith("/"):
+            raise ConfigurationError(f"MetricsMiddleware path {path!r} must start with '/'")
+        if not _NAME_RE.fullmatch(namespace):
+            raise ConfigurationError(
+                f"MetricsMiddleware namespace {namespace!r} is not a metric name"
+            )
+        self.app = app
+        self.path = path
+        self.registry = registry if registry is not None else CollectorRegistry()
+        # Decided once: prometheus_client itself picks its value storage at import.
+        directory = os.environ.get(MULTIPROC_ENV)
+        self.multiprocess_dir = Path(directory) if directory else None
+        labels = ("method", "route", "status")
+        registry = self.registry
+        self.requests = Counter(
+            f"{namespace}_http_requests",
+            "HTTP requests answered, by method, route template and status.",
+            labels,
+            registry=registry,
+        )
+        self.duration = Histogram(
+            f"{namespace}_http_request_duration_seconds",
+            "Time from the request reaching the app to the end of its response.",
+            labels,
+            registry=registry,
+            buckets=tuple(buckets),
+        )
+        # livesum: under several workers, the sum over the workers still running.
+        self.in_flight = Gauge(
+            f"{namespace}_http_requests_in_flight",
+            "HTTP requests being answered.",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self.websockets = Gauge(
+            f"{namespace}_websocket_connections",
+            "Open WebSocket connections (accepted, not yet closed).",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self.sse = Gauge(
+            f"{namespace}_sse_connections",
+            "Open Server-Sent Events streams.",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        # PERF: one (counter, histogram) pair per label set, looked up in a dict, instead
+        # of .labels() (which takes a lock and validates) on every request.
+        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            path = self.path
+            if path is not None and scope["method"] in _SCRAPE and _local_path(scope) == path:
+                await self._serve(scope, send)
+                return
+            await self._http(scope, receive, send)
+        elif kind == "websocket":
+            await self._websocket(scope, receive, send)
+        elif kind == "lifespan" and self.multiprocess_dir is not None:
+            await self._lifespan(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        status = 500
+        streams_events = False
+
+        async def measured_send(message: Message) -> None:
+            nonlocal status, streams_events
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                for name, value in message.get("headers", ()):
+                    if name == b"content-type":
+                        if value.startswith(_EVENT_STREAM):
+                            streams_events = True
+                            self.sse.inc()
+                        break
+            await send(message)
+
+        in_flight = self.in_flight
+        in_flight.inc()
+        start = time.perf_counter()
+        try:
+            await self.app(scope, receive, measured_send)
+        finally:
+            elapsed = time.perf_counter() - start
+            in_flight.dec()
+            route = scope.get("route")
+            method: str = scope["method"]
+            key = (
+                method if method in _METHODS else _OTHER_METHOD,
+                route.path if route is not None else UNMATCHED,
+                status,
+            )
+            series = self._series.get(key)
+            if series is None:
+                series = self._add_series(key)
+            series[0].inc()
+            if streams_events:
+                self.sse.dec()
+            else:
+                series[1].observe(elapsed)
+
+    def _add_series(self, key: tuple[str, str, int]) -> tuple[Counter, Histogram]:
+        labels = (key[0], key[1], str(key[2]))
+        series = (self.requests.labels(*labels), self.duration.labels(*labels))
+        self._series[key] = series
+        return series
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        accepted = False
+
+        async def counting_send(message: Message) -> None:
+            nonlocal accepted
+            if message["type"] == "websocket.accept" and not accepted:
+                accepted = True
+                self.websockets.inc()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, counting_send)
+        finally:
+            if accepted:
+                self.websockets.dec()
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def on_shutdown(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                # This worker's gauges stop counting once it has stopped serving.
+                mark_process_dead(os.getpid(), str(self.multiprocess_dir))  # type: ignore[no-untyped-call]
+            await send(message)
+
+        await self.app(scope, receive, on_shutdown)
+
+    def render(self, accept: str = "") -> tuple[bytes, str]:
+        """The exposition of every metric (all workers' in multiprocess mode) and its media
+        type: the OpenMetrics format when ``accept`` asks for it, Prometheus text else."""
+        encoder, media_type = choose_encoder(accept)
+        if self.multiprocess_dir is None:
+            return encoder(self.registry), media_type
+        forget_dead_workers(self.multiprocess_dir)
+        merged = CollectorRegistry()
+        MultiProcessCollector(merged, str(self.multiprocess_dir))  # type: ignore[no-untyped-call]
+        return encoder(merged), media_type
+
+    async def _serve(self, scope: Scope, send: Send) -> None:
+        accept = ""
+        for name, value in scope["headers"]:
+            if name == b"accept":
+                accept = value.decode("latin-1")
+                break
+        body, media_type = self.render(accept)
+        headers = [
+            (b"content-type", media_type.encode("latin-1")),
+            (b"content-length", b"%d" % len(body)),
+            (b"cache-control", b"no-store"),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send(
+            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
+        )
+
+
+def forget_dead_workers(directory: Path) -> list[int]:
+    """Drop the live-gauge files of worker processes that no longer run (killed without
+    a lifespan shutdown), so in-flight and connection gauges count live workers only.
+
+    Counters and histograms are kept: what a dead worker answered was still answered.
+    Returns the process ids whose files were removed.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     forget_dead_workers(Path(folder))
+        []
+    """
+    dead = [pid for pid in _live_gauge_pids(os.listdir(directory)) if not _running(pid)]
+    for pid in dead:
+        mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
+    return dead
+
+
+def _live_gauge_pids(names: Iterable[str]) -> set[int]:
+    pids = set()
+    for name in names:
+        found = _LIVE_FILE_RE.fullmatch(name)
+        if found is not None:
+            pids.add(int(found.group(1)))
+    return pids
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it runs
+        return True
+    return True
+
+
+def _local_path(scope: Scope) -> str:
+    path: str = scope["path"]
+    root_path = scope.get("root_path")
+    if root_path and path.startswith(root_path):
+        return path[len(root_path) :] or "/"
+    return path
