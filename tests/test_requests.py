@@ -562,7 +562,7 @@ LOWER_LAYERS = {
         "forms",
     },
     "forms": {"datastructures", "exceptions", "limits", "mediatypes"},
-    "websockets": {"exceptions", "limits", "requests", "types"},
+    "websockets": {"draining", "exceptions", "limits", "requests", "types"},
 }
 
 
