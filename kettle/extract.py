@@ -136,8 +136,28 @@ def _field_defaults(model: Any) -> dict[str, Any]:
     for name, field in model.model_fields.items():  # type: ignore[attr-defined]
         if field.is_required() or field.default_factory is not None or field.default is None:
             continue
-        found[field.alias or name] = field.default
+        found[_wire_name(name, field)] = field.default
     return found
+
+
+def _wire_name(name: str, field: Any) -> str:
+    """The key a model field is read from: its validation alias when it is a plain
+    name, else its alias, else its name (pydantic's own order)."""
+    wire = field.validation_alias
+    return wire if isinstance(wire, str) else field.alias or name
+
+
+def aliased_keys(model: Any) -> frozenset[str]:
+    """The wire keys of a model's fields that are aliases: a header group reads them as
+    written, without turning ``_`` into ``-`` (FastAPI converts only plain field names)."""
+    pydantic = pydantic_module()
+    if not (isinstance(model, type) and issubclass(model, pydantic.BaseModel)):
+        return frozenset()
+    return frozenset(
+        _wire_name(name, f)
+        for name, f in model.model_fields.items()  # type: ignore[attr-defined]
+        if _wire_name(name, f) != name
+    )
 
 
 def _model_fields(model: Any) -> list[tuple[str, bool]]:
@@ -145,7 +165,7 @@ def _model_fields(model: Any) -> list[tuple[str, bool]]:
     pydantic = pydantic_module()
     if isinstance(model, type) and issubclass(model, pydantic.BaseModel):
         return [
-            (f.alias or name, is_sequence(f.annotation))
+            (_wire_name(name, f), is_sequence(f.annotation))
             for name, f in model.model_fields.items()  # type: ignore[attr-defined]
         ]
     if dataclasses.is_dataclass(model):
@@ -179,9 +199,9 @@ def make_getter(spec: ParamSpec, *, fastapi: bool = False) -> Getter:
     read as FastAPI reads it, every value of its location handed to the model (and echoed
     by a 422) beside its fields and their defaults.
     """
-    name, alias = spec.name, spec.alias
+    alias = spec.alias
     if spec.location == "path":
-        return lambda ctx: ctx.params.get(name, _MISSING)
+        return lambda ctx: ctx.params.get(alias, _MISSING)
     if spec.location in ("form", "file"):
         return lambda ctx: ctx.form_values.get(alias, _MISSING)
     source = _source(spec)
@@ -189,8 +209,9 @@ def make_getter(spec: ParamSpec, *, fastapi: bool = False) -> Getter:
         # (name on the wire, key in the model, many): a header group reads "x-request-id"
         # for the field x_request_id unless the marker says convert_underscores=False.
         convert = spec.location == "header" and getattr(spec.marker, "convert_underscores", True)
+        aliased = aliased_keys(spec.annotation)
         fields = [
-            (key.replace("_", "-").lower() if convert else key, key, many)
+            (key.replace("_", "-").lower() if convert and key not in aliased else key, key, many)
             for key, many in _model_fields(spec.annotation)
         ]
 
@@ -551,8 +572,6 @@ class FormReader:
 
     def __init__(self, specs: list[ParamSpec]) -> None:
         self.specs = [(s.alias, s.sequence, _wants_bytes(s.annotation), s.group, s) for s in specs]
-        # A form model that forbids extra fields sees every field sent (see make_getter).
-        self.forbid = {s.alias for s in specs if s.group and _forbids_extra(s.annotation)}
 
     async def read(self, ctx: CallState) -> None:
         request = ctx.conn
@@ -569,11 +588,14 @@ class FormReader:
                     found = form.getlist(key)
                     if found:
                         values.setdefault(alias, {})[key] = found if is_many else found[0]
-                if alias in self.forbid:
-                    known = {key for key, _ in fields}
-                    for key in form:
-                        if key not in known:
-                            values.setdefault(alias, {})[key] = form[key]
+                # A form model sees every field sent, as in FastAPI: one that forbids extra
+                # fields names the unexpected ones, and a 422 echoes the form as sent.
+                group_values = values.setdefault(alias, {})
+                known = {key for key, _ in fields}
+                for key in form:
+                    if key not in known:
+                        sent = form.getlist(key)
+                        group_values[key] = sent if len(sent) > 1 else sent[0]
                 continue
             found = form.getlist(alias)
             if not found:

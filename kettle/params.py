@@ -41,6 +41,9 @@ class Param:
         *,
         default_factory: Callable[[], Any] | None = None,
         alias: str | None = None,
+        validation_alias: Any = None,
+        serialization_alias: str | None = None,
+        alias_priority: int | None = None,
         title: str | None = None,
         description: str | None = None,
         gt: float | None = None,
@@ -66,6 +69,11 @@ class Param:
         self.default = default
         self.default_factory = default_factory
         self.alias = alias
+        # FastAPI's reading: a string validation_alias is the name read from the request
+        # (and documented); serialization_alias only matters to response models.
+        self.validation_alias = validation_alias
+        self.serialization_alias = serialization_alias
+        self.alias_priority = alias_priority
         self.title = title
         self.description = description
         self.gt, self.ge, self.lt, self.le = gt, ge, lt, le

@@ -400,7 +400,10 @@ class RoutePlan:
             self.simple
             and not specials
             and handler.validator is None
-            and all(prm.location == "path" and prm.required for prm in self.inputs)
+            and all(
+                prm.location == "path" and prm.required and prm.alias == prm.name
+                for prm in self.inputs
+            )
         ):
             return _path_values
         if self.simple and not any(kind in ("response", "background") for _, kind in specials):

@@ -276,9 +276,9 @@ class Analyzer:
             ) from exc
         parameters = list(signature.parameters.values())
         accepts_kwargs = any(prm.kind is prm.VAR_KEYWORD for prm in parameters)
-        if is_handler:
-            unbound = [n for n in self.path_params if n not in signature.parameters]
-            if unbound and not accepts_kwargs:
+        if is_handler and not accepts_kwargs:
+            unbound = self.path_params - _wire_names(parameters, hints)
+            if unbound:
                 raise ConfigurationError(
                     f"{describe(func)}: the path declares {', '.join(map(repr, sorted(unbound)))} "
                     "but the handler has no parameter of that name"
@@ -345,10 +345,12 @@ class Analyzer:
             else:
                 marker = p.Body()
         location = marker.location
-        if location == "path" and name not in self.path_params:
+        wire = marker.validation_alias if isinstance(marker.validation_alias, str) else None
+        alias = wire or marker.alias or name
+        if location == "path" and alias not in self.path_params:
             raise ConfigurationError(
                 f"{describe(func)}: {name!r} is declared Path() but the route path has no "
-                f"{{{name}}} (path parameters: {', '.join(sorted(self.path_params)) or 'none'})"
+                f"{{{alias}}} (path parameters: {', '.join(sorted(self.path_params)) or 'none'})"
             )
         if default is not inspect.Parameter.empty and marker.default is not p.Required:
             raise ConfigurationError(
@@ -360,8 +362,7 @@ class Analyzer:
         if location == "path":
             required, default = True, p.Required
         group = location in ("query", "header", "cookie", "form") and is_model(annotation)
-        alias = marker.alias or name
-        if location == "header" and marker.alias is None:
+        if location == "header" and wire is None and marker.alias is None:
             convert = getattr(marker, "convert_underscores", True)
             alias = name.replace("_", "-") if convert else name
         if location == "header":
@@ -388,6 +389,23 @@ class Analyzer:
             sequence=sequence,
             group=group,
         )
+
+
+def _wire_names(parameters: Sequence[inspect.Parameter], hints: dict[str, Any]) -> set[str]:
+    """The names a handler's parameters may bind a path value by: their own, and the
+    aliases their markers give (``Path(alias="item-id")`` binds ``{item-id}``, as in FastAPI)."""
+    names = set()
+    for prm in parameters:
+        names.add(prm.name)
+        _, marker = _split_annotated(hints.get(prm.name, prm.annotation))
+        if isinstance(prm.default, p.Param):
+            marker = prm.default
+        if isinstance(marker, p.Param):
+            if isinstance(marker.validation_alias, str):
+                names.add(marker.validation_alias)
+            if marker.alias:
+                names.add(marker.alias)
+    return names
 
 
 def _is_upload_list(tp: Any) -> bool:

@@ -1229,3 +1229,109 @@ def test_a_parameter_model_that_forbids_extra_fields_refuses_them(
     assert response.status_code == 422, response.text
     errors = [e for e in response.json()["detail"] if e["type"] == "extra_forbidden"]
     assert [e["loc"] for e in errors if e["loc"][-1] == key] == [[location, key]]
+
+
+# -- validation aliases: the name a value is read by -----------------------------------------
+
+
+class _AliasedQuery(BaseModel):
+    p: str = Field(validation_alias="p_val")
+
+
+class _AliasedHeaders(BaseModel):
+    plain_name: str = "-"
+    p: str = Field(alias="p_alias", default="-")
+
+
+def _alias_app() -> Kettle:
+    app = Kettle(__name__)
+
+    @app.get("/query")
+    async def query(p: Annotated[str, Query(alias="p_alias", validation_alias="p_val")]) -> str:
+        return p
+
+    @app.get("/header")
+    async def header(p: Annotated[str, Header(validation_alias="x_val")]) -> str:
+        return p
+
+    @app.get("/path/{item_id}")
+    async def path(item: Annotated[int, Path(alias="item_id")]) -> int:
+        return item
+
+    @app.get("/model")
+    async def model(q: Annotated[_AliasedQuery, Query()]) -> str:
+        return q.p
+
+    @app.get("/headers")
+    async def headers(h: Annotated[_AliasedHeaders, Header()]) -> list[str]:
+        return [h.plain_name, h.p]
+
+    @app.post("/form")
+    async def form(f: Annotated[_AliasedQuery, Form()]) -> str:
+        return f.p
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "send", "status", "body"),
+    [
+        ("GET", "/query?p_val=a", {}, 200, "a"),
+        ("GET", "/query?p_alias=a", {}, 422, ["query", "p_val"]),
+        ("GET", "/query?p=a", {}, 422, ["query", "p_val"]),
+        ("GET", "/header", {"headers": {"x_val": "a"}}, 200, "a"),
+        ("GET", "/header", {"headers": {"x-val": "a"}}, 422, ["header", "x_val"]),
+        ("GET", "/path/7", {}, 200, 7),
+        ("GET", "/model?p_val=a", {}, 200, "a"),
+        ("GET", "/model?p=a", {}, 422, ["query", "p_val"]),
+        # a header model converts plain field names only: an alias is read as written
+        ("GET", "/headers", {"headers": {"plain-name": "x", "p_alias": "y"}}, 200, ["x", "y"]),
+        ("GET", "/headers", {"headers": {"plain_name": "x", "p-alias": "y"}}, 200, ["-", "-"]),
+        ("POST", "/form", {"data": {"p_val": "a"}}, 200, "a"),
+        ("POST", "/form", {"data": {"p": "a"}}, 422, ["body", "p_val"]),
+    ],
+)
+def test_a_validation_alias_is_the_name_read(
+    method: str, url: str, send: dict[str, Any], status: int, body: Any
+) -> None:
+    response = TestClient(_alias_app()).request(method, url, **send)
+    assert response.status_code == status, response.text
+    if status == 200:
+        # kettle answers a str as a text page, anything else as JSON
+        assert (response.text if isinstance(body, str) else response.json()) == body
+    else:
+        assert response.json()["detail"][0]["loc"] == body
+
+
+def test_a_form_model_error_echoes_the_form_as_sent() -> None:
+    response = TestClient(_alias_app()).post("/form", data={"p": ["a", "b"], "other": "c"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["input"] == {"p": ["a", "b"], "other": "c"}
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/query", [("p_val", "query")]),
+        ("/header", [("x_val", "header")]),
+        ("/path/{item_id}", [("item_id", "path")]),
+        ("/model", [("p_val", "query")]),
+        ("/headers", [("plain-name", "header"), ("p_alias", "header")]),
+    ],
+)
+def test_a_validation_alias_is_the_documented_name(
+    path: str, expected: list[tuple[str, str]]
+) -> None:
+    operation = _alias_app().openapi()["paths"][path]["get"]
+    assert [(prm["name"], prm["in"]) for prm in operation["parameters"]] == expected
+
+
+def test_a_path_alias_must_name_a_path_value() -> None:
+    app = Kettle(__name__)
+
+    @app.get("/items/{item_id}")
+    async def item(item: Annotated[int, Path(alias="other")]) -> int:
+        return item
+
+    with pytest.raises(ConfigurationError, match="item_id"):
+        TestClient(app).get("/items/1")

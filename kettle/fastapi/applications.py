@@ -10,12 +10,13 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from kettle import Kettle, Router
 from kettle.introspection import mark_coroutine_function
 from kettle.openapi import OPENAPI_VERSION, OpenAPIConfig
+from kettle.routing import Route
 
 __all__ = ["FastAPI"]
 
@@ -27,7 +28,10 @@ class FastAPI(Kettle):
     so that clients generated from FastAPI's document keep working.
 
     FastAPI's keyword arguments that ``Kettle`` takes under ``openapi=`` are accepted
-    here: ``root_path_in_servers`` and ``separate_input_output_schemas``; an empty
+    here: ``root_path_in_servers``, ``separate_input_output_schemas`` and
+    ``openapi_external_docs``; so are the app-wide route defaults ``responses``,
+    ``deprecated`` and ``include_in_schema`` (the root router's), ``webhooks`` (a router
+    documented, never served) and the deprecated ``openapi_prefix`` (``root_path``); an empty
     ``openapi_url``, ``docs_url`` or ``redoc_url`` turns that page off, as ``None`` does.
 
     Example:
@@ -58,6 +62,12 @@ class FastAPI(Kettle):
         root_path: str = "",
         root_path_in_servers: bool = True,
         separate_input_output_schemas: bool = True,
+        openapi_external_docs: Mapping[str, Any] | None = None,
+        openapi_prefix: str = "",
+        responses: Mapping[int | str, Any] | None = None,
+        deprecated: bool | None = None,
+        include_in_schema: bool = True,
+        webhooks: Router | None = None,
         static_folder: str | None = None,
         template_folder: str | None = None,
         **options: Any,
@@ -65,7 +75,8 @@ class FastAPI(Kettle):
         # FastAPI's root_path is the URL prefix a proxy strips (kettle's, Flask's, is the
         # app's folder): it is the requests' ASGI root_path, and the document's server.
         # FastAPI apps serve no static/ or templates/ folder by themselves: they mount.
-        self.root_path_prefix = root_path.rstrip("/")
+        # openapi_prefix is FastAPI's old, deprecated name of root_path (FastAPI logs it).
+        self.root_path_prefix = (root_path or openapi_prefix).rstrip("/")
         options.update(static_folder=static_folder, template_folder=template_folder)
         for name in ("openapi_url", "docs_url", "redoc_url"):
             if options.get(name) == "":  # FastAPI turns a page off with "" too
@@ -76,13 +87,19 @@ class FastAPI(Kettle):
             root_path_in_servers=root_path_in_servers,
             separate_input_output_schemas=separate_input_output_schemas,
         )
+        if openapi_external_docs is not None:
+            config = dataclasses.replace(config, external_docs=openapi_external_docs)
         super().__init__(title=title, version=version, openapi=config, **options)
         #: the document once built; FastAPI apps read it, or set their own (``openapi()``)
         self.openapi_schema: dict[str, Any] | None = None
         self.openapi_version = OPENAPI_VERSION
         #: a router whose routes are documented as the document's ``webhooks``, never served
-        self.webhooks = Router()
+        self.webhooks = webhooks if webhooks is not None else Router()
         self.openapi_document.webhook_routers.append(self.webhooks)
+        # FastAPI's app-wide route defaults are the root router's (kettle.Router has them).
+        self.router.responses = dict(responses or {})
+        self.router.deprecated = bool(deprecated)
+        self.router.include_in_schema = include_in_schema
 
     def __call__(self, scope: Any, receive: Any, send: Any = None) -> Any:
         if send is not None and self.root_path_prefix:
@@ -90,6 +107,30 @@ class FastAPI(Kettle):
         return super().__call__(scope, receive, send)
 
     mark_coroutine_function(__call__)
+
+    def add_api_route(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        methods: Iterable[str] | None = None,
+        name: str | None = None,
+        **options: Any,
+    ) -> Route:
+        """FastAPI's name of :meth:`kettle.Kettle.add_route` (GET unless ``methods`` says)."""
+        return self.add_route(path, endpoint, methods, name, **options)
+
+    def add_api_websocket_route(
+        self, path: str, endpoint: Callable[..., Any], name: str | None = None, **options: Any
+    ) -> Route:
+        """FastAPI's name of :meth:`kettle.Kettle.add_websocket_route`."""
+        return self.add_websocket_route(path, endpoint, name, **options)
+
+    def websocket_route(
+        self, path: str, name: str | None = None
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Starlette's name of :meth:`kettle.Kettle.websocket`."""
+        return self.websocket(path, name)
 
     def openapi(self) -> dict[str, Any]:
         """The document: ``openapi_schema`` once built (as in FastAPI, it is kept there)."""

@@ -9,12 +9,14 @@ from kettle.responses import (
     Response,
     StreamingResponse,
 )
+from kettle.sse import EventSourceResponse
 
 #: kettle's JSONResponse already encodes with orjson.
 ORJSONResponse = JSONResponse
 UJSONResponse = JSONResponse
 
 __all__ = [
+    "EventSourceResponse",
     "FileResponse",
     "HTMLResponse",
     "JSONResponse",

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Union
 
 from kettle import params as p
+from kettle.extract import aliased_keys
 from kettle.openapi.conventions import add_title
 from kettle.openapi.models import JSONDict
 from kettle.openapi.schemas import REF_PREFIX, SchemaRegistry, resolve
@@ -47,7 +48,7 @@ class InputWriter:
         for prm in inputs:
             if prm.location in ("body", "form", "file"):
                 continue
-            if prm.location == "path" and prm.name not in pattern.params:
+            if prm.location == "path" and prm.alias not in pattern.params:
                 continue  # a route default (Flask's defaults=): not the client's to send
             key = (prm.location, prm.alias)
             if key in seen:
@@ -80,14 +81,12 @@ class InputWriter:
         location = prm.location
         marker = prm.marker
         param: JSONDict = {"name": prm.alias, "in": location}
-        if location == "path":
-            param["name"] = prm.name
         if marker.description:
             param["description"] = marker.description
         param["required"] = prm.required or location == "path"
         if marker.deprecated:
             param["deprecated"] = True
-        converter = pattern.params.get(prm.name) if location == "path" else None
+        converter = pattern.params.get(prm.alias) if location == "path" else None
         if self.fastapi:
             if converter is not None and prm.annotation is Any:
                 # The converter made the value its type; the plan no longer says whether
@@ -251,9 +250,10 @@ class _Group:
         required = set(model.get("required", ()))
         location = self.prm.location
         convert = location == "header" and getattr(self.prm.marker, "convert_underscores", True)
+        aliased = aliased_keys(self.prm.annotation)
         out: list[JSONDict] = []
         for name, prop in dict(model.get("properties", {})).items():
-            wire = name.replace("_", "-").lower() if convert else name
+            wire = name.replace("_", "-").lower() if convert and name not in aliased else name
             param: JSONDict = {"name": wire, "in": location, "required": name in required}
             if isinstance(prop, dict) and prop.get("description"):
                 param["description"] = prop["description"]
