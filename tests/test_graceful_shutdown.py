@@ -185,3 +185,30 @@ def test_a_second_signal_skips_the_drain_delay(app_dir: Path) -> None:
         assert time.monotonic() - started < DRAIN_DELAY, server.output()
     finally:
         server.stop()
+
+
+def test_without_a_drain_delay_open_streams_do_not_hold_the_shutdown(app_dir: Path) -> None:
+    # The default grace period is 30 s: an SSE stream, which never ends by itself, used to
+    # keep the worker up that long, and a WebSocket was cut with 1012.
+    env = {"SHUTDOWN_DIR": str(app_dir / "stopped")}
+    server = KettleProcess(app_dir, env=env).wait_until_up()
+    pool = concurrent.futures.ThreadPoolExecutor(2)
+    try:
+        first_event = threading.Event()
+        sse = pool.submit(_read_sse, f"{server.url}/events", first_event)
+        assert first_event.wait(10)
+        with connect(f"ws://127.0.0.1:{server.port}/ws", open_timeout=5) as socket:
+            assert socket.recv(timeout=5) == "hello"
+            started = time.monotonic()
+            server.terminate()
+            with pytest.raises(ConnectionClosed):
+                socket.recv(timeout=5)
+            close_code = socket.close_code
+        assert server.wait(timeout=10) == 0, server.output()
+        assert time.monotonic() - started < 3
+        assert close_code == 1001
+        lines, ended = sse.result(timeout=5)
+        assert ended, lines
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        server.stop()
