@@ -9,8 +9,8 @@
   the checks that failed.
 
 The probes answer before routing, hooks, sessions and authentication (a probe must not
-need a login), and are not in the OpenAPI document. Any other request pays one dict
-lookup of its path.
+need a login), and are not in the OpenAPI document unless asked
+(``include_in_schema=True``). Any other request pays one dict lookup of its path.
 """
 
 from __future__ import annotations
@@ -51,6 +51,8 @@ class Health:
         health_path, ready_path: the probes' paths; ``None`` turns one off.
         timeout: seconds each check may take before it counts as failed.
         drain: the drain whose state readiness follows (the process's, by default).
+        include_in_schema: describe the probes in the app's OpenAPI document (as routes
+            tagged ``health``; the middleware still answers them first).
 
     Example:
         >>> from kettle import Kettle
@@ -75,6 +77,7 @@ class Health:
         ready_path: str | None = "/readyz",
         timeout: float = 2.0,
         drain: Drain = DRAIN,
+        include_in_schema: bool = False,
     ) -> None:
         for path in (health_path, ready_path):
             if path is not None and not path.startswith("/"):
@@ -87,6 +90,7 @@ class Health:
         self.ready_path = ready_path
         self.timeout = timeout
         self.drain = drain
+        self.include_in_schema = include_in_schema
         self.checks: dict[str, tuple[Check, float]] = {}
         for name, func in (checks or {}).items():
             self.add_check(name, func)
@@ -107,6 +111,32 @@ class Health:
         """Answer the probes for ``app`` (a kettle app: added as its outermost middleware
         so far, so add it last to answer before the others)."""
         app.add_middleware(self.wrap)
+        if self.include_in_schema:
+            self._document(app)
+
+    def _document(self, app: Any) -> None:
+        # Routes for the document only: the middleware answers these paths before
+        # routing, so the handlers run only if it is taken out of the stack.
+        async def liveness() -> dict[str, str]:
+            return {"status": "ok"}
+
+        async def readiness() -> Any:
+            from kettle.responses import JSONResponse
+
+            status, body = await self.readiness()
+            return JSONResponse(body, status)
+
+        if self.health_path is not None:
+            app.get(self.health_path, tags=["health"], summary="Liveness", name="healthz")(liveness)
+        if self.ready_path is not None:
+            not_ready = {503: {"description": "Not ready: starting, draining or failing"}}
+            app.get(
+                self.ready_path,
+                tags=["health"],
+                summary="Readiness",
+                name="readyz",
+                responses=not_ready,
+            )(readiness)
 
     def wrap(self, app: ASGIApp) -> ASGIApp:
         """``app`` with the probes in front of it (what :meth:`init_app` adds)."""

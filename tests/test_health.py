@@ -319,3 +319,16 @@ def test_duplicate_and_invalid_checks() -> None:
         health.add_check("", _passing)
     with pytest.raises(ConfigurationError):
         health.add_check("x", _passing, timeout=-1)
+
+
+@pytest.mark.parametrize("include", [False, True])
+def test_in_the_openapi_document_only_when_asked(include: bool) -> None:
+    app, _ = _app(include_in_schema=include)
+    paths = app.openapi()["paths"]
+    assert ("/healthz" in paths, "/readyz" in paths) == (include, include)
+    if include:
+        assert paths["/readyz"]["get"]["tags"] == ["health"]
+        assert "503" in paths["/readyz"]["get"]["responses"]
+    with TestClient(app) as client:  # still answered by the middleware, before routing
+        assert client.get("/readyz").json() == {"status": "ready"}
+        assert client.post("/healthz").status_code == 405
