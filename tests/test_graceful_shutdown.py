@@ -103,7 +103,11 @@ def _readiness_during_drain(url: str, until: float) -> list[int]:
     statuses = []
     with httpx.Client(base_url=url, timeout=2) as client:
         while time.monotonic() < until:
-            statuses.append(client.get("/readyz", headers={"connection": "close"}).status_code)
+            try:
+                response = client.get("/readyz", headers={"connection": "close"})
+            except httpx.TransportError:
+                break  # a slow machine reached the end of the drain: no longer accepting
+            statuses.append(response.status_code)
             time.sleep(0.1)
     return statuses
 
@@ -159,7 +163,7 @@ def test_sigterm_with_two_workers_completes_every_request(app_dir: Path) -> None
         server.terminate()
         # uvicorn's supervisor looks at its signals every 0.5 s, then signals the workers.
         time.sleep(0.6)
-        statuses = _readiness_during_drain(server.url, started + DRAIN_DELAY)
+        statuses = _readiness_during_drain(server.url, started + DRAIN_DELAY - 0.2)
         code = server.wait(timeout=20)
 
         assert statuses
