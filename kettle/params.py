@@ -8,8 +8,12 @@ parameter, and a pydantic model, dataclass or TypedDict is the JSON body.
 
 from __future__ import annotations
 
+import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from kettle.exceptions import FastAPIDeprecationWarning
 
 #: The default of a marker that has none: the parameter is required.
 Required: Any = ...
@@ -66,6 +70,10 @@ class Param:
         json_schema_extra: dict[str, Any] | None = None,
         openapi_examples: dict[str, Any] | None = None,
     ) -> None:
+        if regex is not None:
+            _deprecated("`regex` has been deprecated, please use `pattern` instead")
+        if example is not None:
+            _deprecated("`example` has been deprecated, please use `examples` instead")
         self.default = default
         self.default_factory = default_factory
         self.alias = alias
@@ -118,6 +126,15 @@ class Param:
     def __repr__(self) -> str:
         default = "" if self.default is Required else repr(self.default)
         return f"{type(self).__name__}({default})"
+
+
+def _deprecated(message: str) -> None:
+    """Warn, as FastAPI does, of a marker option kept for old code, at the caller's line
+    (the first frame outside this module: subclasses' ``__init__`` chain up to here)."""
+    level, frame = 2, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename == __file__:
+        level, frame = level + 1, frame.f_back  # type: ignore[assignment]
+    warnings.warn(message, FastAPIDeprecationWarning, stacklevel=level)
 
 
 class Path(Param):

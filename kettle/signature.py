@@ -285,8 +285,8 @@ class Analyzer:
                 )
         spec = CallSpec(
             func=func,
-            is_async=is_async_callable(func),
-            generator=generator_kind(func),
+            is_async=is_async_callable(func) or is_async_callable(_unwrapped(func)),
+            generator=generator_kind(func) or generator_kind(_unwrapped(func)),
             params=[],
             specials=[],
             dependencies=[],
@@ -389,6 +389,20 @@ class Analyzer:
             sequence=sequence,
             group=group,
         )
+
+
+def _unwrapped(func: Any) -> Any:
+    """The function under ``functools.partial`` and ``functools.wraps`` layers: a plain
+    ``def`` wrapper of an ``async def`` returns its coroutine, so it is awaited (FastAPI
+    reads wrapped callables the same way)."""
+    while isinstance(func, functools.partial):
+        func = func.func
+    if not (inspect.isroutine(func) or isinstance(func, type)):
+        func = getattr(func, "__call__", func)  # noqa: B004 - an instance: its method
+    try:
+        return inspect.unwrap(func)
+    except ValueError:  # a __wrapped__ cycle: the callable as given
+        return func
 
 
 def _wire_names(parameters: Sequence[inspect.Parameter], hints: dict[str, Any]) -> set[str]:

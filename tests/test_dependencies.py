@@ -1192,3 +1192,58 @@ def test_a_dependency_under_security_scopes_is_still_one_per_request() -> None:
     assert TestClient(app).get("/").json() == {"who": 0, "db": 0}
     assert opened == [0]
     assert scopes_seen == [["read"]]
+
+
+# -- wrapped dependencies: a plain def wrapper of an async def is awaited -----------------------
+
+
+def _plain_wrapper(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+@_plain_wrapper
+async def _wrapped_coroutine() -> str:
+    return "coroutine"
+
+
+@_plain_wrapper
+async def _wrapped_async_generator() -> AsyncIterator[str]:
+    yield "async generator"
+
+
+@_plain_wrapper
+def _wrapped_generator() -> Iterator[str]:
+    yield "generator"
+
+
+class _WrappedCall:
+    @_plain_wrapper
+    async def __call__(self) -> str:
+        return "instance"
+
+
+@pytest.mark.parametrize(
+    ("dependency", "expected"),
+    [
+        (_wrapped_coroutine, "coroutine"),
+        (_wrapped_async_generator, "async generator"),
+        (_wrapped_generator, "generator"),
+        (functools.partial(_wrapped_coroutine), "coroutine"),
+        (_WrappedCall(), "instance"),
+    ],
+    ids=["coroutine", "async-generator", "generator", "partial", "instance"],
+)
+def test_a_wrapped_dependency_is_read_as_the_function_it_wraps(
+    dependency: Callable[..., Any], expected: str
+) -> None:
+    app = Kettle(__name__)
+
+    @app.get("/")
+    async def handler(value: Annotated[str, Depends(dependency)]) -> dict[str, str]:
+        return {"value": value}
+
+    assert TestClient(app).get("/").json() == {"value": expected}

@@ -35,6 +35,7 @@ from kettle import (
     Response,
     UploadFile,
 )
+from kettle.exceptions import FastAPIDeprecationWarning
 from kettle.testing import TestClient
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -423,11 +424,15 @@ def test_constraint_error_shape(
 def test_constraints_in_the_default_value_style_and_regex_alias() -> None:
     app = Kettle(__name__)
 
-    @app.get("/")
-    def handler(
-        q: str = Query(min_length=2, regex="^[a-z]+$"), page: int = Query(1, gt=0, le=10)
-    ) -> dict[str, Any]:
-        return {"q": q, "page": page}
+    with pytest.warns(FastAPIDeprecationWarning, match="use `pattern`") as caught:
+
+        @app.get("/")
+        def handler(
+            q: str = Query(min_length=2, regex="^[a-z]+$"), page: int = Query(1, gt=0, le=10)
+        ) -> dict[str, Any]:
+            return {"q": q, "page": page}
+
+    assert caught[0].filename == __file__  # the warning points at the user's line
 
     client = TestClient(app)
     assert client.get("/?q=ab").json() == {"q": "ab", "page": 1}
@@ -435,6 +440,24 @@ def test_constraints_in_the_default_value_style_and_regex_alias() -> None:
     assert [e["type"] for e in detail(r)] == ["string_too_short", "less_than_equal"]
     r = client.get("/?q=A1&page=0")
     assert [e["type"] for e in detail(r)] == ["string_pattern_mismatch", "greater_than"]
+
+
+@pytest.mark.parametrize(
+    ("marker", "options", "message"),
+    [
+        (Query, {"regex": "^a"}, "use `pattern`"),
+        (Header, {"regex": "^a"}, "use `pattern`"),
+        (Body, {"example": 1}, "use `examples`"),
+        (File, {"example": 1}, "use `examples`"),
+        (Path, {"example": 1}, "use `examples`"),
+    ],
+)
+def test_fastapis_deprecated_marker_options_warn_at_the_callers_line(
+    marker: Callable[..., Any], options: dict[str, Any], message: str
+) -> None:
+    with pytest.warns(FastAPIDeprecationWarning, match=message) as caught:
+        marker(**options)
+    assert caught[0].filename == __file__
 
 
 def test_schema_options_are_accepted_and_do_not_change_binding() -> None:

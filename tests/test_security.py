@@ -599,3 +599,22 @@ def test_importing_the_schemes_stays_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert loaded == "[]"
+
+
+@pytest.mark.parametrize(
+    ("scheme", "authorization", "detail", "challenge"),
+    [
+        (HTTPBearer(), "Basic YTpi", "Not authenticated", "Bearer"),
+        (HTTPDigest(), "Bearer t0k", "Not authenticated", "Digest"),
+        (HTTPBase(scheme="negotiate"), "Bearer t0k", "Not authenticated", "Negotiate"),
+        (HTTPBasic(), "Bearer t0k", "Not authenticated", "Basic"),
+        (HTTPBearer(), "Bearer not a token", "Invalid authentication credentials", "Bearer"),
+    ],
+)
+def test_credentials_of_another_scheme_are_no_credentials(
+    scheme: SecurityBase, authorization: str, detail: str, challenge: str
+) -> None:
+    response = TestClient(_app(scheme)).get("/guarded", headers={"Authorization": authorization})
+    assert response.status_code == 401
+    assert response.json() == {"detail": detail}
+    assert response.headers["www-authenticate"] == challenge

@@ -107,7 +107,8 @@ class HTTPBase(SecurityBase):
     async def __call__(self, request: HTTPConnection) -> HTTPAuthorizationCredentials | None:
         found = self._credentials(request)
         if found is not None and found.scheme.lower() != self.scheme.lower():
-            self._fail(INVALID_CREDENTIALS)
+            # Credentials of another scheme are none of this one's (FastAPI says the same).
+            self._fail(NOT_AUTHENTICATED)
             return None
         return found
 
@@ -221,7 +222,10 @@ class HTTPBearer(HTTPBase):
         found = self._credentials(request)
         if found is None:
             return None
-        if found.scheme.lower() != "bearer" or not is_b64token(found.credentials):
+        if found.scheme.lower() != "bearer":
+            self._fail(NOT_AUTHENTICATED)
+            return None
+        if not is_b64token(found.credentials):
             self._fail(INVALID_CREDENTIALS)
             return None
         return found
