@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from kettle.aborting import Aborter
 from kettle.aswsgi import StartResponse, WSGIBridge
 from kettle.compiler import Build, CompiledApp
 from kettle.concurrency import ThreadPool
@@ -157,6 +158,8 @@ class Kettle:
     #: the class of ``app.jinja_env``: ``None`` for kettle's ``templating.Environment``,
     #: or a subclass of it (Flask's ``Flask.jinja_environment``)
     jinja_environment: type[Any] | None = None
+    #: the class of :attr:`aborter`, what ``abort()`` raises through in this app's contexts
+    aborter_class: type[Aborter] = Aborter
     #: a returned ``str``/``bytes`` is an HTML page and a tuple is ``(body, status,
     #: headers)``, as in Flask; ``False`` (``kettle.fastapi.FastAPI``): everything a
     #: handler returns is JSON, as in FastAPI
@@ -239,6 +242,9 @@ class Kettle:
             instance_relative_config=instance_relative_config,
         )
         self.config = self.web.config
+        #: ``abort(code)`` in this app's requests raises ``aborter.mapping[code]``: add
+        #: classes for codes of the app's own there
+        self.aborter = self.aborter_class()
         self.blueprints = self.web.blueprints
         self.thread_pool = ThreadPool(thread_pool_size)
         self.redirect_slashes = redirect_slashes

@@ -290,3 +290,36 @@ def get_debug_flag() -> bool:
     """
     value = os.environ.get("KETTLE_DEBUG") or os.environ.get("FLASK_DEBUG") or ""
     return value.lower() in ("1", "true", "yes")
+
+
+def find_instance_path(root_path: str, import_name: str) -> str:
+    """Flask's default instance folder: ``instance/`` beside the package (or the module).
+
+    A package's ``root_path`` is its own folder, so its instance folder is a sibling of it;
+    a module's is the folder holding the module.
+    """
+    import importlib.util
+    import sys
+
+    module = sys.modules.get(import_name)
+    is_package = module is not None and hasattr(module, "__path__")
+    if module is None and import_name != "__main__":
+        try:
+            spec = importlib.util.find_spec(import_name)
+        except (ImportError, ValueError):
+            spec = None
+        is_package = spec is not None and spec.submodule_search_locations is not None
+    base = os.path.dirname(os.path.abspath(root_path)) if is_package else root_path
+    return os.path.join(os.path.abspath(base), "instance")
+
+
+def open_under(
+    folder: str, resource: str, mode: str, encoding: str | None, *, writable: bool = False
+) -> IO[Any]:
+    """Open ``resource`` under ``folder`` (for reading only unless ``writable``)."""
+    if not writable and mode not in ("r", "rt", "rb"):
+        raise ValueError("resources are opened for reading only")
+    path = os.path.join(folder, resource)
+    if "b" in mode:
+        return open(path, mode)
+    return open(path, mode, encoding=encoding)

@@ -24,11 +24,13 @@ from kettle.exceptions import (
     ClientDisconnect,
     ConfigurationError,
     HTTPException,
+    InternalServerError,
     RequestValidationError,
 )
 from kettle.introspection import describe, is_async_callable
 from kettle.requests import Request
 from kettle.responses import JSONResponse, PlainTextResponse, Response, to_response
+from kettle.signals import got_request_exception
 from kettle.types import Scope
 
 logger = logging.getLogger("kettle.error")
@@ -38,7 +40,10 @@ _Compiled = Callable[[Request, BaseException], Awaitable[Response]]
 
 
 async def http_exception_handler(request: Request, exc: HTTPException) -> Response:
-    """The default: ``{"detail": ...}`` as JSON with the exception's status and headers."""
+    """The default: ``{"detail": ...}`` as JSON with the exception's status and headers
+    (or the response the exception carries, sent as it is)."""
+    if exc.response is not None:
+        return to_response(exc.response, exc.status_code)
     if exc.status_code in (204, 304) or exc.status_code < 200:
         return Response(None, exc.status_code, exc.headers)
     return JSONResponse({"detail": exc.detail}, exc.status_code, exc.headers)
@@ -64,10 +69,27 @@ SERVER_ERRORS = "kettle.server_errors"
 
 def hand_to_test_client(scope: Scope, exc: BaseException) -> None:
     """Give ``exc``, an error the app answered but that escaped the handler, to the test
-    client running a FastAPI app, if one asked for it (:data:`SERVER_ERRORS`)."""
+    client, if one asked for it (:data:`SERVER_ERRORS`) and the app propagates errors:
+    a FastAPI app always, a Flask-style one when :func:`propagates` says so."""
     sink = (scope.get("extensions") or {}).get(SERVER_ERRORS)
-    if sink is not None and follows_fastapi(scope.get("app")):
+    if sink is not None and propagates(scope.get("app")):
         sink.append(exc)
+
+
+def propagates(app: Any) -> bool:
+    """Whether ``app``'s unhandled errors are raised in the test calling it, as Flask's
+    are: ``PROPAGATE_EXCEPTIONS`` when set, else in testing mode (read on the error path
+    only). A FastAPI app's always are. Debug mode alone does not (Flask's does): it
+    answers with the debug page, which tests check as a page."""
+    if follows_fastapi(app):
+        return True
+    config = getattr(app, "config", None)
+    if config is None:
+        return False
+    setting = config.get("PROPAGATE_EXCEPTIONS")
+    if setting is not None:
+        return bool(setting)
+    return bool(config.get("TESTING"))
 
 
 def _status_of(key: object) -> int | None:
@@ -109,6 +131,8 @@ class ExceptionHandlers:
             RequestValidationError: validation_exception_handler,  # type: ignore[dict-item]
             HTTPException: http_exception_handler,  # type: ignore[dict-item]
         }
+        #: the exception classes the app registered handlers for (not the defaults)
+        self._registered: set[type[BaseException]] = set()
         for key, handler in handlers.items():
             compiled = self._adapt(handler)
             status = _status_of(key)
@@ -116,6 +140,7 @@ class ExceptionHandlers:
                 self._by_status[status] = compiled
             elif isinstance(key, type) and issubclass(key, BaseException):
                 self._by_class[key] = compiled
+                self._registered.add(key)
             else:
                 raise ConfigurationError(
                     f"error handler {describe(handler)} is registered for {key!r}: "
@@ -201,7 +226,9 @@ class ExceptionHandlers:
             if layered is not None:
                 return await layered(request, exc)
         if isinstance(exc, HTTPException):
-            handler = self._by_status.get(exc.status_code) or self._lookup(exc)
+            handler = (
+                self._specific(exc) or self._by_status.get(exc.status_code) or self._lookup(exc)
+            )
             assert handler is not None  # HTTPException always has the default handler
             return await handler(request, exc)
         handler = self._lookup(exc)
@@ -209,16 +236,53 @@ class ExceptionHandlers:
             return await handler(request, exc)
         if isinstance(exc, ClientDisconnect):
             return Response(None, 400)
+        return await self._unhandled(request, exc)
+
+    def _specific(self, exc: HTTPException) -> _Compiled | None:
+        """A handler for a class of HTTP error more specific than its status's own class
+        (``class ItemMissing(NotFound)``): it wins over a handler for the status, as in
+        Flask."""
+        for klass in type(exc).__mro__:
+            if klass is HTTPException or _status_of(klass) == exc.status_code:
+                return None
+            if klass in self._registered:
+                return self._by_class[klass]
+        return None
+
+    async def _unhandled(self, request: Request, exc: BaseException) -> Response:
+        """The 500 for an error no handler answered: logged, signalled, handed to a test
+        client that asked for it, then answered by the debug page or the 500 handler.
+
+        In a Flask-style app the 500 handler (a blueprint's first, then the app's, then a
+        handler for ``HTTPException``) gets an ``InternalServerError`` whose
+        ``original_exception`` is the error, as in Flask; in a FastAPI app it gets the
+        error itself, as in FastAPI."""
         logger.error(
             "Unhandled %s in %s %s", type(exc).__name__, request.method, request.path, exc_info=exc
         )
+        if got_request_exception.receivers:
+            got_request_exception.send(request.scope.get("app"), exception=exc)
         hand_to_test_client(request.scope, exc)
         if self._debug_handler is not None:
             # The debug page decides per request (loopback client and Host only).
             page = await self._debug_handler(request, exc)
             if page is not None:
                 return page
-        handler = self._server_error or server_error_handler
+        app = request.scope.get("app")
+        handler = None
+        if not follows_fastapi(app):
+            for by_status, _ in self._layers:
+                handler = by_status.get(500)
+                if handler is not None:
+                    break
+            if handler is None:
+                custom = self._by_class[HTTPException]
+                handler = self._by_status.get(500) or (
+                    custom if custom is not http_exception_handler else None
+                )
+            if handler is not None:
+                exc = InternalServerError(original_exception=exc)
+        handler = handler or self._server_error or server_error_handler
         try:
             return await handler(request, exc)
         except Exception:

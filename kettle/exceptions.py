@@ -77,7 +77,6 @@ from typing import Any, ClassVar, NoReturn
 
 __all__ = [
     "NAMED_ERRORS",
-    "Aborter",
     "BadGateway",
     "BadRequest",
     "BadRequestKeyError",
@@ -191,6 +190,8 @@ class HTTPException(Exception):
     #: A sentence for people about this kind of error (set by the named errors, or by a
     #: ``detail`` given as text).
     description: str | None = None
+    #: a response sent as it is instead of the error's own (Werkzeug's ``abort(response)``)
+    response: Any = None
 
     def __init__(
         self,
@@ -410,8 +411,14 @@ class UnavailableForLegalReasons(_NamedHTTPException):
 
 
 class InternalServerError(_NamedHTTPException):
+    """What a 500 handler gets for an error no handler answered: ``original_exception``."""
+
     code = 500
     description = "The server failed while handling the request."
+
+    def __init__(self, *args: Any, original_exception: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.original_exception: BaseException | None = original_exception
 
 
 # Werkzeug's name, which shadows the builtin constant inside this module (nothing here uses
@@ -459,9 +466,15 @@ NAMED_ERRORS: Mapping[int, type[_NamedHTTPException]] = MappingProxyType(
 
 
 def abort(
-    status_code: int, detail: Any = None, headers: Mapping[str, str] | None = None
+    status_code: Any,
+    detail: Any = None,
+    headers: Mapping[str, str] | None = None,
+    *,
+    description: Any = None,
+    response: Any = None,
 ) -> NoReturn:
-    """Raise the named error for ``status_code`` (:class:`HTTPException` for others).
+    """Raise the named error for ``status_code`` (:class:`HTTPException` for others);
+    ``description`` is ``detail``, ``response`` (or in place of the code) is sent as is.
 
     Example:
         >>> from kettle import NotFound, abort
@@ -471,45 +484,37 @@ def abort(
         ...     exc.status_code, exc.detail
         (404, 'Not Found')
     """
-    named = NAMED_ERRORS.get(status_code)
-    if named is not None:
-        raise named(detail, headers)
-    raise HTTPException(status_code, detail, headers)
+    raise error_for(status_code, NAMED_ERRORS, detail, headers, description, response)
 
 
-class Aborter:
-    """``abort`` as an object: raises the named error of a code, from a table you extend
-    (``extra``: classes for more codes, such as an app's own 9xx errors).
-
-    Example:
-        >>> from kettle.exceptions import Aborter, Gone
-        >>> Aborter(extra={599: Gone})(599)
-        Traceback (most recent call last):
-        kettle.exceptions.Gone: 410: Gone
-    """
-
-    def __init__(
-        self,
-        mapping: Mapping[int, type[HTTPException]] | None = None,
-        extra: Mapping[int, type[HTTPException]] | None = None,
-    ) -> None:
-        self.mapping: dict[int, type[HTTPException]] = dict(
-            NAMED_ERRORS if mapping is None else mapping
-        )
-        self.mapping.update(extra or {})
-
-    def __call__(
-        self, code: int, detail: Any = None, headers: Mapping[str, str] | None = None
-    ) -> NoReturn:
-        if not isinstance(code, int):
-            # Werkzeug's abort(response): only for codes; say what to do instead.
-            raise TypeError("abort() takes a status code; return the response instead")
-        error = self.mapping.get(code)
-        if error is not None:
-            raise error(detail, headers)
-        if 100 <= code <= 999:
-            raise HTTPException(code, detail, headers)
+def error_for(
+    code: Any,
+    mapping: Mapping[int, type[HTTPException]],
+    detail: Any = None,
+    headers: Mapping[str, str] | None = None,
+    description: Any = None,
+    response: Any = None,
+) -> HTTPException:
+    """The error ``abort(code, ...)`` raises, its class looked up in ``mapping`` (a
+    ``LookupError`` for a code in neither it nor 100-599)."""
+    if detail is None:
+        detail = description
+    if not isinstance(code, int) and isinstance(getattr(code, "status_code", None), int):
+        response, code = code, code.status_code  # abort(response): sent as it is
+    if not isinstance(code, int) or isinstance(code, bool):
+        raise TypeError(f"abort() takes a status code or a response, not {code!r}")
+    error = mapping.get(code)
+    if error is not None and issubclass(error, _NamedHTTPException):
+        exc: HTTPException = error(detail, headers)
+    elif error is not None:  # a class of the app's own, for a code of its own
+        exc = error(code, detail, headers)
+    elif 100 <= code <= 599:
+        exc = HTTPException(code, detail, headers)
+    else:
         raise LookupError(f"no exception for {code!r}")
+    if response is not None:
+        exc.response = response
+    return exc
 
 
 class RequestRedirect(HTTPException):

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-from kettle.config import DEFAULT_CONFIG, Config
+from kettle.config import DEFAULT_CONFIG, Config, find_instance_path, open_under
 from kettle.routing.routes import Route
 from kettle.signals import appcontext_tearing_down
 
@@ -530,13 +530,13 @@ class WebApp:
         self, resource: str, mode: str = "rb", encoding: str | None = None
     ) -> IO[Any]:
         """Open a file relative to the app's ``root_path`` (a schema shipped with the app)."""
-        return _open_under(self.owner.root_path, resource, mode, encoding)
+        return open_under(self.owner.root_path, resource, mode, encoding)
 
     def open_instance_resource(
         self, resource: str, mode: str = "rb", encoding: str | None = None
     ) -> IO[Any]:
         """Open a file relative to :attr:`instance_path` (for writing too)."""
-        return _open_under(self.instance_path, resource, mode, encoding, writable=True)
+        return open_under(self.instance_path, resource, mode, encoding, writable=True)
 
     def run(
         self,
@@ -577,35 +577,3 @@ class WebApp:
     @cli.setter
     def cli(self, group: click.Group) -> None:
         self._cli = group
-
-
-def find_instance_path(root_path: str, import_name: str) -> str:
-    """Flask's default instance folder: ``instance/`` beside the package (or the module).
-
-    A package's ``root_path`` is its own folder, so its instance folder is a sibling of it;
-    a module's is the folder holding the module.
-    """
-    import importlib.util
-    import sys
-
-    module = sys.modules.get(import_name)
-    is_package = module is not None and hasattr(module, "__path__")
-    if module is None and import_name != "__main__":
-        try:
-            spec = importlib.util.find_spec(import_name)
-        except (ImportError, ValueError):
-            spec = None
-        is_package = spec is not None and spec.submodule_search_locations is not None
-    base = os.path.dirname(os.path.abspath(root_path)) if is_package else root_path
-    return os.path.join(os.path.abspath(base), "instance")
-
-
-def _open_under(
-    folder: str, resource: str, mode: str, encoding: str | None, *, writable: bool = False
-) -> IO[Any]:
-    if not writable and mode not in ("r", "rt", "rb"):
-        raise ValueError("resources are opened for reading only")
-    path = os.path.join(folder, resource)
-    if "b" in mode:
-        return open(path, mode)
-    return open(path, mode, encoding=encoding)

@@ -18,6 +18,7 @@ import pytest
 from kettle import ConfigurationError, HTTPException, Request, RequestValidationError, Response
 from kettle.concurrency import ThreadPool
 from kettle.errorhandlers import ExceptionHandlers
+from kettle.exceptions import InternalServerError, NotFound
 from kettle.requests import ClientDisconnect
 
 Handlers = Mapping[Any, Callable[..., Any]]
@@ -67,6 +68,10 @@ class NotFoundError(AppError, LookupError):
 
 
 class DeepNotFoundError(NotFoundError):
+    pass
+
+
+class ItemMissing(NotFound):
     pass
 
 
@@ -170,9 +175,12 @@ def test_client_disconnect_is_an_empty_400_not_a_logged_500(
         ({404: labelled("404"), 403: labelled("403")}, HTTPException(403), "403"),
         ({418: labelled("418")}, TeapotError(), "418"),
         ({422: labelled("422")}, RequestValidationError([]), "422"),
-        # a status handler beats any class handler for an HTTPException
+        # a status handler beats a class handler for a class as general as the status's
+        # own (HTTPException, NotFound for 404); a more specific class's handler beats it
         ({404: labelled("404"), HTTPException: labelled("http")}, HTTPException(404), "404"),
-        ({418: labelled("418"), TeapotError: labelled("teapot")}, TeapotError(), "418"),
+        ({418: labelled("418"), TeapotError: labelled("teapot")}, TeapotError(), "teapot"),
+        ({404: labelled("404"), ItemMissing: labelled("item")}, ItemMissing(), "item"),
+        ({404: labelled("404"), ItemMissing: labelled("item")}, NotFound(), "404"),
         ({404: labelled("404"), HTTPException: labelled("http")}, HTTPException(400), "http"),
         # status handlers do not catch other exceptions, except the 500 one
         ({404: labelled("404")}, LookupError(), None),
@@ -431,14 +439,8 @@ def test_layers(
     assert answered_by(respond(table(app, layers), exc)) == label
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a blueprint's errorhandler(500) is only consulted for HTTPException(500); "
-    "Flask also sends unhandled errors raised in the blueprint's views to it, kettle "
-    "falls through to the app's 500",
-)
 def test_a_layers_500_handler_answers_unhandled_errors() -> None:
-    errors = table({}, [{500: labelled("bp500")}])
+    errors = table({500: labelled("app500")}, [{500: labelled("bp500")}])
     assert answered_by(respond(errors, RuntimeError("x"))) == "bp500"
 
 
@@ -467,3 +469,32 @@ def test_bad_registrations_are_configuration_errors_naming_the_handler(
         table(handlers)
     (handler,) = handlers.values()
     assert handler.__name__ in str(info.value)
+
+
+# -- the 500 of a Flask-style app wraps the unhandled error ----------------------------------
+
+
+@pytest.mark.parametrize("key", [500, InternalServerError, HTTPException])
+def test_flask_500_handlers_get_the_error_wrapped(key: int | type[BaseException]) -> None:
+    from kettle import Kettle
+    from kettle.testing import TestClient
+
+    app = Kettle(__name__)
+
+    @app.errorhandler(key)
+    def handle(exc: BaseException) -> str:
+        assert isinstance(exc, InternalServerError)
+        original = exc.original_exception
+        return f"{exc.code} {type(original).__name__ if original else None}"
+
+    @app.get("/boom")
+    def boom() -> str:
+        raise KeyError("x")
+
+    @app.get("/abort")
+    def aborted() -> str:
+        raise InternalServerError()
+
+    client = TestClient(app)
+    assert client.get("/boom").text == "500 KeyError"
+    assert client.get("/abort").text == "500 None"

@@ -11,12 +11,18 @@ import click
 import pytest
 
 from kettle import Kettle, flash, request
+from kettle.aborting import Aborter
 from kettle.commands import AppCliRunner, ScriptInfo
-from kettle.exceptions import Aborter, Gone, HTTPException, NotFound, RequestRedirect
+from kettle.exceptions import Gone, HTTPException, NotFound, RequestRedirect
 from kettle.flaskrequest import DebugFilesKeyError
 from kettle.globals import app_ctx, request_ctx
 from kettle.rules import BaseConverter
-from kettle.signals import before_render_template, message_flashed, template_rendered
+from kettle.signals import (
+    before_render_template,
+    got_request_exception,
+    message_flashed,
+    template_rendered,
+)
 from kettle.templating import get_template_attribute, render_template_string
 
 
@@ -184,11 +190,68 @@ def test_request_redirect_carries_its_location() -> None:
 # -- errors --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("code", "expected"), [(404, NotFound), (599, Gone), (799, HTTPException)])
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [(404, NotFound), (599, Gone), (299, HTTPException), (799, LookupError)],
+)
 def test_aborter_raises_the_class_of_its_table(code: int, expected: type) -> None:
     aborter = Aborter(extra={599: Gone})
     with pytest.raises(expected):
         aborter(code)
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "body"),
+    [
+        ("/description", 400, '{"detail":"bad thing"}'),
+        ("/response", 401, "nope"),
+        ("/redirect", 302, None),
+        ("/own-code", 599, '{"detail":"own"}'),
+    ],
+)
+def test_abort_takes_werkzeugs_keywords_and_the_apps_aborter(
+    app: Kettle, path: str, status: int, body: str | None
+) -> None:
+    from kettle import redirect
+    from kettle.flask import abort
+
+    class OwnError(HTTPException):
+        pass
+
+    app.aborter.mapping[599] = OwnError
+
+    @app.get("/description")
+    def description() -> None:
+        abort(400, description="bad thing")
+
+    @app.get("/response")
+    def response() -> None:
+        abort(401, response="nope")
+
+    @app.get("/redirect")
+    def redirected() -> None:
+        abort(redirect("/elsewhere"))
+
+    @app.get("/own-code")
+    def own() -> None:
+        abort(599, "own")
+
+    answer = app.test_client(follow_redirects=False).get(path)
+    assert answer.status_code == status
+    if body is not None:
+        assert answer.text == body
+    else:
+        assert answer.headers["location"] == "/elsewhere"
+
+
+def test_aborter_class_is_the_apps_choice() -> None:
+    class MyAborter(Aborter):
+        pass
+
+    class MyApp(Kettle):
+        aborter_class = MyAborter
+
+    assert isinstance(MyApp(__name__).aborter, MyAborter)
 
 
 def test_aborter_refuses_what_is_not_a_status() -> None:
@@ -203,6 +266,7 @@ def test_files_lookup_of_a_text_field_explains_the_missing_enctype_in_debug(
     app: Kettle, debug: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
     app.debug = debug
+    app.testing = False  # a testing app would raise the error in the test (see below)
 
     @app.route("/upload", methods=["POST"])
     def upload() -> str:
@@ -326,3 +390,54 @@ def test_popping_a_context_that_is_not_current_is_refused(app: Kettle) -> None:
         outer.pop()
     inner.pop()
     outer.pop()
+
+
+# -- errors raised in tests (Flask's PROPAGATE_EXCEPTIONS) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("config", "raised"),
+    [
+        ({"TESTING": True}, True),
+        ({"PROPAGATE_EXCEPTIONS": True}, True),
+        ({"TESTING": True, "PROPAGATE_EXCEPTIONS": False}, False),
+        ({"DEBUG": True}, False),  # kettle's debug page answers instead
+        ({}, False),
+    ],
+)
+def test_unhandled_errors_are_raised_in_tests_when_the_app_propagates_them(
+    app: Kettle, config: dict[str, bool], raised: bool
+) -> None:
+    app.config.update({"TESTING": False, **config})
+    seen: list[BaseException] = []
+
+    @app.route("/")
+    def index() -> str:
+        raise ZeroDivisionError
+
+    def record(sender: Any, exception: BaseException) -> None:
+        seen.append(exception)
+
+    with got_request_exception.connected_to(record, app):
+        if raised:
+            with pytest.raises(ZeroDivisionError):
+                app.test_client().get("/")
+        else:
+            assert app.test_client().get("/").status_code == 500
+    assert [type(e) for e in seen] == [ZeroDivisionError]
+
+
+def test_handled_errors_are_not_raised_nor_signalled(app: Kettle) -> None:
+    seen: list[BaseException] = []
+
+    @app.errorhandler(ZeroDivisionError)
+    def handled(exc: ZeroDivisionError) -> tuple[str, int]:
+        return "handled", 500
+
+    @app.route("/")
+    def index() -> str:
+        raise ZeroDivisionError
+
+    with got_request_exception.connected_to(lambda sender, exception: seen.append(exception), app):
+        assert app.test_client().get("/").text == "handled"
+    assert seen == []

@@ -191,3 +191,8 @@ def test_a_blueprint_is_not_registered_on_itself() -> None:
     bp = Blueprint("bp", __name__)
     with pytest.raises(ValueError, match="itself"):
         bp.register_blueprint(bp)
+
+
+def test_methods_given_as_one_string_are_refused() -> None:
+    with pytest.raises(TypeError, match="list of names"):
+        Kettle(__name__).add_url_rule("/", methods="GET POST", endpoint="test")

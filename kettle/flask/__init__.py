@@ -18,7 +18,6 @@ from typing import Any
 from kettle import (
     Blueprint,
     Config,
-    abort,
     current_app,
     flash,
     g,
@@ -38,6 +37,7 @@ from kettle import (
 )
 from kettle import Kettle as Flask
 from kettle import Response as _KettleResponse
+from kettle.aborting import abort
 from kettle.flaskrequest import FlaskRequest as Request
 from kettle.globals import copy_current_request_context, has_app_context, has_request_context
 from kettle.signals import (

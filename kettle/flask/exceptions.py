@@ -1,7 +1,7 @@
 """``werkzeug.exceptions``: the named HTTP errors are kettle's, the classes abort() raises."""
 
+from kettle.aborting import Aborter
 from kettle.exceptions import (
-    Aborter,
     BadGateway,
     BadRequest,
     BadRequestKeyError,

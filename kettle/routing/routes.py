@@ -223,6 +223,8 @@ class Router:
         **options: Any,
     ) -> Route:
         """Register ``endpoint`` for ``path``; ``methods`` defaults to ``["GET"]``."""
+        if isinstance(methods, str):  # "GET POST" would be read letter by letter
+            raise TypeError(f"methods for {path!r} must be a list of names, not {methods!r}")
         wanted = frozenset(m.upper() for m in (methods or ("GET",)))
         unknown = wanted - set(HTTP_METHODS) - {WEBSOCKET}
         if unknown:
