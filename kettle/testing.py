@@ -168,6 +168,32 @@ class TestResponse(httpx.Response):
         value = self.headers.get("location")
         return None if value is None else str(value)
 
+    @property
+    def content_type(self) -> str:
+        """The whole ``Content-Type`` header, parameters included (Flask's name)."""
+        return str(self.headers.get("content-type", ""))
+
+    @property
+    def is_json(self) -> bool:
+        """Whether the body is declared JSON (``application/json`` or ``+json``)."""
+        mimetype = self.mimetype
+        return mimetype == "application/json" or mimetype.endswith("+json")
+
+    def _header_list(self, name: str) -> list[str]:
+        # Comma-separated and possibly repeated: every occurrence counts.
+        values = ",".join(self.headers.get_list(name))
+        return [item.strip() for item in values.split(",") if item.strip()]
+
+    @property
+    def allow(self) -> list[str]:
+        """The methods of the ``Allow`` header, as a list (``sorted(r.allow)`` works)."""
+        return self._header_list("allow")
+
+    @property
+    def vary(self) -> list[str]:
+        """The header names of ``Vary``, as a list (``"Cookie" in r.vary``)."""
+        return self._header_list("vary")
+
 
 class _Lifespan:
     """Drives the ASGI lifespan protocol for a test client."""
@@ -322,6 +348,21 @@ class TestClient(httpx.Client):
             if self._exit_stack is not None:
                 self._exit_stack.close()
             self.close()
+
+    def open(self, path: str = "/", method: str = "GET", **kwargs: Any) -> httpx.Response:
+        """Send one request, Flask's way of naming it: ``client.open("/", method="PUT")``.
+
+        Example:
+            >>> from kettle import Kettle
+            >>> from kettle.testing import TestClient
+            >>> app = Kettle(__name__)
+            >>> @app.route("/", methods=["GET", "POST"])
+            ... def index() -> str:
+            ...     return "hi"
+            >>> sorted(TestClient(app).open("/", method="OPTIONS").allow)
+            ['GET', 'HEAD', 'OPTIONS', 'POST']
+        """
+        return self.request(method, path, **kwargs)
 
     @contextlib.contextmanager
     def session_transaction(self) -> Iterator[Any]:

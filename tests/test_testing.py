@@ -494,3 +494,48 @@ def test_async_client_raise_server_exceptions() -> None:
     with pytest.raises(RuntimeError, match="after the response started"):
         anyio.run(main, True)
     assert anyio.run(main, False) == 200
+
+
+@pytest.mark.parametrize(
+    ("headers", "allow", "vary", "is_json"),
+    [
+        ({}, [], [], False),
+        ({"allow": "GET, POST", "vary": "Cookie"}, ["GET", "POST"], ["Cookie"], False),
+        ({"vary": "Accept-Encoding,Cookie"}, [], ["Accept-Encoding", "Cookie"], False),
+        ({"content-type": "application/problem+json"}, [], [], True),
+        ({"content-type": "application/json; charset=utf-8"}, [], [], True),
+    ],
+)
+def test_response_answers_flask_header_names(
+    headers: dict[str, str], allow: list[str], vary: list[str], is_json: bool
+) -> None:
+    app = Kettle(__name__)
+
+    @app.get("/")
+    def index() -> Response:
+        return Response(b"{}", headers=headers, media_type=None)
+
+    response = TestClient(app).get("/")
+    assert (response.allow, response.vary, response.is_json) == (allow, vary, is_json)
+    assert response.content_type == headers.get("content-type", "")
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "body"),
+    [("GET", 200, b"got"), ("PUT", 200, b"put"), ("DELETE", 405, None)],
+)
+def test_open_sends_the_named_method(method: str, status: int, body: bytes | None) -> None:
+    app = Kettle(__name__)
+
+    @app.route("/thing", methods=["GET", "PUT"])
+    def thing() -> str:
+        from kettle import request
+
+        return "got" if request.method == "GET" else "put"
+
+    response = TestClient(app).open("/thing", method=method)
+    assert response.status_code == status
+    if body is not None:
+        assert response.data == body
+    else:
+        assert sorted(response.allow) == ["GET", "HEAD", "PUT"]
