@@ -572,6 +572,9 @@ class FormReader:
 
     def __init__(self, specs: list[ParamSpec]) -> None:
         self.specs = [(s.alias, s.sequence, _wants_bytes(s.annotation), s.group, s) for s in specs]
+        #: an empty text field counts as not sent, as in FastAPI (an HTML form sends "" for
+        #: an input left blank); set once when a ``FastAPI`` app compiles
+        self.empty_is_missing = False
 
     async def read(self, ctx: CallState) -> None:
         request = ctx.conn
@@ -586,7 +589,7 @@ class FormReader:
                 fields = _model_fields(spec.annotation)
                 for key, is_many in fields:
                     found = form.getlist(key)
-                    if found:
+                    if found and not (self.empty_is_missing and not is_many and found[0] == ""):
                         values.setdefault(alias, {})[key] = found if is_many else found[0]
                 # A form model sees every field sent, as in FastAPI: one that forbids extra
                 # fields names the unexpected ones, and a 422 echoes the form as sent.
@@ -598,7 +601,7 @@ class FormReader:
                         group_values[key] = sent if len(sent) > 1 else sent[0]
                 continue
             found = form.getlist(alias)
-            if not found:
+            if not found or (self.empty_is_missing and not many and found[0] == ""):
                 continue
             if as_bytes:
                 found = [await v.read() if hasattr(v, "read") else v for v in found]

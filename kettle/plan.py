@@ -249,7 +249,8 @@ class RoutePlan:
         A parameter model (``Header()`` on a model, ...) is handed every value of its
         location, as FastAPI hands it (so a 422 echoes every request header); errors come
         as FastAPI's ``RequestValidationError.errors()`` has them (``loc`` a tuple); the
-        body's errors are FastAPI's (see :meth:`kettle.extract.BodyReader.use_fastapi_errors`).
+        body's errors are FastAPI's (see :meth:`kettle.extract.BodyReader.use_fastapi_errors`);
+        an empty form field is not sent.
         """
         for step in self.steps:
             step.fastapi = True
@@ -260,6 +261,8 @@ class RoutePlan:
                     step.getters[index] = (name, extract.make_getter(spec, fastapi=True))
         if self.body is not None:
             self.body.use_fastapi_errors()
+        if self.form is not None:
+            self.form.empty_is_missing = True
 
     def _visit(self, spec: CallSpec, use_cache: bool, scopes: list[str]) -> int:
         # A dependency is one per request whatever the scopes above it, unless it (or one
