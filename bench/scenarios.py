@@ -130,6 +130,28 @@ SCENARIOS: list[Scenario] = [
         suite="security",
         response_headers=(("access-control-allow-origin", ALLOWED_ORIGIN),),
     ),
+    # The json scenario again, kettle observing it (the other apps do not: compare with json).
+    Scenario(
+        "traced",
+        "/json",
+        "json, kettle with TracingMiddleware and no OpenTelemetry SDK configured",
+        expected={"message": HELLO},
+        suite="traced",
+    ),
+    Scenario(
+        "metered",
+        "/json",
+        "json, kettle with MetricsMiddleware and the unconfigured TracingMiddleware",
+        expected={"message": HELLO},
+        suite="metered",
+    ),
+    Scenario(
+        "observed",
+        "/json",
+        "json, kettle with metrics, unconfigured tracing and a JSON access log to /dev/null",
+        expected={"message": HELLO},
+        suite="observed",
+    ),
 ]
 
 CHECKS: list[Scenario] = [

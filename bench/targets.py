@@ -24,6 +24,12 @@ SUITES: dict[str, dict[str, str]] = {
     "security": {
         name: f"{module.rsplit('_app', 1)[0]}_security" for name, module in APP_MODULES.items()
     },
+    # kettle with observability middleware on (bench/apps/observability.py); the other
+    # apps answer as in the main suite, so the table shows what observing adds to kettle.
+    **{
+        suite: {**APP_MODULES, "kettle": f"bench.apps.kettle_{suite}"}
+        for suite in ("traced", "metered", "observed")
+    },
 }
 
 
