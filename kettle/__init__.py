@@ -10,6 +10,7 @@ Example:
 
 from typing import TYPE_CHECKING, Any
 
+from kettle.aborting import abort  # the app's aborter, as Flask's abort
 from kettle.app import Kettle, NoMatchFound
 from kettle.background import BackgroundTasks
 from kettle.datastructures import URL, Headers, MutableHeaders, QueryParams, State
@@ -48,7 +49,6 @@ from kettle.exceptions import (
     UnprocessableEntity,
     UnsupportedMediaType,
     WebSocketDisconnect,
-    abort,
 )
 from kettle.globals import current_app, g, request, session
 from kettle.limits import Limits
@@ -171,6 +171,7 @@ __all__ = [
     "HTTPVersionNotSupported",
     "Header",
     "Headers",
+    "Health",
     "ImATeapot",
     "InternalServerError",
     "JSONResponse",

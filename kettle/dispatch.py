@@ -326,6 +326,7 @@ def compile_websocket_endpoint(route: Route, plan: RoutePlan, limits: Limits) ->
     slots = len(plan.steps)
 
     async def endpoint(scope: Scope, receive: Receive, send: Send, params: dict[str, Any]) -> None:
+        scope["route"] = route  # as for HTTP: tracing and metrics name the route template
         ws = WebSocket(scope, receive, send, limits)
         state = CallState(ws, params, slots)
         # A server with the denial-response extension can answer a refused handshake

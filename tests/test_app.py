@@ -393,6 +393,7 @@ def test_public_names_are_locked() -> None:
             "FileResponse",
             "FormData",
             "HTMLResponse",
+            "Health",
             "HTTPException",
             "Headers",
             "JSONResponse",

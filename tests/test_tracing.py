@@ -176,8 +176,9 @@ def test_a_websocket_connection_gets_a_span(
     with client.websocket_connect("/ws/lobby", headers={"traceparent": TRACEPARENT}) as session:
         assert session.receive_text() == "lobby"
     (span,) = server_spans(exporter)
-    assert span.name.startswith("WEBSOCKET")
+    assert span.name == "WEBSOCKET /ws/{room}"
     assert span.attributes is not None
+    assert span.attributes["http.route"] == "/ws/{room}"
     assert span.attributes["url.scheme"] == "ws"
     assert span.attributes["http.response.status_code"] == 101
     assert format(span.context.trace_id, "032x") == TRACE_ID
