@@ -282,6 +282,9 @@ class Kettle:
         self._lifespan = as_lifespan(lifespan) if lifespan is not None else None
         self._compiled: CompiledApp | None = None
         self._wsgi: WSGIBridge | None = None
+        # Read as an attribute, ``app.__call__`` is the async ``asgi`` (servers inspect it to
+        # choose ASGI over WSGI); calling ``app(...)`` still runs the class's ``__call__``.
+        self.__dict__["__call__"] = self.asgi
         self.app_scope = AppScope(self.thread_pool)
         self._overrides = DependencyOverrides(self._invalidate)
         self.router._listeners.append(self._invalidate)
@@ -326,11 +329,23 @@ class Kettle:
         if compiled is None:
             compiled = self.compile()
         # PERF: returning the stack's coroutine instead of awaiting it saves a frame per
-        # connection; the method is marked a coroutine function below so ASGI servers that
-        # sniff the interface (uvicorn's "auto") still see ASGI 3.
+        # connection. ASGI servers that sniff the interface still see ASGI 3: the method
+        # is marked a coroutine function (uvicorn, Python 3.12+'s inspect), and
+        # ``app.__call__`` read on the instance is :meth:`asgi` (hypercorn on 3.11, whose
+        # inspect has no marker).
         return compiled.stack(scope, receive, send)
 
     mark_coroutine_function(__call__)
+
+    async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The app as a plain ASGI 3 coroutine function (what ``app.__call__`` reads as).
+
+        Example:
+            >>> import inspect
+            >>> inspect.iscoroutinefunction(Kettle(__name__).__call__)
+            True
+        """
+        await self(scope, receive, send)
 
     def wsgi_app(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """The app as a WSGI application, as Flask's ``app.wsgi_app`` is.
