@@ -3,8 +3,8 @@ readers that validate them.
 
 Built at startup from each :class:`~kettle.signature.ParamSpec` (one getter per parameter,
 one validator per step in :mod:`kettle.plan`); a request only runs them. The JSON body is
-validated straight from its bytes, once per request. pydantic's errors are rewritten here to
-say where each value came from (``["query", "q"]``, ``["body", "name"]``).
+validated straight from its bytes, once per request. pydantic's errors are rewritten by
+:mod:`kettle.validationerrors` to say where each value came from.
 """
 
 from __future__ import annotations
@@ -22,13 +22,12 @@ from kettle.datastructures import first_header
 from kettle.di import MISSING, CallState
 from kettle.exceptions import HTTPException, RequestValidationError
 from kettle.mediatypes import is_json
-from kettle.signature import ParamSpec, is_sequence
+from kettle.signature import ParamSpec, aliased_keys, is_sequence, wire_name
+from kettle.validationerrors import convert_errors
 
 _MISSING = MISSING
 _JSON_TYPE = b"application/json"
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
-# The largest object (as JSON) a "missing" error echoes as its input.
-_MAX_ECHO = 1024
 _CONFIG: Any = {"arbitrary_types_allowed": True}
 
 
@@ -62,67 +61,6 @@ def pydantic_module() -> Any:
 
 Getter = Callable[[CallState], Any]
 
-# -- errors ------------------------------------------------------------------------------
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
-        return str(value)  # JSON numbers past 64 bits are not portable (orjson refuses them)
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    return str(value)
-
-
-def _echoed(value: Any, echo: bool) -> bool:
-    return echo and value is not None and len(orjson.dumps(value)) <= _MAX_ECHO
-
-
-def convert_errors(
-    exc: Any,
-    prefix: Callable[[Any], list[Any]],
-    drop_input: bool = False,
-    echo_missing: bool = False,
-    depth: int = 0,
-    fastapi: bool = False,
-) -> list[dict[str, Any]]:
-    """pydantic's errors, with ``loc`` rewritten to say where each value came from.
-
-    A missing field's input is ``None``, except in a body (``echo_missing``), where it is
-    the object the field is missing from, as in FastAPI, unless that object is large or
-    the field is one of several body parameters (``loc`` no longer than ``depth``), which
-    FastAPI reads one by one. ``fastapi``: the errors as ``RequestValidationError.errors()``
-    gives them in FastAPI, ``loc`` a tuple and an exception in ``ctx`` an empty object
-    (what FastAPI's encoder makes of it); the JSON answer is the same either way.
-    """
-    out = []
-    for error in exc.errors(include_url=False):
-        value = None if drop_input else _jsonable(error["input"])
-        # A missing field's input is the object it is missing from, as in FastAPI, but a
-        # large one is not echoed once per missing field (a 1 MiB body missing twenty
-        # fields would answer 20 MiB).
-        echo = echo_missing and len(error["loc"]) > depth
-        if error["type"] == "missing" and not _echoed(value, echo):
-            value = None
-        loc = prefix(error["loc"])
-        item: dict[str, Any] = {
-            "type": error["type"],
-            "loc": tuple(loc) if fastapi else loc,
-            "msg": error["msg"],
-            "input": value,
-        }
-        if "ctx" in error:
-            ctx = error["ctx"]
-            if fastapi:
-                ctx = {k: {} if isinstance(v, BaseException) else v for k, v in ctx.items()}
-            item["ctx"] = _jsonable(ctx)
-        out.append(item)
-    return out
-
-
 # -- extractors ----------------------------------------------------------------------------
 
 
@@ -136,28 +74,8 @@ def _field_defaults(model: Any) -> dict[str, Any]:
     for name, field in model.model_fields.items():  # type: ignore[attr-defined]
         if field.is_required() or field.default_factory is not None or field.default is None:
             continue
-        found[_wire_name(name, field)] = field.default
+        found[wire_name(name, field)] = field.default
     return found
-
-
-def _wire_name(name: str, field: Any) -> str:
-    """The key a model field is read from: its validation alias when it is a plain
-    name, else its alias, else its name (pydantic's own order)."""
-    wire = field.validation_alias
-    return wire if isinstance(wire, str) else field.alias or name
-
-
-def aliased_keys(model: Any) -> frozenset[str]:
-    """The wire keys of a model's fields that are aliases: a header group reads them as
-    written, without turning ``_`` into ``-`` (FastAPI converts only plain field names)."""
-    pydantic = pydantic_module()
-    if not (isinstance(model, type) and issubclass(model, pydantic.BaseModel)):
-        return frozenset()
-    return frozenset(
-        _wire_name(name, f)
-        for name, f in model.model_fields.items()  # type: ignore[attr-defined]
-        if _wire_name(name, f) != name
-    )
 
 
 def _model_fields(model: Any) -> list[tuple[str, bool]]:
@@ -165,7 +83,7 @@ def _model_fields(model: Any) -> list[tuple[str, bool]]:
     pydantic = pydantic_module()
     if isinstance(model, type) and issubclass(model, pydantic.BaseModel):
         return [
-            (_wire_name(name, f), is_sequence(f.annotation))
+            (wire_name(name, f), is_sequence(f.annotation))
             for name, f in model.model_fields.items()  # type: ignore[attr-defined]
         ]
     if dataclasses.is_dataclass(model):
@@ -572,8 +490,7 @@ class FormReader:
 
     def __init__(self, specs: list[ParamSpec]) -> None:
         self.specs = [(s.alias, s.sequence, _wants_bytes(s.annotation), s.group, s) for s in specs]
-        #: an empty text field counts as not sent, as in FastAPI (an HTML form sends "" for
-        #: an input left blank); set once when a ``FastAPI`` app compiles
+        #: FastAPI: an empty text field (a blank HTML input) counts as not sent
         self.empty_is_missing = False
 
     async def read(self, ctx: CallState) -> None:
@@ -591,8 +508,7 @@ class FormReader:
                     found = form.getlist(key)
                     if found and not (self.empty_is_missing and not is_many and found[0] == ""):
                         values.setdefault(alias, {})[key] = found if is_many else found[0]
-                # A form model sees every field sent, as in FastAPI: one that forbids extra
-                # fields names the unexpected ones, and a 422 echoes the form as sent.
+                # A form model sees every field sent (extra="forbid" names them), as in FastAPI.
                 group_values = values.setdefault(alias, {})
                 known = {key for key, _ in fields}
                 for key in form:

@@ -26,6 +26,7 @@ from kettle.di import MISSING, AppScope, CallState, call_dependency, check_app_s
 from kettle.exceptions import ConfigurationError, RequestValidationError
 from kettle.responses import Response, dumps, dumps_as_fastapi, to_response
 from kettle.signature import CallSpec
+from kettle.validationerrors import convert_errors
 
 _NO_FAILURES: frozenset[int] = frozenset()
 
@@ -104,9 +105,7 @@ class Step:
                 # group) echoes the group's values, as in FastAPI; a plain parameter's
                 # absence has no input.
                 ctx.errors.extend(
-                    extract.convert_errors(
-                        exc, self._loc, echo_missing=True, depth=1, fastapi=self.fastapi
-                    )
+                    convert_errors(exc, self._loc, echo_missing=True, depth=1, fastapi=self.fastapi)
                 )
                 return None
         elif len(raw) < len(self.getters) and self._missing(raw, ctx):

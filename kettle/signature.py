@@ -391,6 +391,18 @@ class Analyzer:
         )
 
 
+def wire_name(name: str, field: Any) -> str:
+    """A model field's key: its validation alias if a plain name, else alias, else name."""
+    wire = field.validation_alias
+    return wire if isinstance(wire, str) else field.alias or name
+
+
+def aliased_keys(model: Any) -> frozenset[str]:
+    """A model's field keys that are aliases: a header model reads them as written."""
+    fields = getattr(model, "model_fields", None) or {}
+    return frozenset(w for n, f in fields.items() if (w := wire_name(n, f)) != n)
+
+
 def _unwrapped(func: Any) -> Any:
     """The function under ``functools.partial`` and ``functools.wraps`` layers: a plain
     ``def`` wrapper of an ``async def`` returns its coroutine, so it is awaited (FastAPI

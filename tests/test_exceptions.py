@@ -387,7 +387,6 @@ def test_reprs_name_the_class_and_what_it_carries() -> None:
         ("kettle.routing.patterns", "PatternError"),
         ("kettle.fastapi.exceptions", "ResponseValidationError"),
         ("kettle", "HTTPException"),
-        ("kettle", "abort"),
     ],
 )
 def test_the_old_import_paths_name_the_same_objects(module_name: str, name: str) -> None:
@@ -396,3 +395,12 @@ def test_the_old_import_paths_name_the_same_objects(module_name: str, name: str)
     old = getattr(importlib.import_module(module_name), name)
     assert old is getattr(exc_module, name)
     assert old.__module__ == "kettle.exceptions"
+
+
+def test_kettle_abort_is_the_app_aware_one_and_outside_an_app_raises_the_named_error() -> None:
+    import kettle
+    from kettle.aborting import abort
+
+    assert kettle.abort is abort
+    with pytest.raises(exc_module.NotFound):
+        kettle.abort(404)

@@ -14,13 +14,12 @@ from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Union
 
 from kettle import params as p
-from kettle.extract import aliased_keys
 from kettle.openapi.conventions import add_title
 from kettle.openapi.models import JSONDict
 from kettle.openapi.schemas import REF_PREFIX, SchemaRegistry, resolve
 from kettle.routing import converters as conv
 from kettle.routing.patterns import PathPattern
-from kettle.signature import ParamSpec, strip_annotated, union_arms
+from kettle.signature import ParamSpec, aliased_keys, strip_annotated, union_arms
 
 if typing.TYPE_CHECKING:
     from kettle.plan import RoutePlan
