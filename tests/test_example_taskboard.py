@@ -8,6 +8,7 @@ CSRF token it rendered, and requests accept HTML (so ``login_required`` redirect
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +38,7 @@ def settings(tmp_path: Path, **changes: Any) -> Settings:
         "fast_password_hashing": True,
         "page_size": 3,
         "max_upload_bytes": 4096,
+        "log_setup": False,  # pytest captures the records; the served app logs to stderr
     }
     values.update(changes)
     return Settings(**values)
@@ -545,3 +547,25 @@ def test_health_and_readiness_follow_the_database(app: Kettle) -> None:
         assert client.get("/healthz").status_code == 200  # alive: not to be restarted
     assert failing.status_code == 503
     assert failing.json()["failed"] == ["database"]
+
+
+def test_metrics_when_enabled_and_an_access_record_per_request(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(settings(tmp_path, metrics=True))
+    with TestClient(app, follow_redirects=False, headers=BROWSER) as client:
+        sign_in(client)
+        with caplog.at_level(logging.INFO, logger="kettle.access"):
+            answer = client.get("/tasks/1", headers={"X-Request-ID": "trace-me-42"})
+        assert answer.status_code == 200
+        assert answer.headers["x-request-id"] == "trace-me-42"
+        scraped = client.get("/metrics").text
+    records = [r for r in caplog.records if r.name == "kettle.access"]
+    assert [getattr(r, "request_id", None) for r in records] == ["trace-me-42"]
+    # Labelled by route template, so one series per route whatever the task id.
+    assert 'route="/tasks/<int:task_id>",status="200"' in scraped, scraped[:2000]
+
+
+def test_metrics_are_off_by_default(client: TestClient) -> None:
+    sign_in(client)
+    assert client.get("/metrics").status_code == 404

@@ -21,7 +21,9 @@ from kettle.channels import Channels
 from kettle.globals import has_request_context
 from kettle.health import Health
 from kettle.login import LoginManager
+from kettle.middleware.accesslog import AccessLogMiddleware, configure_logging
 from kettle.middleware.csrf import CSRFMiddleware
+from kettle.middleware.metrics import MetricsMiddleware
 from kettle.security.passwords import PasswordHasher
 from kettle.security.tokens import JWT
 
@@ -77,6 +79,13 @@ def create_app(settings: Settings | None = None) -> Kettle:
     # Forms post with the session cookie: each carries the CSRF token. The API takes
     # bearer tokens, never the session, so it has nothing to protect this way.
     app.add_middleware(CSRFMiddleware, exempt=["/api/*"])
+    # Operations (docs/observability.md): an access record per request, with the request
+    # id every log line of that request carries; request counts and latencies by route
+    # template for Prometheus when asked for.
+    if settings.access_log:
+        app.add_middleware(AccessLogMiddleware)
+    if settings.metrics:
+        app.add_middleware(MetricsMiddleware, path="/metrics")
     # Probes for the load balancer (docs/deploy.md), added last so they answer before
     # CSRF, sessions and login: /healthz while the process serves, /readyz once started,
     # while the database answers and until the worker drains for shutdown.
@@ -85,6 +94,8 @@ def create_app(settings: Settings | None = None) -> Kettle:
 
     @app.on_startup
     async def prepare() -> None:
+        if settings.log_setup:
+            _set_up_logging(json=settings.log_json)
         await database.migrate()
         settings.upload_dir.mkdir(parents=True, exist_ok=True)
         if settings.demo_data:
@@ -137,6 +148,17 @@ def create_app(settings: Settings | None = None) -> Kettle:
         )
 
     return app
+
+
+_log_handler: logging.Handler | None = None
+
+
+def _set_up_logging(*, json: bool) -> None:
+    """Log lines (the access records and the app's own) on stderr, each with its request
+    id; once per process, however many apps start in it."""
+    global _log_handler
+    if _log_handler is None:
+        _log_handler = configure_logging(json=json)
 
 
 async def _migrate(database: Database) -> None:

@@ -53,3 +53,12 @@ class Settings(BaseSettings):
     demo_data: bool = True
     #: cheap password hashing, for the test suite only
     fast_password_hashing: bool = False
+    #: Prometheus metrics at ``/metrics`` (``TASKBOARD_METRICS=1``; under ``--workers N``
+    #: set ``PROMETHEUS_MULTIPROC_DIR`` too, see docs/observability.md)
+    metrics: bool = False
+    #: one access record per request, with its request id (``X-Request-ID``)
+    access_log: bool = True
+    #: log lines as JSON objects rather than text (``TASKBOARD_LOG_JSON=1``)
+    log_json: bool = False
+    #: set up the process's logging at startup (off when the host configures it itself)
+    log_setup: bool = True
