@@ -147,3 +147,37 @@ def test_the_stream_ends_and_its_source_is_closed_when_the_client_leaves() -> No
     assert closed.is_set()
     bodies = [m for m in sent if m["type"] == "http.response.body"]
     assert 1 < len(bodies) < 50
+
+
+def test_a_source_failing_after_some_events_sends_them_first_then_raises() -> None:
+    async def failing() -> AsyncIterator[int]:
+        yield 1
+        yield 2
+        raise ValueError("source broke")
+
+    async def main() -> list[bytes]:
+        chunks: list[bytes] = []
+        with pytest.raises(ValueError, match="source broke"):
+            async for chunk in EventSourceResponse(failing(), ping=0.01)._chunks():
+                chunks.append(chunk)
+        return chunks
+
+    assert asyncio.run(main()) == [b"data: 1\n\n", b"data: 2\n\n"]
+
+
+def test_the_source_is_read_at_most_one_event_ahead_of_the_client() -> None:
+    produced: list[int] = []
+
+    async def counting() -> AsyncIterator[int]:
+        for number in range(100):
+            produced.append(number)
+            yield number
+
+    async def main() -> None:
+        stream = EventSourceResponse(counting(), ping=None)._chunks()
+        assert await anext(stream) == b"data: 0\n\n"
+        await asyncio.sleep(0.01)  # the reader runs as far as it may
+        assert len(produced) <= 3  # the one taken, one waiting, one made and held
+        await stream.aclose()
+
+    asyncio.run(main())
