@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import os
 import warnings
@@ -30,7 +29,7 @@ from kettle.requests import Request
 from kettle.routing.converters import DEFAULT_CONVERTERS, Converter
 from kettle.routing.routes import Route
 from kettle.routing.urls import NoMatchFound as NoMatchFound  # re-exported
-from kettle.scaffold import Scaffold, url_only
+from kettle.scaffold import Scaffold
 from kettle.types import ASGIApp, Receive, Scope, Send
 from kettle.webapp import WebApp
 
@@ -482,7 +481,10 @@ class Kettle:
         routes = list(self.iter_routes(bases=bases))
         routes.extend(self.web.prepare(bases))
         build = Build(self)
-        routes = self._with_views(routes, build)
+        views: dict[str, Callable[..., Any]] = {}
+        for bp in self.blueprints.values():
+            views.update(bp.app_view_functions)
+        routes = build.with_views(routes, {**views, **self.view_functions})
         # The document and docs pages are served like any route but are not the app's own:
         # they stay out of compiled_routes (and `kettle routes`), and leave the app's own
         # GET routes alone.
@@ -495,24 +497,6 @@ class Kettle:
         )
         self._compiled = compiled
         return compiled
-
-    def _with_views(self, routes: list[Route], build: Build) -> list[Route]:
-        """The routes to serve: rules declared without a view get the one registered under
-        their name (``@app.endpoint``); those with none only build URLs."""
-        views: dict[str, Callable[..., Any]] = {}
-        for bp in self.blueprints.values():
-            views.update(bp.app_view_functions)
-        views.update(self.view_functions)
-        served = []
-        for route in routes:
-            if route.endpoint is url_only:
-                view = views.get(route.name)
-                if view is None:
-                    build.urls.add(route.name, build.pattern(route))
-                    continue
-                route = dataclasses.replace(route, endpoint=view)
-            served.append(route)
-        return served
 
     @property
     def openapi_config(self) -> OpenAPIConfig:

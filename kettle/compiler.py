@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from kettle.dispatch import (
     DispatchTable,
     Endpoint,
+    compile_automatic_options,
     compile_endpoint,
     compile_unrouted,
     compile_websocket_endpoint,
@@ -34,6 +35,7 @@ from kettle.routing.matcher import Matcher
 from kettle.routing.patterns import PathPattern, PatternError, parse_pattern
 from kettle.routing.routes import UNSET, Route
 from kettle.routing.urls import URLMap
+from kettle.scaffold import url_only
 from kettle.serialization import ResponseEncoder, model_for
 from kettle.signature import CallSpec, analyze
 from kettle.streams import item_type, stream_invoker
@@ -170,6 +172,8 @@ class Build:
         self.app_scoped: dict[Callable[..., Any], CallSpec] = {}
         #: a second handler for a routed method and path is ignored rather than refused
         self.shadowing = app.allow_shadowed_routes
+        #: the patterns answering OPTIONS automatically (added last: a route's own wins)
+        self.automatic_options: list[PathPattern] = []
 
     def add(self, route: Route) -> None:
         """Compile ``route`` and route its methods to it."""
@@ -201,7 +205,15 @@ class Build:
         defaults = route.options.get("defaults")
         if defaults:
             endpoint = _with_defaults(endpoint, dict(defaults))
-        for method in sorted(route.methods):
+        methods = route.methods
+        automatic = route.provide_automatic_options
+        if automatic is None:
+            automatic = "OPTIONS" not in methods
+        if automatic and not route.is_websocket:
+            # Flask's rule: an automatic answer asked for beats the route's own OPTIONS.
+            methods = methods - {"OPTIONS"}
+            self.automatic_options.append(pattern)
+        for method in sorted(methods):
             if not self.matcher.add(pattern, method, endpoint) and not self.shadowing:
                 raise ConfigurationError(
                     f"{describe(route.endpoint)}: {method} {route.path} is already routed"
@@ -219,6 +231,9 @@ class Build:
         requests no route takes), wrapped in the app's middleware."""
         app_wide = route_hooks(self.app_hooks, (self.app,), self.pool)
         unrouted = compile_unrouted(self.app, app_wide, self.errors, self.limits, self.pool)
+        options = compile_automatic_options(self.matcher, unrouted)
+        for pattern in self.automatic_options:
+            self.matcher.add(pattern, "OPTIONS", options)  # False: a route's own OPTIONS
         prebuilt = None
         if not app_wide and not self.errors.customized(404):
             prebuilt = JSONResponse({"detail": "Not Found"}, 404)
@@ -244,6 +259,22 @@ class Build:
             plans=tuple(self.plans),
             app_scoped=self.app_scoped,
         )
+
+    def with_views(
+        self, routes: list[Route], views: Mapping[str, Callable[..., Any]]
+    ) -> list[Route]:
+        """The routes to serve: rules declared without a view get the one registered under
+        their name (``@app.endpoint``); those with none only build URLs."""
+        served = []
+        for route in routes:
+            if route.endpoint is url_only:
+                view = views.get(route.name)
+                if view is None:
+                    self.urls.add(route.name, self.pattern(route))
+                    continue
+                route = dataclasses.replace(route, endpoint=view)
+            served.append(route)
+        return served
 
     def mount(self, path: str, app: ASGIApp, name: str | None) -> None:
         """Send requests under ``path`` no route takes to ``app``; ``name`` builds URLs."""

@@ -440,8 +440,8 @@ def make_dispatch(
         allowed = allowed_methods(path)
         allowed.discard(WEBSOCKET)
         if allowed:
-            if method == "OPTIONS":
-                return await _refuse(scope, receive, send, _options(allowed))
+            # An automatic OPTIONS answer is a route of its own (compile_automatic_options):
+            # here OPTIONS is a method the path's routes refused, like any other.
             exc = HTTPException(405, headers={"Allow": ", ".join(sorted(allowed))})
             return await _refuse(scope, receive, send, exc)
         if redirect_slashes:
@@ -462,9 +462,26 @@ async def _close_websocket(send: Send) -> None:
     await send({"type": "websocket.close", "code": 1008, "reason": ""})
 
 
-def _options(allowed: set[str]) -> Response:
-    allowed.add("OPTIONS")
-    return Response(None, 200, {"Allow": ", ".join(sorted(allowed))})
+def compile_automatic_options(matcher: Matcher[Endpoint], unrouted: Endpoint) -> Endpoint:
+    """The ``OPTIONS`` answer of the paths whose routes provide one: ``Allow`` lists the
+    path's methods, through the unrouted lifecycle (the app's hooks see it)."""
+    allowed_methods = matcher.allowed_methods
+
+    async def automatic_options(
+        scope: Scope, receive: Receive, send: Send, params: dict[str, Any]
+    ) -> None:
+        key = scope.get("kettle.route_key")
+        if key is None:
+            key = scope["path"]
+            root_path = scope.get("root_path")
+            if root_path and key.startswith(root_path):
+                key = key[len(root_path) :] or "/"
+        allowed = allowed_methods(key)
+        allowed.discard(WEBSOCKET)
+        answer = Response(None, 200, {"Allow": ", ".join(sorted(allowed))})
+        await unrouted(scope, receive, send, {"answer": answer})
+
+    return automatic_options
 
 
 def _redirect(scope: Scope, target: str, status: int) -> Response:

@@ -92,7 +92,10 @@ class View:
         if cls.init_every_request:
 
             def make() -> View:
-                return cls(*class_args, **class_kwargs)
+                # The class is read from the view at each request: code may patch
+                # ``view.view_class`` after registering it, as in Flask.
+                made: View = view.view_class(*class_args, **class_kwargs)  # type: ignore[attr-defined]
+                return made
 
         else:
             instance = cls(*class_args, **class_kwargs)
@@ -143,7 +146,11 @@ class MethodView(View):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "methods" not in cls.__dict__:
+            # A base class's ``methods`` (an extension method such as PROPFIND, named
+            # there) carry over, with the methods this class defines.
             found = {name.upper() for name in _METHOD_NAMES if callable(getattr(cls, name, None))}
+            for base in cls.__mro__[1:]:
+                found.update(m.upper() for m in base.__dict__.get("methods") or ())
             if found:
                 cls.methods = frozenset(found)
 

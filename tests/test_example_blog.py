@@ -506,7 +506,7 @@ def test_logout_is_post_only(client: TestClient) -> None:
     sign_up_and_log_in(client)
     response = client.get("/auth/logout")
     assert response.status_code == 405
-    assert response.headers["allow"] == "POST"
+    assert response.headers["allow"] == "OPTIONS, POST"
     assert is_logged_in(client)
 
 

@@ -136,7 +136,8 @@ def test_methods_on_one_path(client: TestClient, method: str, status: int, body:
 def test_405_lists_allowed_methods(client: TestClient) -> None:
     response = client.delete("/multi")
     assert response.status_code == 405
-    assert response.headers["allow"] == "GET, HEAD, POST, PUT"
+    # OPTIONS is answered automatically, so the 405 lists it too (as Flask does).
+    assert response.headers["allow"] == "GET, HEAD, OPTIONS, POST, PUT"
     assert response.json() == {"detail": "Method Not Allowed"}
 
 
@@ -261,7 +262,7 @@ def test_static_route_falls_through_to_parametrized_for_other_methods() -> None:
     client = TestClient(app)
     assert client.get("/users/me").text == "me"
     assert client.post("/users/me").text == "me"
-    assert client.put("/users/me").headers["allow"] == "GET, HEAD, POST"
+    assert client.put("/users/me").headers["allow"] == "GET, HEAD, OPTIONS, POST"
 
 
 def test_backtracking_between_converters() -> None:
@@ -693,3 +694,54 @@ def test_route_defaults_are_not_documented_as_path_parameters() -> None:
     client = TestClient(app)
     assert client.get("/page").json() == {"n": 1}
     assert client.get("/page/3").json() == {"n": 3}
+
+
+class TestAutomaticOptions:
+    @staticmethod
+    def app_with(**route_options: Any) -> TestClient:
+        app = Kettle(__name__)
+
+        def view() -> str:
+            return "view"
+
+        for key, value in route_options.pop("attr", {}).items():
+            setattr(view, key, value)
+        app.add_url_rule("/", view_func=view, **route_options)
+        return TestClient(app)
+
+    @pytest.mark.parametrize(
+        ("options", "status", "allow"),
+        [
+            ({}, 200, "GET, HEAD, OPTIONS"),
+            ({"provide_automatic_options": False}, 405, "GET, HEAD"),
+            ({"attr": {"provide_automatic_options": False}}, 405, "GET, HEAD"),
+            # Asked for, the automatic answer beats the route's own OPTIONS.
+            ({"methods": ["OPTIONS"], "provide_automatic_options": True}, 200, "OPTIONS"),
+        ],
+    )
+    def test_options_answer(self, options: dict[str, Any], status: int, allow: str) -> None:
+        response = self.app_with(**options).options("/")
+        assert (response.status_code, response.headers["allow"]) == (status, allow)
+        assert response.text != "view"
+
+    def test_a_routed_options_is_the_routes_own(self) -> None:
+        response = self.app_with(methods=["GET", "OPTIONS"]).options("/")
+        assert (response.status_code, response.text) == (200, "view")
+
+    @pytest.mark.parametrize(
+        ("automatic", "allow"), [(True, "GET, HEAD, OPTIONS"), (False, "GET, HEAD")]
+    )
+    def test_the_405_lists_options_when_it_is_answered(self, automatic: bool, allow: str) -> None:
+        response = self.app_with(provide_automatic_options=automatic).post("/")
+        assert (response.status_code, response.headers["allow"]) == (405, allow)
+
+
+@pytest.mark.parametrize("method", ["PROPFIND", "MKCOL", "REPORT"])
+def test_webdav_extension_methods_are_routable(method: str) -> None:
+    app = Kettle(__name__)
+
+    def echo(request: Request) -> str:
+        return request.method
+
+    app.add_route("/echo", echo, methods=[method])
+    assert TestClient(app).request(method, "/echo").text == method

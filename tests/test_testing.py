@@ -538,4 +538,4 @@ def test_open_sends_the_named_method(method: str, status: int, body: bytes | Non
     if body is not None:
         assert response.data == body
     else:
-        assert sorted(response.allow) == ["GET", "HEAD", "PUT"]
+        assert sorted(response.allow) == ["GET", "HEAD", "OPTIONS", "PUT"]

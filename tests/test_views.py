@@ -210,3 +210,40 @@ class TestMethodView:
         scope = {"type": "http", "method": "DELETE", "path": "/", "headers": []}
         with RequestContext(App(), Request(scope)):
             assert Items().dispatch_request(item_id=9)["delete"] == 9
+
+
+def test_method_view_inherits_its_bases_methods() -> None:
+    class Base(MethodView):
+        methods: ClassVar[Any] = ["GET", "PROPFIND"]
+
+    class Child(Base):
+        def get(self) -> str:
+            return "GET"
+
+        def propfind(self) -> str:
+            return "PROPFIND"
+
+    assert Child.methods == {"GET", "PROPFIND"}
+    client = serve(Child.as_view("child"), methods=Child.methods)
+    assert [client.request(m, "/x").text for m in ("GET", "PROPFIND")] == ["GET", "PROPFIND"]
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_patched_view_class_serves_the_requests(method: str) -> None:
+    class Broken(MethodView):
+        def get(self) -> str:
+            raise ZeroDivisionError
+
+        def post(self) -> str:
+            raise ZeroDivisionError
+
+    class Fixed(Broken):
+        def get(self) -> str:
+            return "GET"
+
+        def post(self) -> str:
+            return "POST"
+
+    view = Broken.as_view("index")
+    view.view_class = Fixed  # type: ignore[attr-defined]
+    assert serve(view, methods=["GET", "POST"]).request(method, "/x").text == method

@@ -27,6 +27,24 @@ class _Unset:
 UNSET: Any = _Unset()
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
+#: Registered extension methods a route may name too (WebDAV's, RFC 4918 and 3253; the
+#: QUERY draft's): a view class may answer them (``def propfind(self)``). Any other name
+#: is refused as the typo it most likely is.
+EXTENSION_METHODS = frozenset(
+    {
+        "PROPFIND",
+        "PROPPATCH",
+        "MKCOL",
+        "COPY",
+        "MOVE",
+        "LOCK",
+        "UNLOCK",
+        "REPORT",
+        "SEARCH",
+        "QUERY",
+        "MKCALENDAR",
+    }
+)
 WEBSOCKET = "WEBSOCKET"
 
 #: Route options read by the compile step that are not :class:`Route` fields (they travel
@@ -72,6 +90,14 @@ class Route:
     response_class: type | None = None
     dependencies: tuple[Any, ...] = ()
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    #: answer ``OPTIONS`` with the path's methods (``None``: unless the route takes
+    #: ``OPTIONS`` itself; a view's ``provide_automatic_options`` attribute decides first)
+    provide_automatic_options: bool | None = None
+    #: the subdomain the route answers on (Flask's ``subdomain=``; needs the app's
+    #: ``subdomain_matching``), ``<name>`` parts passed like path values
+    subdomain: str | None = None
+    #: the host the route answers on (Flask's ``host=``; needs ``host_matching``)
+    host: str | None = None
     #: Blueprint-style name qualifier ("auth" for "auth.login"); "" at the top level.
     blueprint: str = ""
     #: The routers from the app down to the one that declared the route (for their hooks
@@ -226,7 +252,7 @@ class Router:
         if isinstance(methods, str):  # "GET POST" would be read letter by letter
             raise TypeError(f"methods for {path!r} must be a list of names, not {methods!r}")
         wanted = frozenset(m.upper() for m in (methods or ("GET",)))
-        unknown = wanted - set(HTTP_METHODS) - {WEBSOCKET}
+        unknown = wanted - set(HTTP_METHODS) - EXTENSION_METHODS - {WEBSOCKET}
         if unknown:
             raise ValueError(f"unknown HTTP method(s) {sorted(unknown)} for {path!r}")
         known = {k: v for k, v in options.items() if k in _ROUTE_FIELDS}
@@ -238,6 +264,10 @@ class Router:
                 f"{describe(endpoint)}: unknown route option "
                 f"{', '.join(repr(o) for o in unknown_options)} for {path!r} "
                 f"(accepted: {', '.join(accepted)})"
+            )
+        if known.get("provide_automatic_options") is None:
+            known["provide_automatic_options"] = getattr(
+                endpoint, "provide_automatic_options", None
             )
         for key in ("tags", "dependencies"):
             if key in known:
