@@ -93,11 +93,6 @@ class Route:
     #: answer ``OPTIONS`` with the path's methods (``None``: unless the route takes
     #: ``OPTIONS`` itself; a view's ``provide_automatic_options`` attribute decides first)
     provide_automatic_options: bool | None = None
-    #: the subdomain the route answers on (Flask's ``subdomain=``; needs the app's
-    #: ``subdomain_matching``), ``<name>`` parts passed like path values
-    subdomain: str | None = None
-    #: the host the route answers on (Flask's ``host=``; needs ``host_matching``)
-    host: str | None = None
     #: Blueprint-style name qualifier ("auth" for "auth.login"); "" at the top level.
     blueprint: str = ""
     #: The routers from the app down to the one that declared the route (for their hooks
