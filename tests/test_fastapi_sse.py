@@ -155,14 +155,15 @@ def test_a_source_failing_after_some_events_sends_them_first_then_raises() -> No
         yield 2
         raise ValueError("source broke")
 
-    async def main() -> list[bytes]:
-        chunks: list[bytes] = []
-        with pytest.raises(ValueError, match="source broke"):
-            async for chunk in EventSourceResponse(failing(), ping=0.01)._chunks():
-                chunks.append(chunk)
-        return chunks
+    chunks: list[bytes] = []
 
-    assert asyncio.run(main()) == [b"data: 1\n\n", b"data: 2\n\n"]
+    async def main() -> None:
+        async for chunk in EventSourceResponse(failing(), ping=0.01)._chunks():
+            chunks.append(chunk)
+
+    with pytest.raises(ValueError, match="source broke"):
+        asyncio.run(main())
+    assert chunks == [b"data: 1\n\n", b"data: 2\n\n"]
 
 
 def test_the_source_is_read_at_most_one_event_ahead_of_the_client() -> None:
