@@ -94,9 +94,12 @@ class Config(dict[str, Any]):
         return self.from_pyfile(filename, silent=silent)
 
     def from_prefixed_env(
-        self, prefix: str = "KETTLE", *, loads: Callable[[str], Any] = json.loads
+        self, prefix: str | None = None, *, loads: Callable[[str], Any] = json.loads
     ) -> bool:
         """Load every environment variable named ``{prefix}_KEY``.
+
+        Without a ``prefix``, both ``FLASK_KEY`` (so a Flask app's environment keeps
+        working) and ``KETTLE_KEY`` are read, the ``KETTLE_`` value winning.
 
         Values are parsed with ``loads`` (JSON: ``"5"`` → 5, ``"true"`` → True,
         ``'["a"]'`` → a list) and kept as strings when that fails. A double underscore
@@ -114,7 +117,11 @@ class Config(dict[str, Any]):
             >>> for name in ("DEMO_PORT", "DEMO_DB__HOST"):
             ...     del os.environ[name]
         """
-        start = f"{prefix}_"
+        for each in ("FLASK", "KETTLE") if prefix is None else (prefix,):
+            self._load_prefixed(f"{each}_", loads)
+        return True
+
+    def _load_prefixed(self, start: str, loads: Callable[[str], Any]) -> None:
         for name in sorted(os.environ):
             if not name.startswith(start):
                 continue
@@ -136,7 +143,6 @@ class Config(dict[str, Any]):
                     child = target[part] = {}
                 target = child
             target[last] = value
-        return True
 
     def from_pyfile(self, filename: str | os.PathLike[str], silent: bool = False) -> bool:
         """Run a Python file and load its UPPERCASE names.

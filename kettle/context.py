@@ -91,13 +91,13 @@ class AppGlobals:
         return self.__dict__.get(name, default)
 
     def pop(self, name: str, *default: Any) -> Any:
-        """Remove and return attribute ``name`` (``default`` if given and it is not set)."""
+        """Remove and return attribute ``name`` (``default`` if given and it is not set).
+
+        Like ``dict.pop``, a missing name without a default raises ``KeyError``.
+        """
         if default:
             return self.__dict__.pop(name, default[0])
-        try:
-            return self.__dict__.pop(name)
-        except KeyError:
-            raise AttributeError(f"'g' has no attribute {name!r}") from None
+        return self.__dict__.pop(name)
 
     def setdefault(self, name: str, default: Any = None) -> Any:
         """The attribute ``name``, set to ``default`` first if it is missing."""
@@ -135,7 +135,9 @@ class AppContext:
         except AttributeError:  # made by for_dispatch, which leaves it unset
             found = None
         if found is None:
-            found = self._g = AppGlobals()
+            # Flask's ``app_ctx_globals_class`` replaces the class of ``g`` when set.
+            make = getattr(self.app, "app_ctx_globals_class", None) or AppGlobals
+            found = self._g = make()
         return found
 
     @property

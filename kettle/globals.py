@@ -269,7 +269,7 @@ class LocalProxy(Generic[T]):
         try:
             target = self.__get()
         except RuntimeError:
-            return f"<LocalProxy unbound {self.__name}>"
+            return "<LocalProxy unbound>"
         return repr(target)
 
     def __dir__(self) -> list[str]:
@@ -309,6 +309,21 @@ def _run_sync_or_async(func: Callable[..., Any], *args: Any) -> None:
         asyncio.run(wait())
 
 
+# The innermost context pushed by hand. Dispatch replaces ``current`` for a request but
+# leaves this one alone, so a request served inside ``with app.app_context():`` knows that
+# the app context outlives it (its pop runs the teardown_appcontext functions, once).
+_pushed: contextvars.ContextVar[AppContext | None] = contextvars.ContextVar(
+    "kettle.pushed", default=None
+)
+
+
+def pushed_app_context(app: Any) -> bool:
+    """True when a context pushed by hand for ``app`` is active (a request served inside
+    ``with app.app_context():`` leaves the app context's teardown to it)."""
+    outer = _pushed.get()
+    return outer is not None and outer.app is app
+
+
 class _Pushed:
     """What a context pushed by hand adds: ``push()``/``pop()`` in pairs, as in Flask,
     with the ``appcontext_*`` signals and the app's ``teardown_appcontext`` functions.
@@ -321,9 +336,21 @@ class _Pushed:
     app: Any
     _token_stack: list[contextvars.Token[AppContext | None]]
 
+    @property
+    def _pushed_tokens(self) -> list[contextvars.Token[AppContext | None]]:
+        # The slot is declared by the concrete classes (an unset slot reads as None).
+        tokens: list[contextvars.Token[AppContext | None]] | None = getattr(
+            self, "_pushed_stack", None
+        )
+        if tokens is None:
+            tokens = []
+            object.__setattr__(self, "_pushed_stack", tokens)
+        return tokens
+
     def push(self) -> contextvars.Token[AppContext | None]:
         token = _current.set(self)
         self._token_stack.append(token)
+        self._pushed_tokens.append(_pushed.set(self))  # type: ignore[arg-type]
         if appcontext_pushed.receivers:
             appcontext_pushed.send(self.app)
         return token
@@ -336,6 +363,7 @@ class _Pushed:
             self._teardown(exc)
         finally:
             _current.reset(self._token_stack.pop())
+            _pushed.reset(self._pushed_tokens.pop())
             if appcontext_popped.receivers:
                 appcontext_popped.send(self.app)
 
@@ -365,14 +393,14 @@ class PushedAppContext(_Pushed, AppContext):
         >>> ctx.pop()
     """
 
-    __slots__ = ()
+    __slots__ = ("_pushed_stack",)
 
 
 class PushedRequestContext(_Pushed, RequestContext):
     """``app.test_request_context()``: a made-up request's context; popping it runs the
     ``teardown_request`` functions of the app, then its ``teardown_appcontext`` ones."""
 
-    __slots__ = ()
+    __slots__ = ("_pushed_stack",)
 
     def _teardown(self, exc: BaseException | None) -> None:
         for func in reversed(getattr(self.app, "teardown_request_funcs", ())):

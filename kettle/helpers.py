@@ -211,7 +211,7 @@ def jsonify(*args: Any, **kwargs: Any) -> JSONResponse:
         (b'[1,2]', b'{"user":"ada"}', b'{"a":null}')
     """
     if args and kwargs:
-        raise TypeError("jsonify() takes positional or keyword arguments, not both")
+        raise TypeError("jsonify() takes args or kwargs, not both")
     data: Any = args[0] if len(args) == 1 else (list(args) or kwargs)
     return JSONResponse(data)
 

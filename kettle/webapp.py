@@ -90,7 +90,9 @@ class WebApp:
         self.instance_path = instance_path or find_instance_path(owner.root_path, owner.import_name)
         if not os.path.isabs(self.instance_path):
             raise ValueError(f"instance_path must be absolute, not {self.instance_path!r}")
-        self.config = Config(
+        # A subclass's ``config_class`` (Flask's name) makes the config: a Config subclass.
+        config_class: type[Config] = getattr(owner, "config_class", None) or Config
+        self.config = config_class(
             self.instance_path if instance_relative_config else owner.root_path, DEFAULT_CONFIG
         )
         self.config["DEBUG"] = debug
@@ -499,6 +501,10 @@ class WebApp:
             appcontext_tearing_down.send(self.owner, exc=exc)
 
     async def _teardown_request(self, exc: BaseException | None) -> None:
+        from kettle.globals import pushed_app_context
+
+        if pushed_app_context(self.owner):
+            return  # the app context pushed around the request tears down when it pops
         for func in reversed(self.teardown_appcontext_funcs):
             result = func(exc)
             if inspect.isawaitable(result):

@@ -118,7 +118,7 @@ class TestAppCtxGlobals:
         assert list(bag) == ["a", "c"]
         assert bag.pop("a") == 1
         assert bag.pop("a", "gone") == "gone"
-        with pytest.raises(AttributeError, match="'b'"):
+        with pytest.raises(KeyError, match="'b'"):
             bag.pop("b")
         with pytest.raises(AttributeError, match="'missing'"):
             bag.missing  # noqa: B018
@@ -356,3 +356,57 @@ class TestIsolation:
     def test_copy_current_request_context_outside_a_request(self) -> None:
         with pytest.raises(RuntimeError, match="request context"):
             copy_current_request_context(print)
+
+
+@pytest.mark.parametrize("route_raises", [False, True])
+def test_a_request_inside_a_pushed_app_context_leaves_its_teardown_to_it(
+    route_raises: bool,
+) -> None:
+    from kettle import Kettle
+
+    app = Kettle(__name__)
+    seen: list[Any] = []
+    app.teardown_appcontext(seen.append)
+
+    @app.route("/")
+    def index() -> str:
+        if route_raises:
+            raise ValueError("boom")
+        return "ok"
+
+    with app.app_context():
+        app.test_client(raise_server_exceptions=False).get("/")
+        assert seen == []
+    assert seen == [None]
+
+
+def test_custom_globals_and_config_classes() -> None:
+    from kettle import Kettle
+    from kettle.config import Config
+
+    class MyConfig(Config):
+        pass
+
+    class Spam:
+        spam = "eggs"
+
+    class App(Kettle):
+        config_class = MyConfig
+
+    app = App(__name__)
+    app.app_ctx_globals_class = Spam  # type: ignore[attr-defined]
+    assert isinstance(app.config, MyConfig)
+    with app.app_context():
+        assert g.spam == "eggs"
+
+
+def test_from_prefixed_env_reads_flask_and_kettle_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kettle.config import Config
+
+    monkeypatch.setenv("FLASK_BOTH", "1")
+    monkeypatch.setenv("KETTLE_BOTH", "2")
+    monkeypatch.setenv("FLASK_NEST__inner", '{"k": false}')
+    config = Config()
+    config.from_prefixed_env()
+    assert config["BOTH"] == 2
+    assert config["NEST"] == {"inner": {"k": False}}
