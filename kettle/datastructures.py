@@ -182,6 +182,9 @@ class Headers(Mapping[str, str]):
         name = key.lower().encode("latin-1")
         return [v.decode("latin-1") for k, v in self._raw if k.lower() == name]
 
+    #: Werkzeug's name for :meth:`getlist` (``headers.get_all("Vary")``)
+    get_all = getlist
+
     def items(self) -> list[tuple[str, str]]:  # type: ignore[override]
         """All headers as ``(name, value)`` pairs, repeats included."""
         return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self._raw]
@@ -268,8 +271,9 @@ def _encode_header(text: str) -> bytes:
     return text.encode("latin-1")
 
 
-class URL:
-    """A parsed URL with convenient accessors.
+class URL(str):
+    """A URL: the string itself (Flask's ``request.url`` is one), with parsed accessors
+    (Starlette's ``request.url.path``).
 
     Example:
         >>> url = URL("https://example.com:8443/a/b?x=1#top")
@@ -277,13 +281,15 @@ class URL:
         ('https', 'example.com', 8443, '/a/b', 'x=1')
         >>> str(url.replace(path="/c", query=""))
         'https://example.com:8443/c#top'
+        >>> url == "https://example.com:8443/a/b?x=1#top"
+        True
     """
 
-    __slots__ = ("_parts", "_url")
+    _parts: SplitResult | None = None
 
-    def __init__(self, url: str = "") -> None:
-        self._url = url
-        self._parts: SplitResult | None = None
+    @property
+    def _url(self) -> str:
+        return str.__str__(self)
 
     @property
     def components(self) -> SplitResult:
@@ -323,8 +329,12 @@ class URL:
     def is_secure(self) -> bool:
         return self.scheme in ("https", "wss")
 
-    def replace(self, **kwargs: Any) -> URL:
-        """A copy with some of ``scheme``, ``netloc``, ``path``, ``query``, ``fragment`` changed."""
+    def replace(self, *args: Any, **kwargs: Any) -> URL:
+        """A copy with some of ``scheme``, ``netloc``, ``path``, ``query``, ``fragment``
+        changed; with positional arguments, ``str.replace`` (``url.replace("http:",
+        "https:", 1)``, as Flask code does on ``request.url``)."""
+        if args:
+            return URL(str.replace(self, *args, **kwargs))
         return URL(self.components._replace(**kwargs).geturl())
 
     def include_query_params(self, **params: Any) -> URL:
@@ -338,14 +348,6 @@ class URL:
 
     def __repr__(self) -> str:
         return f"URL({self._url!r})"
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, URL | str):
-            return str(self) == str(other)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._url)
 
 
 class State:

@@ -28,7 +28,14 @@ from kettle.requests import Request, decode_json
 if TYPE_CHECKING:
     from kettle.forms import FormData
 
-__all__ = ["BadRequestKeyError", "FilesAccessor", "FlaskRequest", "FormAccessor", "JSONAccessor"]
+__all__ = [
+    "BadRequestKeyError",
+    "FilesAccessor",
+    "FlaskRequest",
+    "FormAccessor",
+    "JSONAccessor",
+    "UserAgent",
+]
 
 
 def run_sync(request: Request, make: Callable[[], Awaitable[Any]]) -> Any:
@@ -41,9 +48,16 @@ def run_sync(request: Request, make: Callable[[], Awaitable[Any]]) -> Any:
         loop = getattr(thread_state, "loop", None)
         if loop is not None:  # a thread leased by a request (see ThreadPool.acquire_lease)
             return asyncio.run_coroutine_threadsafe(make(), loop).result()  # type: ignore[arg-type]
+        import anyio
         import anyio.from_thread
 
-        return anyio.from_thread.run(make)  # type: ignore[arg-type]
+        try:
+            return anyio.from_thread.run(make)  # type: ignore[arg-type]
+        except anyio.NoEventLoopError:
+            # A thread with no event loop of its own (a test reading `request.form` after
+            # the test client's request, or in `app.test_request_context()`): the body is
+            # at hand, so parsing it on a short-lived loop blocks nothing else.
+            return anyio.run(make)
     raise RuntimeError(
         "The request body is not read yet, and an async handler cannot wait for it "
         "synchronously: use `await request.form()`, `await request.json()` or "
@@ -362,5 +376,61 @@ class FlaskRequest(Request):
         return f"{self.path}?{query}"
 
     @property
-    def user_agent(self) -> str:
-        return str(self.headers.get("user-agent", ""))
+    def user_agent(self) -> UserAgent:
+        """The ``User-Agent`` header (a ``str``; ``.string`` is Werkzeug's name for it)."""
+        return UserAgent(self.headers.get("user-agent", ""))
+
+    # Werkzeug's per-request limits, read from (and written to) the request's limits:
+    # setting one in a view or a before_request hook changes what this request accepts.
+
+    @property
+    def max_content_length(self) -> int | None:
+        """Bytes of body this request reads (Flask's ``MAX_CONTENT_LENGTH``, else the
+        app's ``Limits.max_body_size``); assign to change it for this request."""
+        override = self.__dict__.get("_max_content_length")
+        if override is not None:
+            return int(override)
+        from kettle.context import current
+
+        ctx = current.get()
+        config = getattr(getattr(ctx, "app", None), "config", None) or {}
+        configured = config.get("MAX_CONTENT_LENGTH")
+        return int(configured) if configured is not None else self.limits.max_body_size
+
+    @max_content_length.setter
+    def max_content_length(self, value: int) -> None:
+        self.__dict__["_max_content_length"] = value
+        self.limits = self.limits.replace(max_body_size=int(value))
+
+    @property
+    def max_form_memory_size(self) -> int:
+        """Bytes of one non-file form field (``Limits.max_part_size``); assignable."""
+        return self.limits.max_part_size
+
+    @max_form_memory_size.setter
+    def max_form_memory_size(self, value: int) -> None:
+        self.limits = self.limits.replace(max_part_size=int(value))
+
+    @property
+    def max_form_parts(self) -> int:
+        """Form fields one request may send (``Limits.max_form_fields``); assignable."""
+        return self.limits.max_form_fields
+
+    @max_form_parts.setter
+    def max_form_parts(self, value: int) -> None:
+        self.limits = self.limits.replace(max_form_fields=int(value))
+
+
+class UserAgent(str):
+    """The ``User-Agent`` header: the string itself, and Werkzeug's ``.string``.
+
+    Example:
+        >>> UserAgent("curl/8.5").string
+        'curl/8.5'
+    """
+
+    __slots__ = ()
+
+    @property
+    def string(self) -> str:
+        return str.__str__(self)

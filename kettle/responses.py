@@ -7,8 +7,9 @@ import decimal
 import enum
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta
+from http import HTTPStatus
 from pathlib import PurePath
-from typing import Any
+from typing import Any, Literal, overload
 from urllib.parse import quote
 
 import orjson
@@ -230,6 +231,126 @@ class Response:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.status_code}>"
 
+    # Werkzeug's names for the same state, for Flask code and tests (``response.data``,
+    # ``response.mimetype``, ``response.status = "201 CREATED"``). Nothing on the hot path
+    # reads them.
+
+    #: Werkzeug's flag for a body sent as it is from a file (:class:`FileResponse`)
+    direct_passthrough: bool = False
+
+    @overload
+    def get_data(self, as_text: Literal[False] = False) -> bytes: ...
+    @overload
+    def get_data(self, as_text: Literal[True]) -> str: ...
+    @overload
+    def get_data(self, as_text: bool) -> bytes | str: ...
+
+    def get_data(self, as_text: bool = False) -> bytes | str:
+        """The body, as bytes or (``as_text=True``) decoded with the response's charset.
+
+        Example:
+            >>> from kettle import Response
+            >>> Response("héllo").get_data(as_text=True)
+            'héllo'
+        """
+        body = self.body
+        return body.decode(self.charset, "replace") if as_text else body
+
+    def set_data(self, value: str | bytes) -> None:
+        """Replace the body (a ``str`` is encoded); ``Content-Length`` follows.
+
+        Example:
+            >>> from kettle import Response
+            >>> r = Response("old")
+            >>> r.set_data("newer")
+            >>> r.data, r.headers["content-length"]
+            (b'newer', '5')
+        """
+        body = value.encode(self.charset) if isinstance(value, str) else bytes(value)
+        self.body = body
+        self.headers["content-length"] = str(len(body))
+
+    @property
+    def data(self) -> bytes:
+        """The body as bytes (Werkzeug's ``response.data``); assigning calls :meth:`set_data`."""
+        return self.get_data()
+
+    @data.setter
+    def data(self, value: str | bytes) -> None:
+        self.set_data(value)
+
+    @property
+    def status(self) -> str:
+        """The status line, ``"404 Not Found"``; assign a code or a line to change it.
+
+        Example:
+            >>> from kettle import Response
+            >>> r = Response()
+            >>> r.status = "201 CREATED"
+            >>> r.status_code, r.status
+            (201, '201 Created')
+        """
+        code = self.status_code
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "Unknown"
+        return f"{code} {phrase}"
+
+    @status.setter
+    def status(self, value: str | int) -> None:
+        text = str(value).strip()
+        code = text.split(None, 1)[0] if text else ""
+        if not code.isdigit():
+            raise ValueError(f"a status must start with its code, not {value!r}")
+        self.status_code = int(code)
+
+    @property
+    def content_type(self) -> str | None:
+        """The ``Content-Type`` header, parameters included (``None`` when absent)."""
+        value: str | None = self.headers.get("content-type")
+        return value
+
+    @content_type.setter
+    def content_type(self, value: str) -> None:
+        self.headers["content-type"] = value
+
+    @property
+    def mimetype(self) -> str | None:
+        """The media type without parameters (``"text/html"``); assigning one sets
+        ``Content-Type`` (``text/*`` with the charset)."""
+        value = self.content_type
+        return None if value is None else value.split(";", 1)[0].strip().lower()
+
+    @mimetype.setter
+    def mimetype(self, value: str) -> None:
+        if value.startswith("text/") and "charset=" not in value:
+            value = f"{value}; charset={self.charset}"
+        self.headers["content-type"] = value
+
+    @property
+    def mimetype_params(self) -> dict[str, str]:
+        """The ``Content-Type`` parameters: ``{"charset": "utf-8"}``."""
+        params: dict[str, str] = {}
+        for part in (self.content_type or "").split(";")[1:]:
+            key, _, value = part.partition("=")
+            if key.strip():
+                params[key.strip().lower()] = value.strip().strip('"')
+        return params
+
+    @property
+    def location(self) -> str | None:
+        """The ``Location`` header (``None`` when absent)."""
+        value: str | None = self.headers.get("location")
+        return value
+
+    @location.setter
+    def location(self, value: str) -> None:
+        self.headers["location"] = value
+
+    def close(self) -> None:
+        """Nothing to release for a body in memory (Werkzeug's ``response.close()``)."""
+
 
 class HTMLResponse(Response):
     """An HTML page (``text/html; charset=utf-8``)."""
@@ -379,6 +500,20 @@ class StreamingResponse(Response):
             if media_type.startswith("text/") and "charset=" not in media_type:
                 media_type = f"{media_type}; charset={self.charset}"
             self.headers["content-type"] = media_type
+
+    def get_data(self, as_text: bool = False) -> Any:
+        """The whole body, for tests: a plain iterable is consumed now (and sent as read);
+        an async one can only be read through the test client."""
+        content = self.content
+        if isinstance(content, AsyncIterable):
+            raise RuntimeError(
+                "the body of this response is an async iterable: read it through the "
+                "test client, which awaits it"
+            )
+        charset = self.charset
+        body = b"".join(c if isinstance(c, bytes) else c.encode(charset) for c in content)
+        self.content = [body]  # consumed: what is sent later is what was read here
+        return body.decode(charset, "replace") if as_text else body
 
     async def _chunks(self) -> AsyncIterable[str | bytes]:
         content = self.content

@@ -9,21 +9,27 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote
 
 import anyio
 import anyio.from_thread
 import httpx
-import orjson
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 from anyio.from_thread import BlockingPortal
 
+from kettle.testresponse import ResponseHeaders, TestResponse
 from kettle.testsocket import WebSocketTestSession
 from kettle.types import ASGIApp, Message
 
-__all__ = ["AsyncTestClient", "TestClient", "WebSocketTestSession"]
+__all__ = [
+    "AsyncTestClient",
+    "ResponseHeaders",
+    "TestClient",
+    "TestResponse",
+    "WebSocketTestSession",
+]
 
 _ASGI = {"version": "3.0", "spec_version": "2.4"}
 _TIMEOUT = 30.0  # no test should wait longer than this for the app to answer
@@ -66,9 +72,18 @@ def _build_scope(
 
 
 async def _call_app(
-    app: ASGIApp, scope: dict[str, Any], body: bytes, raise_server_exceptions: bool
+    app: ASGIApp,
+    scope: dict[str, Any],
+    body: bytes,
+    raise_server_exceptions: bool,
+    probe: Callable[[], Any] | None = None,
+    seen: list[Any] | None = None,
 ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    """Run one HTTP exchange and collect the response."""
+    """Run one HTTP exchange and collect the response.
+
+    ``probe`` is called as the response starts, in the app's own context (its context
+    variables set), and what it returns is appended to ``seen``.
+    """
     sent_body = False
     status: int | None = None
     headers: list[tuple[bytes, bytes]] = []
@@ -88,6 +103,8 @@ async def _call_app(
     async def send(message: Message) -> None:
         nonlocal status, headers
         if message["type"] == "http.response.start":
+            if probe is not None and seen is not None:
+                seen.append(probe())
             status = message["status"]
             headers = list(message.get("headers", []))
         elif message["type"] == "http.response.body":
@@ -114,85 +131,6 @@ async def _call_app(
     if status is None:
         raise RuntimeError("The app returned without sending a response")
     return status, headers, b"".join(chunks)
-
-
-class TestResponse(httpx.Response):
-    """An httpx response that also answers to Flask's test-response names.
-
-    Example:
-        >>> from kettle import Kettle
-        >>> from kettle.testing import TestClient
-        >>> app = Kettle(__name__)
-        >>> @app.get("/")
-        ... def index() -> dict[str, int]:
-        ...     return {"n": 1}
-        >>> response = TestClient(app).get("/")
-        >>> response.data, response.get_json(), response.status
-        (b'{"n":1}', {'n': 1}, '200 OK')
-    """
-
-    __test__ = False
-
-    @property
-    def data(self) -> bytes:
-        """The body as bytes (Flask's ``response.data``)."""
-        return self.content
-
-    def get_data(self, as_text: bool = False) -> bytes | str:
-        return self.text if as_text else self.content
-
-    def get_json(self, force: bool = False, silent: bool = False) -> Any:
-        """The body parsed as JSON; None if it is not JSON and ``silent``."""
-        if not force and "json" not in self.headers.get("content-type", ""):
-            if silent:
-                return None
-            raise ValueError("the response is not JSON (pass force=True to parse anyway)")
-        try:
-            return orjson.loads(self.content)
-        except orjson.JSONDecodeError:
-            if silent:
-                return None
-            raise
-
-    @property
-    def status(self) -> str:
-        """``"200 OK"``: the status line, as Flask's test responses give it."""
-        return f"{self.status_code} {self.reason_phrase}"
-
-    @property
-    def mimetype(self) -> str:
-        return str(self.headers.get("content-type", "")).split(";")[0].strip()
-
-    @property
-    def location(self) -> str | None:
-        value = self.headers.get("location")
-        return None if value is None else str(value)
-
-    @property
-    def content_type(self) -> str:
-        """The whole ``Content-Type`` header, parameters included (Flask's name)."""
-        return str(self.headers.get("content-type", ""))
-
-    @property
-    def is_json(self) -> bool:
-        """Whether the body is declared JSON (``application/json`` or ``+json``)."""
-        mimetype = self.mimetype
-        return mimetype == "application/json" or mimetype.endswith("+json")
-
-    def _header_list(self, name: str) -> list[str]:
-        # Comma-separated and possibly repeated: every occurrence counts.
-        values = ",".join(self.headers.get_list(name))
-        return [item.strip() for item in values.split(",") if item.strip()]
-
-    @property
-    def allow(self) -> list[str]:
-        """The methods of the ``Allow`` header, as a list (``sorted(r.allow)`` works)."""
-        return self._header_list("allow")
-
-    @property
-    def vary(self) -> list[str]:
-        """The header names of ``Vary``, as a list (``"Cookie" in r.vary``)."""
-        return self._header_list("vary")
 
 
 class _Lifespan:
@@ -252,14 +190,29 @@ class _Transport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         c = self.client
-        scope = _build_scope(request, c.root_path, c.client_address, c.lifespan_state)
+        extensions = request.extensions
+        # A client may name the root path and the peer per request (Flask's environ does);
+        # then the URL's path already starts with the root path.
+        root_path = extensions.get("kettle.root_path")
+        client = extensions.get("kettle.client") or c.client_address
+        if root_path is None:
+            scope = _build_scope(request, c.root_path, client, c.lifespan_state)
+        else:
+            scope = _build_scope(request, "", client, c.lifespan_state)
+            scope["root_path"] = root_path
         body = request.read()
+        probe = c.context_probe
+        seen: list[Any] = []
         with c.portal() as portal:
             status, headers, content = portal.call(
-                _call_app, c.app, scope, body, c.raise_server_exceptions
+                _call_app, c.app, scope, body, c.raise_server_exceptions, probe, seen
             )
+            if seen:
+                portal.call(c.settle_context, seen[0])
+        if probe is not None:
+            c.exchanged(seen[0] if seen else None)
         # A stream, not content=: httpx would add a Content-Length the app never sent.
-        return TestResponse(
+        return c.response_class(
             status, headers=headers, stream=httpx.ByteStream(content), request=request
         )
 
@@ -282,6 +235,11 @@ class TestClient(httpx.Client):
     """
 
     __test__ = False  # not a pytest test class
+
+    #: the class of the responses the client returns
+    response_class: type[TestResponse] = TestResponse
+    #: called as each response starts, in the app's context; see :meth:`exchanged`
+    context_probe: Callable[[], Any] | None = None
 
     def __init__(
         self,
@@ -340,6 +298,13 @@ class TestClient(httpx.Client):
 
     def __exit__(self, *exc_info: Any) -> None:
         try:
+            self._stop_lifespan()
+        finally:
+            self.close()
+
+    def _stop_lifespan(self) -> None:
+        """Run the lifespan's shutdown and release the ``with`` block's portal."""
+        try:
             if self._lifespan is not None and self._running_portal is not None:
                 self._running_portal.call(self._lifespan.shutdown)
         finally:
@@ -347,7 +312,15 @@ class TestClient(httpx.Client):
             self._running_portal = None
             if self._exit_stack is not None:
                 self._exit_stack.close()
-            self.close()
+                self._exit_stack = None
+
+    async def settle_context(self, context: Any) -> None:
+        """Finish what :attr:`context_probe` saw, on the app's event loop, before the
+        exchange ends (a subclass keeping the request readable reads its body here)."""
+
+    def exchanged(self, context: Any) -> None:
+        """Called after each exchange with what :attr:`context_probe` returned (``None``
+        when no response started); only when a probe is set."""
 
     def open(self, path: str = "/", method: str = "GET", **kwargs: Any) -> httpx.Response:
         """Send one request, Flask's way of naming it: ``client.open("/", method="PUT")``.

@@ -512,13 +512,16 @@ class WebApp:
         if appcontext_tearing_down.receivers:
             appcontext_tearing_down.send(self.owner, exc=exc)
 
-    def test_client(self, /, **options: Any) -> TestClient:
-        """A test client whose responses also offer Flask's ``.data`` and ``.get_json()``
-        (of :attr:`test_client_class` when set)."""
-        from kettle.testing import TestClient
+    def test_client(self, /, use_cookies: bool = True, **options: Any) -> TestClient:
+        """Flask's test client (:class:`~kettle.flasktesting.FlaskClient`, or
+        :attr:`test_client_class` when set): Flask's arguments, redirects not followed
+        unless asked, the last request's context kept inside ``with client:``."""
+        from kettle.flasktesting import FlaskClient
 
         app: Any = self.owner  # an ASGI app: the owner is the Kettle app
-        return (self.test_client_class or TestClient)(app, **options)
+        if not use_cookies:  # only when asked: a test_client_class may not take it
+            options["use_cookies"] = False
+        return (self.test_client_class or FlaskClient)(app, **options)
 
     def test_cli_runner(self, /, **options: Any) -> AppCliRunner:
         """A click runner for the app's commands (of :attr:`test_cli_runner_class` when set).

@@ -1,6 +1,7 @@
-"""``flask.testing``: the test client and the CLI runner."""
+"""``flask.testing``: the test client, its request builder and the CLI runner."""
 
 from kettle.commands import AppCliRunner as FlaskCliRunner
-from kettle.testing import TestClient as FlaskClient
+from kettle.environbuilder import EnvironBuilder
+from kettle.flasktesting import FlaskClient
 
-__all__ = ["FlaskCliRunner", "FlaskClient"]
+__all__ = ["EnvironBuilder", "FlaskCliRunner", "FlaskClient"]
