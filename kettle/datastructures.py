@@ -264,6 +264,78 @@ class MutableHeaders(Headers):
             self["vary"] = f"{current}, {field}"
 
 
+class HeaderSet:
+    """The comma-separated values of one header (``Vary``, ``Allow``) as a set whose
+    changes write the header back; names compare case-insensitively.
+
+    Example:
+        >>> headers = MutableHeaders()
+        >>> vary = HeaderSet(headers, "vary")
+        >>> vary.add("Cookie")
+        >>> vary.update(["Accept", "cookie"])
+        >>> headers["vary"], "COOKIE" in vary
+        ('Cookie, Accept', True)
+    """
+
+    __slots__ = ("_headers", "_name")
+
+    def __init__(self, headers: Any, name: str) -> None:
+        # any headers with getlist(): kettle's, or a test response's (read-only then)
+        self._headers = headers
+        self._name = name
+
+    def _items(self) -> list[str]:
+        joined = ",".join(self._headers.getlist(self._name))
+        return [item.strip() for item in joined.split(",") if item.strip()]
+
+    def __contains__(self, item: object) -> bool:
+        return isinstance(item, str) and item.lower() in {i.lower() for i in self._items()}
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items())
+
+    def __len__(self) -> int:
+        return len(self._items())
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            self._items() == list(other) if isinstance(other, list | HeaderSet) else NotImplemented
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"HeaderSet({self._items()!r})"
+
+    def _write(self, items: list[str]) -> None:
+        headers = self._headers
+        if not isinstance(headers, MutableHeaders):
+            raise TypeError(f"the {self._name} header of a request cannot change")
+        if items:
+            headers[self._name] = ", ".join(items)
+        elif self._name in headers:
+            del headers[self._name]
+
+    def add(self, item: str) -> None:
+        """Add ``item`` unless listed already."""
+        self.update([item])
+
+    def update(self, items: Iterable[str]) -> None:
+        """Add each of ``items`` not listed already."""
+        current = self._items()
+        for item in items:
+            if item.lower() not in {i.lower() for i in current}:
+                current.append(item)
+        self._write(current)
+
+    def discard(self, item: str) -> None:
+        """Remove ``item`` if listed."""
+        self._write([i for i in self._items() if i.lower() != item.lower()])
+
+    def to_header(self) -> str:
+        return ", ".join(self._items())
+
+
 def _encode_header(text: str) -> bytes:
     # A CR or LF inside a header would let a value smuggle in headers of its own.
     if "\r" in text or "\n" in text or "\0" in text:

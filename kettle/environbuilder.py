@@ -194,8 +194,9 @@ class EnvironBuilder:
         environ.update(
             {
                 "REQUEST_METHOD": self.method,
-                "SCRIPT_NAME": self.script_root,
-                "PATH_INFO": self.path,
+                # WSGI's strings: the UTF-8 bytes of the path, read as latin-1
+                "SCRIPT_NAME": _wsgi_string(self.script_root),
+                "PATH_INFO": _wsgi_string(self.path),
                 "QUERY_STRING": self.query_string,
                 "SERVER_NAME": self.server_name,
                 "SERVER_PORT": self.server_port,
@@ -219,6 +220,10 @@ class EnvironBuilder:
             with contextlib.suppress(Exception):
                 file.close()
         self._files = []
+
+
+def _wsgi_string(text: str) -> str:
+    return text.encode("utf-8").decode("latin-1")
 
 
 def _has_port(host: str) -> bool:

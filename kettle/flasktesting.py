@@ -150,7 +150,6 @@ class FlaskClient(TestClient):
         }
         self.preserve_context = False
         self._preserved: list[Any] = []  # the context token of the last request, if kept
-        self.context_probe = current.get
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -207,10 +206,14 @@ class FlaskClient(TestClient):
             if port and port != ("443" if scheme == "https" else "80"):
                 host = f"{host}:{port}"
         script = str(environ.get("SCRIPT_NAME", ""))
-        # WSGI strings are the path's bytes as latin-1: quoted back as those bytes.
-        path = quote(
-            (script + str(environ.get("PATH_INFO", "/"))).encode("latin-1"), "/@:!$&'()*+,;=~"
-        )
+        # WSGI strings are the path's bytes as latin-1: quoted back as those bytes (a
+        # hand-made environ may hold the text itself: then its UTF-8 bytes).
+        raw = script + str(environ.get("PATH_INFO", "/"))
+        try:
+            path_bytes = raw.encode("latin-1")
+        except UnicodeEncodeError:
+            path_bytes = raw.encode("utf-8")
+        path = quote(path_bytes, "/@:!$&'()*+,;=~")
         query = str(environ.get("QUERY_STRING", ""))
         url = f"{scheme}://{host}{path}" + (f"?{query}" if query else "")
         headers: list[tuple[str, str]] = []
@@ -267,14 +270,12 @@ class FlaskClient(TestClient):
     async def settle_context(self, context: Any) -> None:
         # Read the body on the app's loop while the exchange can still deliver it: after
         # the response, `request.form` and `request.get_json()` parse the cached bytes.
-        if not self.preserve_context or getattr(context, "scope", None) is None:
+        if getattr(context, "scope", None) is None:
             return
         with contextlib.suppress(Exception):
             await context.request.body()
 
     def exchanged(self, context: Any) -> None:
-        if not self.preserve_context:
-            return
         self._pop_preserved()
         if getattr(context, "scope", None) is not None:
             self._preserved.append(current.set(context))
@@ -288,11 +289,13 @@ class FlaskClient(TestClient):
             raise RuntimeError("Cannot nest client invocations")
         super().__enter__()
         self.preserve_context = True
+        self.context_probe = current.get  # only now: a request outside costs nothing more
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
         # Unlike kettle's TestClient, the client stays usable: Flask tests reuse it.
         self.preserve_context = False
+        self.context_probe = None
         try:
             self._pop_preserved()
         finally:

@@ -8,6 +8,8 @@ from typing import Any
 import httpx
 import orjson
 
+from kettle.datastructures import HeaderSet
+
 __all__ = ["ResponseHeaders", "TestResponse"]
 
 
@@ -78,20 +80,15 @@ class TestResponse(httpx.Response):
         mimetype = self.mimetype
         return mimetype == "application/json" or mimetype.endswith("+json")
 
-    def _header_list(self, name: str) -> list[str]:
-        # Comma-separated and possibly repeated: every occurrence counts.
-        values = ",".join(self.headers.get_list(name))
-        return [item.strip() for item in values.split(",") if item.strip()]
+    @property
+    def allow(self) -> HeaderSet:
+        """The methods of the ``Allow`` header (``sorted(r.allow)``, ``"GET" in r.allow``)."""
+        return HeaderSet(self.headers, "allow")
 
     @property
-    def allow(self) -> list[str]:
-        """The methods of the ``Allow`` header, as a list (``sorted(r.allow)`` works)."""
-        return self._header_list("allow")
-
-    @property
-    def vary(self) -> list[str]:
-        """The header names of ``Vary``, as a list (``"Cookie" in r.vary``)."""
-        return self._header_list("vary")
+    def vary(self) -> HeaderSet:
+        """The header names of ``Vary``, compared case-insensitively (``"cookie" in r.vary``)."""
+        return HeaderSet(self.headers, "vary")
 
 
 class ResponseHeaders(httpx.Headers):

@@ -231,3 +231,45 @@ def test_request_limits_are_assignable() -> None:
     client = app.test_client()
     assert client.post("/", data="ab").data == b"100 2"
     assert client.post("/", data="abcd").status_code == 413
+
+
+def test_vary_is_a_header_set() -> None:
+    app = Kettle(__name__)
+    app.secret_key = KEY
+
+    @app.route("/")
+    def index() -> Response:
+        response = Response("")
+        response.vary.update(("Accept-Encoding", "Accept-Language"))
+        response.vary.add("accept-encoding")  # listed already, whatever its case
+        session["seen"] = True
+        return response
+
+    response = app.test_client().get("/")
+    assert response.headers.get_all("Vary") == ["Accept-Encoding, Accept-Language, Cookie"]
+    assert "cookie" in response.vary
+    assert sorted(response.vary) == ["Accept-Encoding", "Accept-Language", "Cookie"]
+
+
+@pytest.mark.parametrize(
+    ("returned", "status"),
+    [
+        ((Response("x", 404), {"X-A": "1"}), 404),  # headers only: the response's status
+        ((Response("x", 404), 500), 500),
+        ((Response("x", 404), 201, {"X-A": "1"}), 201),
+    ],
+)
+def test_a_response_in_a_tuple_keeps_its_status_unless_given(returned: Any, status: int) -> None:
+    app = Kettle(__name__)
+    app.add_url_rule("/", "index", lambda: returned)
+    assert app.test_client().get("/").status_code == status
+
+
+def test_non_ascii_paths() -> None:
+    app = Kettle(__name__)
+
+    @app.route("/кофе/<name>")
+    def coffee(name: str) -> str:
+        return f"{request.path} {name}"
+
+    assert app.test_client().get("/кофе/лате").get_data(as_text=True) == "/кофе/лате лате"
