@@ -96,6 +96,7 @@ if TYPE_CHECKING:
     from kettle.middleware.accesslog import AccessLogMiddleware
     from kettle.middleware.metrics import MetricsMiddleware
     from kettle.middleware.tracing import TracingMiddleware
+    from kettle.sse import EventSourceResponse, ServerSentEvent
     from kettle.templating import render_template, render_template_string, stream_template
     from kettle.views import MethodView, View
 
@@ -120,6 +121,8 @@ _LAZY = {
     "stream_template": "kettle.templating",
     "MethodView": "kettle.views",
     "Health": "kettle.health",
+    "EventSourceResponse": "kettle.sse",
+    "ServerSentEvent": "kettle.sse",
     "View": "kettle.views",
     # prometheus_client and the OpenTelemetry API load only for apps that observe.
     "AccessLogMiddleware": "kettle.middleware.accesslog",
@@ -157,6 +160,7 @@ __all__ = [
     "Converter",
     "Cookie",
     "Depends",
+    "EventSourceResponse",
     "ExpectationFailed",
     "FailedDependency",
     "File",
@@ -205,6 +209,7 @@ __all__ = [
     "Router",
     "Security",
     "SecurityScopes",
+    "ServerSentEvent",
     "ServiceUnavailable",
     "State",
     "StreamingResponse",

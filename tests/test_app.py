@@ -368,6 +368,8 @@ def test_public_names_are_locked() -> None:
             "Blueprint",
             "AccessLogMiddleware",
             "MetricsMiddleware",
+            "EventSourceResponse",
+            "ServerSentEvent",
             "TracingMiddleware",
             "current_app",
             "g",
