@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from kettle.aborting import Aborter
+from kettle.applogging import create_logger
 from kettle.aswsgi import StartResponse, WSGIBridge
 from kettle.compiler import Build, CompiledApp
 from kettle.concurrency import ThreadPool
@@ -558,6 +559,8 @@ class Kettle:
     instance_path: Attribute[str] = Attribute("web")
     url_map: Attribute[URLMap] = Attribute("web")
     json: Attribute[JSONProvider] = Attribute("web")
+    #: ``logging.getLogger(app.name)``, set up on first use (:mod:`kettle.applogging`)
+    logger = functools.cached_property(create_logger)
     context_processor = Method("web", WebApp.context_processor)
     template_filter = Method("web", WebApp.template_filter)
     template_global = Method("web", WebApp.template_global)

@@ -441,3 +441,89 @@ def test_handled_errors_are_not_raised_nor_signalled(app: Kettle) -> None:
     with got_request_exception.connected_to(lambda sender, exception: seen.append(exception), app):
         assert app.test_client().get("/").text == "handled"
     assert seen == []
+
+
+# -- app.logger ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_logger_name(request: pytest.FixtureRequest) -> Any:
+    name = f"kettle_logger_test_{request.node.name}"
+    yield name
+    logger = logging.getLogger(name)
+    logger.handlers.clear()
+    logger.setLevel(logging.NOTSET)
+    logger.propagate = True
+
+
+def test_the_app_logger_is_named_after_the_app_and_prints_by_default(
+    fresh_logger_name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kettle.applogging import default_handler
+
+    # pytest's own log capture is a handler on the root logger: keep records from it, as
+    # an app with no logging set up has none there
+    logging.getLogger(fresh_logger_name).propagate = False
+    app = Kettle(fresh_logger_name)
+    assert app.logger is logging.getLogger(fresh_logger_name)
+    assert app.logger is app.logger  # set up once
+    assert default_handler in app.logger.handlers
+    app.logger.warning("disk %s full", "/srv")
+    err = capsys.readouterr().err
+    assert "WARNING in test_flask_modules: disk /srv full" in err
+
+
+def test_the_app_logger_leaves_configured_logging_alone(fresh_logger_name: str) -> None:
+    from kettle.applogging import default_handler, has_level_handler
+
+    logger = logging.getLogger(fresh_logger_name)
+    handler = logging.NullHandler()
+    logger.addHandler(handler)
+    try:
+        assert has_level_handler(logger)
+        assert Kettle(fresh_logger_name).logger.handlers == [handler]
+        assert default_handler not in logger.handlers
+    finally:
+        logger.removeHandler(handler)
+
+
+@pytest.mark.parametrize(("debug", "level"), [(True, logging.DEBUG), (False, logging.NOTSET)])
+def test_debug_mode_logs_debug_unless_a_level_is_set(
+    fresh_logger_name: str, debug: bool, level: int
+) -> None:
+    app = Kettle(fresh_logger_name)
+    app.debug = debug
+    assert app.logger.level == level
+
+
+# -- Flask's module tree ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "app", "blueprints", "cli", "config", "ctx", "globals", "helpers", "json",
+        "logging", "sessions", "signals", "templating", "testing", "typing", "views",
+        "wrappers",
+    ],
+)  # fmt: skip
+def test_flasks_submodules_are_attributes_of_the_package(name: str) -> None:
+    import importlib
+
+    import kettle.flask
+
+    assert getattr(kettle.flask, name) is importlib.import_module(f"kettle.flask.{name}")
+
+
+def test_flask_typing_annotates_views_and_hooks() -> None:
+    import typing
+
+    from kettle.flask.typing import ResponseReturnValue, RouteCallable
+    from kettle.responses import Response
+
+    def view() -> ResponseReturnValue:
+        return "created", 201, {"Location": "/items/1"}
+
+    route: RouteCallable = view
+    assert route() == ("created", 201, {"Location": "/items/1"})
+    assert Response in typing.get_args(ResponseReturnValue)

@@ -78,7 +78,24 @@ class Response(_KettleResponse):
 
 
 # Submodules Flask code reaches as attributes (``flask.json.dumps``, ``flask.views.View``).
-from kettle.flask import json, signals, templating, views  # noqa: E402, F401
+from kettle.flask import (  # noqa: E402, F401
+    app,
+    blueprints,
+    cli,
+    config,
+    ctx,
+    globals,
+    helpers,
+    json,
+    logging,
+    sessions,
+    signals,
+    templating,
+    testing,
+    typing,
+    views,
+    wrappers,
+)
 
 # ``werkzeug.serving`` is kettle's module itself, not a copy of its names: code that
 # replaces ``run_simple`` there (tests do) replaces what ``app.run()`` calls.

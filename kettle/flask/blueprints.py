@@ -1,0 +1,5 @@
+"""``flask.blueprints``."""
+
+from kettle.scaffold import Blueprint
+
+__all__ = ["Blueprint"]

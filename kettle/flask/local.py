@@ -1,0 +1,5 @@
+"""``werkzeug.local``: a proxy to whatever a callable returns at each use."""
+
+from kettle.globals import LocalProxy
+
+__all__ = ["LocalProxy"]
