@@ -3,12 +3,17 @@
 Starts ``kettle run examples/taskboard/app.py:app`` (one worker, SQLite in a temporary
 folder, seeded), signs in for a session cookie and an API token, then runs ``wrk`` against
 ``/`` (the board, rendered from the database) and ``/api/tasks/1`` (token check, database
-read, output model), and, for comparison, the same API read written for FastAPI on the same
-database (``bench/apps/taskboard_fastapi.py``). Prints requests/s and p99 latency. Every
-server listens on 127.0.0.1 only and is stopped in ``finally``; every run is bounded.
+read, output model); then the same two routes written for FastAPI (uvicorn, one worker:
+``bench/apps/taskboard_fastapi.py``) and for Flask (gunicorn, one sync worker:
+``bench/apps/taskboard_flask.py``) on the same database, with the same cookie and token.
+Each target is fetched once before its load and must answer 200 with the content kettle
+answered (the same task ids on the page, the same JSON), so a broken app cannot post a fast
+error figure. Prints requests/s and p99 latency. Every server listens on 127.0.0.1 only
+and is stopped in ``finally``; every run is bounded.
 
 Run from the repo root: ``python -m bench.taskboard [--duration 10] [--connections 32]``.
-Needs ``wrk`` (``scripts/bench`` installs it) and the bench extras (FastAPI).
+Needs ``wrk`` (``scripts/bench`` installs it) and the bench extras (FastAPI, Flask,
+gunicorn).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -32,6 +37,18 @@ HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parent.parent
 MAX_DURATION_S = 60
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+TASK_IDS = re.compile(r'data-task-id="(\d+)"')
+PAGE = "/"
+API = "/api/tasks/1"
+
+
+def host_port(port: int) -> list[str]:
+    """uvicorn's and ``kettle run``'s address options."""
+    return ["--host", HOST, "--port", str(port)]
+
+
+def gunicorn_bind(port: int) -> list[str]:
+    return ["--bind", f"{HOST}:{port}"]
 
 
 def _free_port() -> int:
@@ -43,9 +60,14 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(command: list[str], env: dict[str, str], ready: str) -> Iterator[str]:
+def server(
+    command: list[str],
+    env: dict[str, str],
+    ready: str,
+    bind: Callable[[int], list[str]] = host_port,
+) -> Iterator[str]:
     port = _free_port()
-    args = [*command, "--host", HOST, "--port", str(port)]
+    args = [*command, *bind(port)]
     with (
         tempfile.TemporaryFile() as log,
         subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT) as proc,
@@ -114,6 +136,40 @@ def wrk(url: str, header: str, duration: int, connections: int) -> dict[str, flo
     return {"requests_per_s": float(rate.group(1)), "p99_ms": float(p99.group(1)) * scale}
 
 
+def fetch(base: str, path: str, header: str) -> httpx.Response:
+    name, _, value = header.partition(": ")
+    answer = httpx.get(base + path, headers={name: value}, follow_redirects=False, timeout=10)
+    if answer.status_code != 200:
+        raise RuntimeError(f"{base}{path} answered {answer.status_code}: {answer.text[:500]}")
+    return answer
+
+
+def content(path: str, answer: httpx.Response) -> object:
+    """What must match kettle's answer: the tasks listed on the page, or the JSON."""
+    if path == PAGE:
+        ids = TASK_IDS.findall(answer.text)
+        if not ids or '<ul class="tasks">' not in answer.text:
+            raise RuntimeError(f"the board page lists no tasks: {answer.text[:500]}")
+        return ids
+    return answer.json()
+
+
+def targets() -> list[tuple[str, list[str], Callable[[int], list[str]]]]:
+    """(framework, server command, address options) for every framework measured."""
+    python = sys.executable
+    kettle = [python, "-m", "kettle", "run", "examples/taskboard/app.py:app"]
+    fastapi = [python, "-m", "uvicorn", "bench.apps.taskboard_fastapi:app"]
+    fastapi += ["--no-access-log", "--log-level", "warning"]
+    # One sync worker, as kettle runs one worker; it serves one connection at a time.
+    flask = [python, "-m", "gunicorn", "bench.apps.taskboard_flask:app"]
+    flask += ["--workers", "1", "--worker-class", "sync", "--log-level", "warning"]
+    return [
+        ("kettle", kettle, host_port),
+        ("FastAPI", fastapi, host_port),
+        ("Flask", flask, gunicorn_bind),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.taskboard", description=__doc__)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (10)")
@@ -125,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         print("wrk is not installed: run scripts/bench, which installs it", file=sys.stderr)
         return 2
     results: dict[str, dict[str, float]] = {}
+    expected: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="taskboard-bench-") as folder:
         env = {
             **os.environ,
@@ -135,22 +192,22 @@ def main(argv: list[str] | None = None) -> int:
         }
         env.pop("REDIS_URL", None)
         env.pop("DATABASE_URL", None)
-        kettle = [sys.executable, "-m", "kettle", "run", "examples/taskboard/app.py:app"]
-        with server(kettle, env, "/login") as base:
-            cookie, bearer = sign_in(base)
-            for name, path, header in (
-                ("kettle: list page /", "/", f"Cookie: {cookie}"),
-                ("kettle: API read /api/tasks/1", "/api/tasks/1", f"Authorization: {bearer}"),
-            ):
-                wrk(base + path, header, 1, options.connections)  # warm-up
-                results[name] = wrk(base + path, header, duration, options.connections)
-        fastapi = [sys.executable, "-m", "uvicorn", "bench.apps.taskboard_fastapi:app"]
-        fastapi += ["--no-access-log", "--log-level", "warning"]
-        with server(fastapi, env, "/api/tasks/1") as base:
-            name = "FastAPI: API read /api/tasks/1"
-            header = f"Authorization: {bearer}"
-            wrk(base + "/api/tasks/1", header, 1, options.connections)
-            results[name] = wrk(base + "/api/tasks/1", header, duration, options.connections)
+        headers: dict[str, str] = {}
+        for framework, command, bind in targets():
+            with server(command, env, "/login", bind) as base:
+                if not headers:  # kettle first: its login makes the cookie and the token
+                    cookie, bearer = sign_in(base)
+                    headers = {PAGE: f"Cookie: {cookie}", API: f"Authorization: {bearer}"}
+                for label, path in (("list page", PAGE), ("API read", API)):
+                    found = content(path, fetch(base, path, headers[path]))
+                    if expected.setdefault(path, found) != found:
+                        raise RuntimeError(
+                            f"{framework} {path} differs from kettle's: {found} != {expected[path]}"
+                        )
+                    wrk(base + path, headers[path], 1, options.connections)  # warm-up
+                    results[f"{framework}: {label} {path}"] = wrk(
+                        base + path, headers[path], duration, options.connections
+                    )
     print(f"wrk -t1 -c{options.connections} -d{duration}s, one server process each")
     print(f"{'target':<34} {'requests/s':>12} {'p99 ms':>9}")
     for name, figures in results.items():
