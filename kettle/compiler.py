@@ -40,6 +40,7 @@ from kettle.serialization import ResponseEncoder, model_for
 from kettle.signature import CallSpec, analyze
 from kettle.streams import item_type, stream_invoker
 from kettle.types import ASGIApp
+from kettle.urlprocessing import preprocessor_hook, route_preprocessors
 
 if TYPE_CHECKING:
     from kettle.concurrency import ThreadPool
@@ -178,7 +179,7 @@ class Build:
     def add(self, route: Route) -> None:
         """Compile ``route`` and route its methods to it."""
         pattern = self.pattern(route)
-        self.urls.add(route.name, pattern, route.endpoint)
+        self.urls.add(route.name, pattern, route.endpoint, route.methods)
         limits = self.limits.merged(route.limits)
         if self.max_content is not None and limits.max_body_size == self.app.limits.max_body_size:
             # Flask's MAX_CONTENT_LENGTH, unless this route set its own body limit.
@@ -198,7 +199,9 @@ class Build:
             elif _renders_itself(response_class):
                 plan.encode = _class_encoder(response_class, route.status_code, encoder)
                 plan.encodes_plain_data = False
-            hooks = route_hooks(self.app_hooks, route.owners or (self.app,), self.pool)
+            owners = route.owners or (self.app,)
+            preprocess = self.url_preprocessors(route, owners)
+            hooks = route_hooks(self.app_hooks, owners, self.pool, preprocess)
             endpoint = compile_endpoint(
                 route, plan, limits, self.pool, hooks, self.error_table(route), self.app, invoke
             )
@@ -300,6 +303,12 @@ class Build:
         except PatternError as exc:
             raise ConfigurationError(f"{describe(route.endpoint)}: {exc}") from None
 
+    def url_preprocessors(self, route: Route, owners: Sequence[Any]) -> list[Callable[..., Any]]:
+        """The hook running the route's URL value preprocessors, if it has any."""
+        app: Any = self.app
+        funcs = route_preprocessors(app.router, app.blueprints.values(), owners)
+        return [preprocessor_hook(funcs, route.name)] if funcs else []
+
     def plan(self, route: Route, pattern: PathPattern) -> RoutePlan:
         dependencies = [d for d in route.dependencies if isinstance(d, Depends)]
         if len(dependencies) != len(route.dependencies):
@@ -309,7 +318,13 @@ class Build:
         # Flask's ``defaults={...}``: values the handler gets as if they were in the path.
         path_names = [*pattern.params, *(route.options.get("defaults") or {})]
         try:
-            spec = analyze(route.endpoint, path_names, dependencies, self.app.dependency_overrides)
+            spec = analyze(
+                route.endpoint,
+                path_names,
+                dependencies,
+                self.app.dependency_overrides,
+                unbound_ok=bool(self.url_preprocessors(route, route.owners or (self.app,))),
+            )
         except ConfigurationError as exc:
             raise _naming(route, exc) from exc
         for prm in spec.params:

@@ -47,13 +47,15 @@ def route_hooks(
     app_funcs: tuple[Sequence[Callable[..., Any]], ...],
     owners: Sequence[Any],
     pool: ThreadPool,
+    first: Sequence[Callable[..., Any]] = (),
 ) -> Hooks:
     """The hooks for a route declared under ``owners`` (the app is ``owners[0]``).
 
     ``app_funcs`` are the app-wide lists ``(before, after, teardown)``, including what
-    blueprints added with ``before_app_request`` and friends.
+    blueprints added with ``before_app_request`` and friends; ``first`` run before them
+    (the route's URL value preprocessors).
     """
-    before = list(app_funcs[0])
+    before = [*first, *app_funcs[0]]
     after: list[Callable[..., Any]] = []
     teardown: list[Callable[..., Any]] = []
     blueprints = [o for o in owners[1:] if hasattr(o, "before_request_funcs")]

@@ -67,6 +67,9 @@ class Scaffold(Router):
         #: views given by endpoint name (``@app.endpoint(name)``), for the rules declared
         #: without one (``add_url_rule(rule, endpoint=name)``, ``url_map.add(Rule(...))``)
         self.view_functions: dict[str, Callable[..., Any]] = ViewFunctions(self._changed)
+        #: ``url_value_preprocessor`` and ``url_defaults`` functions (kettle.urlprocessing)
+        self.url_value_preprocessors: list[Callable[..., Any]] = []
+        self.url_default_functions: list[Callable[..., Any]] = []
 
     # -- folders -----------------------------------------------------------------------------
 
@@ -111,6 +114,20 @@ class Scaffold(Router):
         """Run ``func(error)`` after the response was sent, whatever happened."""
         self.teardown_request_funcs.append(func)
         self._changed()
+        return func
+
+    def url_value_preprocessor(self, func: F) -> F:
+        """Run ``func(endpoint, values)`` on the path values of this scaffold's requests,
+        before ``before_request``; what it pops from ``values`` is not passed to the view
+        (see kettle.urlprocessing)."""
+        self.url_value_preprocessors.append(func)
+        self._changed()
+        return func
+
+    def url_defaults(self, func: F) -> F:
+        """Run ``func(endpoint, values)`` in ``url_for`` for this scaffold's endpoints, to
+        fill in values the caller left out (see kettle.urlprocessing)."""
+        self.url_default_functions.append(func)
         return func
 
     def errorhandler(self, key: ErrorKey) -> Callable[[F], F]:
@@ -259,6 +276,20 @@ class Blueprint(Scaffold):
         self.app_view_functions: dict[str, Callable[..., Any]] = {}
         #: template context processors for this blueprint's requests only
         self.context_processors: list[Callable[[], Mapping[str, Any]]] = []
+        #: URL processors this blueprint adds to the whole app
+        self.app_url_value_preprocessors: list[Callable[..., Any]] = []
+        self.app_url_default_functions: list[Callable[..., Any]] = []
+
+    def app_url_value_preprocessor(self, func: F) -> F:
+        """:meth:`url_value_preprocessor` for every request of the app."""
+        self.app_url_value_preprocessors.append(func)
+        self._changed()
+        return func
+
+    def app_url_defaults(self, func: F) -> F:
+        """:meth:`url_defaults` for every endpoint of the app."""
+        self.app_url_default_functions.append(func)
+        return func
 
     @property
     def url_prefix(self) -> str:

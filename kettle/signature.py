@@ -217,9 +217,12 @@ class Analyzer:
         self,
         path_params: Sequence[str],
         overrides: Mapping[Callable[..., Any], Callable[..., Any]] | None = None,
+        unbound_ok: bool = False,
     ) -> None:
         self.path_params = set(path_params)
         self.overrides = overrides or {}
+        #: a URL value preprocessor may pop path values the handler then does not take
+        self.unbound_ok = unbound_ok
         self._stack: list[Callable[..., Any]] = []
 
     def handler(self, func: Callable[..., Any], dependencies: Sequence[p.Depends] = ()) -> CallSpec:
@@ -276,7 +279,7 @@ class Analyzer:
             ) from exc
         parameters = list(signature.parameters.values())
         accepts_kwargs = any(prm.kind is prm.VAR_KEYWORD for prm in parameters)
-        if is_handler and not accepts_kwargs:
+        if is_handler and not accepts_kwargs and not self.unbound_ok:
             unbound = self.path_params - _wire_names(parameters, hints)
             if unbound:
                 raise ConfigurationError(
@@ -447,8 +450,11 @@ def analyze(
     path_params: Sequence[str],
     dependencies: Sequence[p.Depends] = (),
     overrides: Mapping[Callable[..., Any], Callable[..., Any]] | None = None,
+    *,
+    unbound_ok: bool = False,
 ) -> CallSpec:
-    """The ``CallSpec`` tree of a route handler.
+    """The ``CallSpec`` tree of a route handler (``unbound_ok``: path parameters the
+    handler does not take are allowed, as when URL value preprocessors run first).
 
     Raises:
         ConfigurationError: a parameter cannot be bound, a dependency cycle, a path
@@ -459,4 +465,4 @@ def analyze(
         >>> [(prm.name, prm.location, prm.required) for prm in spec.params]
         [('item_id', 'path', True), ('q', 'query', False)]
     """
-    return Analyzer(path_params, overrides).handler(func, dependencies)
+    return Analyzer(path_params, overrides, unbound_ok).handler(func, dependencies)

@@ -98,6 +98,8 @@ class WebApp:
         self.config["DEBUG"] = debug
         #: ``{name: blueprint}`` of every blueprint registered on the app
         self.blueprints: dict[str, Blueprint] = {}
+        #: ``handler(error, endpoint, values)`` tried in turn when url_for fails to build
+        self.url_build_error_handlers: list[Callable[..., Any]] = []
         self._session_interface: SessionInterface | None = None
         self._templating: Templating | None = None
         self._cli: click.Group | None = None
@@ -362,45 +364,24 @@ class WebApp:
             >>> app.url_for("user", user_id=3, _external=False, tab="posts")
             '/users/3?tab=posts'
         """
-        return self.build_url(endpoint, values, anchor=_anchor, scheme=_scheme, external=_external)
+        from kettle.urlprocessing import build_url_for
 
-    def build_url(
-        self,
-        endpoint: str,
-        values: dict[str, Any],
-        *,
-        anchor: str | None = None,
-        scheme: str | None = None,
-        external: bool | None = None,
+        options = {"_anchor": _anchor, "_method": _method, "_scheme": _scheme}
+        return build_url_for(self, endpoint, values, external=_external, **options)
+
+    def inject_url_defaults(self, endpoint: str, values: dict[str, Any]) -> None:
+        """Fill ``values`` in place with the ``url_defaults`` functions for ``endpoint``."""
+        from kettle.urlprocessing import inject_url_defaults
+
+        inject_url_defaults(self, endpoint, values)
+
+    def handle_url_build_error(
+        self, error: Exception, endpoint: str, values: dict[str, Any]
     ) -> str:
-        """:meth:`url_for` with the values and options as separate arguments."""
-        from kettle.globals import RequestContext, current_context
-        from kettle.helpers import build_url
+        """The URL a ``url_build_error_handlers`` entry gives, or ``error`` raised again."""
+        from kettle.urlprocessing import handle_url_build_error
 
-        urls = self.owner.ensure_compiled().urls
-        ctx = current_context()
-        request = ctx.request if isinstance(ctx, RequestContext) else None
-        if endpoint.startswith("."):
-            route = request.scope.get("route") if request is not None else None
-            blueprint = route.blueprint if route is not None else ""
-            endpoint = f"{blueprint}{endpoint}" if blueprint else endpoint[1:]
-        path, query = urls.build(endpoint, values)
-        if request is not None:
-            absolute = bool(external) or scheme is not None
-            root = request.root_path
-            base = f"{scheme or request.url.scheme}://{request.host}{root}" if absolute else root
-        else:
-            absolute = True if external is None else external
-            root = (self.config.get("APPLICATION_ROOT") or "/").rstrip("/")
-            server = self.config.get("SERVER_NAME")
-            if absolute and not server:
-                raise RuntimeError(
-                    "url_for outside a request needs SERVER_NAME for an absolute URL "
-                    "(or pass _external=False)"
-                )
-            scheme = scheme or self.config.get("PREFERRED_URL_SCHEME") or "http"
-            base = f"{scheme}://{server}{root}" if absolute else root
-        return build_url(path, query, anchor=anchor, base_url=base)
+        return handle_url_build_error(self.url_build_error_handlers, error, endpoint, values)
 
     # -- contexts outside a request ------------------------------------------------------------
 

@@ -36,17 +36,25 @@ class URLMap:
         ('/users/3', {'tab': 'posts'})
     """
 
-    __slots__ = ("_handlers", "_patterns")
+    __slots__ = ("_handlers", "_methods", "_patterns")
 
     def __init__(self) -> None:
         self._patterns: dict[str, list[PathPattern]] = {}
         self._handlers: dict[str, list[Callable[..., Any]]] = {}
+        #: the methods each pattern answers (None: not known), for ``build(method=...)``
+        self._methods: dict[int, frozenset[str]] = {}
 
     def add(
-        self, name: str, pattern: PathPattern, handler: Callable[..., Any] | None = None
+        self,
+        name: str,
+        pattern: PathPattern,
+        handler: Callable[..., Any] | None = None,
+        methods: Iterable[str] | None = None,
     ) -> None:
-        """Make ``pattern`` (served by ``handler``) reachable under ``name``."""
+        """Make ``pattern`` (served by ``handler`` for ``methods``) reachable under ``name``."""
         self._patterns.setdefault(name, []).append(pattern)
+        if methods is not None:
+            self._methods[id(pattern)] = frozenset(m.upper() for m in methods)
         handlers = self._handlers.setdefault(name, [])
         if handler is not None and not any(h is handler for h in handlers):
             handlers.append(handler)
@@ -80,19 +88,26 @@ class URLMap:
                     continue
         raise NoMatchFound(f"no route named {name!r} takes parameters {sorted(params)}")
 
-    def build(self, name: str, values: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    def build(
+        self, name: str, values: Mapping[str, Any], method: str | None = None
+    ) -> tuple[str, dict[str, Any]]:
         """The path of route ``name`` and the values left over for the query string.
 
         Flask's rule: of the patterns whose parameters are all given (``None`` counts as
-        not given), the one using the most of them; the rest become the query.
+        not given), the one using the most of them; the rest become the query. With
+        ``method``, only the patterns answering that method count.
 
         Raises:
             NoMatchFound: no route has that name, every pattern misses a parameter, or the
                 name is shared by different handlers.
         """
         candidates = self._candidates(name)
+        if method is not None:
+            wanted = method.upper()
+            candidates = [c for c in candidates if wanted in self._methods.get(id(c), (wanted,))]
         if not candidates:
-            raise NoMatchFound(f"no route named {name!r}")
+            suffix = f" for method {method.upper()}" if method else ""
+            raise NoMatchFound(f"no route named {name!r}{suffix}")
         given = {k: v for k, v in values.items() if v is not None}
         best: PathPattern | None = None
         for pattern in candidates:
