@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from kettle.app import Kettle
+from kettle.envfiles import load_dotenv, skip_dotenv
 from kettle.exceptions import ConfigurationError
 from kettle.loading import (
     AppLoadError,
@@ -79,6 +80,9 @@ class KettleGroup(click.Group):
     Hook for app commands: when a command name is not built in and an app was named
     (``--app`` or ``KETTLE_APP``), the app's ``cli`` attribute is consulted if it is a
     click group, so ``@app.cli.command()`` functions run as ``kettle --app app:app NAME``.
+
+    Before the app is looked up, ``--env-file``, ``.env`` and ``.flaskenv`` are read into
+    the environment (:mod:`kettle.envfiles`), so they may set ``KETTLE_APP`` too.
     """
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
@@ -108,6 +112,13 @@ class KettleGroup(click.Group):
         return group if isinstance(group, click.Group) else None
 
 
+def _read_env_files(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    # Eager and declared before --app, so it runs first even when not given (value None):
+    # the files may name the app. The file given wins over .env and .flaskenv.
+    if value is not None or not skip_dotenv():
+        load_dotenv(value, load_defaults=not skip_dotenv())
+
+
 def _store_app_spec(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     # Stored while the options are parsed, before the group resolves the command name:
     # looking up an app command needs the spec already.
@@ -115,6 +126,15 @@ def _store_app_spec(ctx: click.Context, param: click.Parameter, value: str | Non
 
 
 @click.group(name="kettle", cls=KettleGroup)
+@click.option(
+    "-e",
+    "--env-file",
+    type=click.Path(exists=True, dir_okay=False),
+    callback=_read_env_files,
+    expose_value=False,
+    is_eager=True,
+    help="Read environment variables from this file (as .env is), before --app.",
+)
 @click.option(
     "--app",
     envvar="KETTLE_APP",

@@ -544,7 +544,11 @@ class WebApp:
         :func:`kettle.serving.run_simple` (uvicorn's options included).
         """
         from kettle import serving
+        from kettle.envfiles import load_dotenv as read_env_files
+        from kettle.envfiles import skip_dotenv
 
+        if load_dotenv and not skip_dotenv():
+            read_env_files()
         if debug is not None:
             self.set_debug(bool(debug))
         server_host, _, server_port = str(self.config.get("SERVER_NAME") or "").partition(":")

@@ -81,3 +81,69 @@ class TestAppCommands:
         result = CliRunner().invoke(cli, ["--app", cli_module, "--help"])
         assert "greet" in result.output
         assert "db" in result.output
+
+
+class TestEnvFiles:
+    """``.env`` and ``.flaskenv`` are read before the app is named (python-dotenv)."""
+
+    @pytest.fixture(autouse=True)
+    def own_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import os
+
+        # the files write to os.environ: give each test a copy to write to
+        monkeypatch.setattr(os, "environ", dict(os.environ))
+        for name in ("KETTLE_SKIP_DOTENV", "FLASK_SKIP_DOTENV", "SHOP_NOTE"):
+            monkeypatch.delenv(name, raising=False)
+
+    @pytest.mark.parametrize(
+        ("files", "expected"),
+        [
+            ({".flaskenv": "SHOP_NOTE=from flaskenv\n"}, "from flaskenv"),
+            ({".env": "SHOP_NOTE=from env\n"}, "from env"),
+            ({".env": "SHOP_NOTE=env\n", ".flaskenv": "SHOP_NOTE=flaskenv\n"}, "env"),
+        ],
+    )
+    def test_the_files_name_the_app_and_set_variables(
+        self, cli_module: str, tmp_path: Path, files: dict[str, str], expected: str
+    ) -> None:
+        import os
+
+        for name, text in files.items():
+            text += f"KETTLE_APP={cli_module}\n"
+            write(tmp_path / name, text)
+        result = CliRunner().invoke(cli, ["greet", "ada"])
+        assert result.exit_code == 0, result.output
+        assert result.output.startswith("hello ada")
+        assert os.environ["SHOP_NOTE"] == expected
+
+    def test_the_environment_wins_over_the_files(self, cli_module: str, tmp_path: Path) -> None:
+        import os
+
+        write(tmp_path / ".env", f"KETTLE_APP={cli_module}\nSHOP_NOTE=file\n")
+        os.environ["SHOP_NOTE"] = "shell"
+        assert CliRunner().invoke(cli, ["greet", "ada"]).exit_code == 0
+        assert os.environ["SHOP_NOTE"] == "shell"
+
+    @pytest.mark.parametrize("variable", ["KETTLE_SKIP_DOTENV", "FLASK_SKIP_DOTENV"])
+    def test_skipping_the_files(self, cli_module: str, tmp_path: Path, variable: str) -> None:
+        import os
+
+        write(tmp_path / ".env", f"KETTLE_APP={cli_module}\n")
+        os.environ[variable] = "1"
+        result = CliRunner().invoke(cli, ["greet", "ada"])
+        assert result.exit_code != 0
+        assert "KETTLE_APP" not in os.environ
+
+    def test_env_file_option_is_read_first(self, cli_module: str, tmp_path: Path) -> None:
+        import os
+
+        write(tmp_path / "staging.env", f"KETTLE_APP={cli_module}\nSHOP_NOTE=staging\n")
+        write(tmp_path / ".env", "SHOP_NOTE=default\n")
+        result = CliRunner().invoke(cli, ["-e", "staging.env", "greet", "ada"])
+        assert result.exit_code == 0, result.output
+        assert os.environ["SHOP_NOTE"] == "staging"
+
+    def test_a_missing_env_file_is_a_usage_error(self, cli_module: str) -> None:
+        result = CliRunner().invoke(cli, ["--env-file", "nowhere.env", "routes"])
+        assert result.exit_code == 2
+        assert "nowhere.env" in result.output
