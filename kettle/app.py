@@ -28,6 +28,7 @@ from kettle.params import Depends
 from kettle.parts import Attribute, Method
 from kettle.requests import Request
 from kettle.routing.converters import DEFAULT_CONVERTERS, Converter
+from kettle.routing.hosts import check_options as check_host_options
 from kettle.routing.routes import Route
 from kettle.routing.urls import NoMatchFound as NoMatchFound  # re-exported
 from kettle.scaffold import Scaffold
@@ -217,7 +218,14 @@ class Kettle:
         openapi: OpenAPIConfig | None = None,
         instance_path: str | None = None,
         instance_relative_config: bool = False,
+        subdomain_matching: bool = False,
+        host_matching: bool = False,
+        static_host: str | None = None,
     ) -> None:
+        check_host_options(host_matching, static_host, static_folder)
+        #: Flask's host routing, read at compile (:mod:`kettle.routing.hosts`)
+        self.subdomain_matching, self.host_matching = subdomain_matching, host_matching
+        self.static_host = static_host
         #: the root router: routes, mounts, included routers and blueprints, request
         #: hooks, error handlers and folders (FastAPI's and Starlette's ``app.router``)
         self.router = Scaffold(

@@ -31,6 +31,7 @@ from kettle.middleware.errors import ServerErrorMiddleware
 from kettle.params import Depends
 from kettle.plan import RoutePlan
 from kettle.responses import JSONResponse, Response
+from kettle.routing.hosts import HostRouting
 from kettle.routing.matcher import Matcher
 from kettle.routing.patterns import PathPattern, PatternError, parse_pattern
 from kettle.routing.routes import UNSET, Route
@@ -175,6 +176,8 @@ class Build:
         self.shadowing = app.allow_shadowed_routes
         #: the patterns answering OPTIONS automatically (added last: a route's own wins)
         self.automatic_options: list[PathPattern] = []
+        #: subdomain or host matching (``routing/hosts.py``): the extra leading segment
+        self.hosts = HostRouting.for_app(app)
 
     def add(self, route: Route) -> None:
         """Compile ``route`` and route its methods to it."""
@@ -184,7 +187,12 @@ class Build:
         if self.max_content is not None and limits.max_body_size == self.app.limits.max_body_size:
             # Flask's MAX_CONTENT_LENGTH, unless this route set its own body limit.
             limits = limits.replace(max_body_size=int(self.max_content))
-        plan = self.plan(route, pattern)
+        # What the matcher routes on: the path, or the host part and the path.
+        template = self.hosts.template(route)
+        routed = pattern if template == route.path else None
+        if template is not None and routed is None:
+            routed = self.pattern(route, template)
+        plan = self.plan(route, routed or pattern)
         if route.is_websocket:
             endpoint = compile_websocket_endpoint(route, plan, limits)
         else:
@@ -212,17 +220,19 @@ class Build:
         automatic = route.provide_automatic_options
         if automatic is None:
             automatic = "OPTIONS" not in methods
+        if routed is None:
+            return  # a subdomain route of an app without subdomain matching: url_for only
         if automatic and not route.is_websocket:
             # Flask's rule: an automatic answer asked for beats the route's own OPTIONS.
             methods = methods - {"OPTIONS"}
-            self.automatic_options.append(pattern)
+            self.automatic_options.append(routed)
         for method in sorted(methods):
-            if not self.matcher.add(pattern, method, endpoint) and not self.shadowing:
+            if not self.matcher.add(routed, method, endpoint) and not self.shadowing:
                 raise ConfigurationError(
                     f"{describe(route.endpoint)}: {method} {route.path} is already routed"
                 )
         if "GET" in route.methods and "HEAD" not in route.methods:
-            self.matcher.add(pattern, "HEAD", endpoint)  # implicit HEAD; an explicit one wins
+            self.matcher.add(routed, "HEAD", endpoint)  # implicit HEAD; an explicit one wins
 
     def finish(
         self,
@@ -249,6 +259,7 @@ class Build:
             prebuilt,
             tuple(mounts),
             self.app.slash_redirect_status,
+            self.hosts.key_function(),
         )
         stack: ASGIApp = make_dispatch(table, lifespan)
         if middleware:
@@ -297,9 +308,9 @@ class Build:
             )
         return table
 
-    def pattern(self, route: Route) -> PathPattern:
+    def pattern(self, route: Route, template: str | None = None) -> PathPattern:
         try:
-            return parse_pattern(route.path, self.app.converters)
+            return parse_pattern(template or route.path, self.app.converters)
         except PatternError as exc:
             raise ConfigurationError(f"{describe(route.endpoint)}: {exc}") from None
 

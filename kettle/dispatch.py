@@ -76,6 +76,9 @@ class DispatchTable:
     mounts: tuple[tuple[str, Any], ...] = ()
     #: the status of the trailing-slash redirect (308; FastAPI apps: 307)
     redirect_status: int = 308
+    #: the host part the matcher routes on before the path (``routing/hosts.py``); None
+    #: for apps without subdomain or host matching, which route on the path alone
+    host_key: Callable[[Scope], str | None] | None = None
 
 
 def compile_endpoint(
@@ -389,6 +392,7 @@ def make_dispatch(
     # when measured).
     not_found = table.prebuilt_404
     mounts = table.mounts
+    host_key = table.host_key
 
     async def _refuse(scope: Scope, receive: Receive, send: Send, answer: Any) -> None:
         if scope["type"] == "websocket":
@@ -423,7 +427,16 @@ def make_dispatch(
                     exc = HTTPException(400, "Duplicate Host header")
                     return await _refuse(scope, receive, send, exc)
                 seen_host = True
-        found = match(path, method)
+        if host_key is None:
+            prefix = ""
+            key = path
+        else:
+            found_prefix = host_key(scope)
+            if found_prefix is None:
+                return await _refuse(scope, receive, send, HTTPException(400, "Invalid Host"))
+            prefix = found_prefix
+            key = scope["kettle.route_key"] = prefix + path
+        found = match(key, method)
         if found is not None:
             endpoint, params = found
             scope["path_params"] = params
@@ -437,7 +450,7 @@ def make_dispatch(
                 return
         if method == WEBSOCKET:
             return await _close_websocket(send)
-        allowed = allowed_methods(path)
+        allowed = allowed_methods(key)
         allowed.discard(WEBSOCKET)
         if allowed:
             # An automatic OPTIONS answer is a route of its own (compile_automatic_options):
@@ -447,7 +460,7 @@ def make_dispatch(
         if redirect_slashes:
             target = path[:-1] if path.endswith("/") else path + "/"
             # "//host" or "/\host" in a Location header would send the browser off-site.
-            if target[:2] not in ("//", "/\\") and target and match(target, method):
+            if target[:2] not in ("//", "/\\") and target and match(prefix + target, method):
                 redirect = _redirect(scope, target, redirect_status)
                 return await _refuse(scope, receive, send, redirect)
         if not_found is not None:

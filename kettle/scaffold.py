@@ -252,8 +252,8 @@ class Blueprint(Scaffold):
     ) -> None:
         if "." in name or not name:
             raise ValueError(f"a blueprint name must be non-empty and contain no dot: {name!r}")
-        if subdomain is not None or url_defaults is not None:
-            raise NotImplementedError("kettle blueprints do not support subdomains or url_defaults")
+        if url_defaults is not None:
+            raise NotImplementedError("kettle blueprints do not support url_defaults")
         # Flask joins the prefix and a rule with exactly one slash ("/foo/" + "bar" is
         # "/foo/bar"); a prefix ending in "/" keeps it for the rule "" ("/foo/").
         self._slash_root = bool(url_prefix) and str(url_prefix).endswith("/")
@@ -290,6 +290,8 @@ class Blueprint(Scaffold):
         """:meth:`url_defaults` for every endpoint of the app."""
         self.app_url_default_functions.append(func)
         return func
+        #: the subdomain of its routes (``kettle.routing.hosts``), left of its parents'
+        self.subdomain = subdomain
 
     @property
     def url_prefix(self) -> str:
@@ -329,10 +331,15 @@ class Blueprint(Scaffold):
         return decorator
 
     def register_blueprint(
-        self, blueprint: Blueprint, url_prefix: str | None = None, name: str | None = None
+        self,
+        blueprint: Blueprint,
+        url_prefix: str | None = None,
+        name: str | None = None,
+        subdomain: str | None = None,
     ) -> None:
         """Nest ``blueprint`` inside this one (names become ``"outer.inner.view"``);
-        ``name`` replaces its name (to register one blueprint twice)."""
+        ``name`` replaces its name (to register one blueprint twice); ``subdomain``
+        replaces its subdomain."""
         if blueprint is self:
             raise ValueError("a blueprint cannot be registered on itself")
         self.include_router(
@@ -358,6 +365,8 @@ class Blueprint(Scaffold):
         return func
 
     def app_errorhandler(self, key: ErrorKey) -> Callable[[F], F]:
+        if subdomain is not None:
+            blueprint.subdomain = subdomain
         """Like ``errorhandler``, but for errors anywhere in the app."""
 
         def decorator(func: F) -> F:

@@ -238,7 +238,11 @@ class WebApp:
     # -- blueprints ------------------------------------------------------------------------
 
     def register_blueprint(
-        self, blueprint: Blueprint, url_prefix: str | None = None, name: str | None = None
+        self,
+        blueprint: Blueprint,
+        url_prefix: str | None = None,
+        name: str | None = None,
+        subdomain: str | None = None,
     ) -> None:
         """Serve ``blueprint`` (and the blueprints registered inside it) in this app.
 
@@ -250,6 +254,8 @@ class WebApp:
         """
         if name is not None and ("." in name or not name):
             raise ValueError(f"a blueprint name must be non-empty and contain no dot: {name!r}")
+        if subdomain is not None:  # kettle.routing.hosts: replaces the blueprint's own
+            blueprint.subdomain = subdomain
         key = name or blueprint.name or ""
         if key in self.blueprints:
             raise ValueError(

@@ -64,6 +64,8 @@ EXTRA_OPTIONS = frozenset(
         "callbacks",
         # Flask's ``defaults={"page": 1}``: values passed as if the path held them.
         "defaults",
+        "subdomain",  # Flask's host routing (kettle.routing.hosts)
+        "host",
     }
 )
 
