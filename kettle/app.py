@@ -582,6 +582,7 @@ class Kettle:
     url_for = Method("web", WebApp.url_for)
     inject_url_defaults = Method("web", WebApp.inject_url_defaults)
     handle_url_build_error = Method("web", WebApp.handle_url_build_error)
+    redirect = Method("web", WebApp.redirect)
     url_build_error_handlers: Attribute[list[Callable[..., Any]]] = Attribute("web")
     app_context = Method("web", WebApp.app_context)
     teardown_appcontext = Method("web", WebApp.teardown_appcontext)

@@ -12,12 +12,11 @@ import io
 import os
 import re
 import stat
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, formatdate
 from html import escape
 from typing import IO, TYPE_CHECKING, Any, TypeVar, overload
-from urllib.parse import quote, urlencode
 
 from kettle.context import current as _current
 from kettle.exceptions import HTTPException
@@ -31,6 +30,7 @@ from kettle.responses import (
 )
 from kettle.signals import message_flashed
 from kettle.types import RawHeaders
+from kettle.urlprocessing import build_url as build_url
 
 if TYPE_CHECKING:
     from kettle.fileresponse import FileResponse
@@ -41,6 +41,7 @@ __all__ = [
     "get_flashed_messages",
     "jsonify",
     "make_response",
+    "plain_redirect",
     "redirect",
     "safe_join",
     "send_file",
@@ -108,43 +109,16 @@ def url_for(endpoint: str, /, **values: Any) -> str:
     return current_app.url_for(endpoint, **values)
 
 
-def build_url(
-    path: str,
-    query: Mapping[str, Any] | None = None,
-    *,
-    anchor: str | None = None,
-    base_url: str = "",
-) -> str:
-    """Join a base URL, an already-quoted path, query values and an anchor.
-
-    Query values that are ``None`` are left out; lists and tuples repeat the key.
-
-    Example:
-        >>> from kettle.helpers import build_url
-        >>> build_url("/items/3", {"q": "a b", "tag": ["x", "y"], "skip": None}, anchor="top")
-        '/items/3?q=a+b&tag=x&tag=y#top'
-        >>> build_url("/", base_url="https://example.com/app/")
-        'https://example.com/app/'
-    """
-    url = base_url.rstrip("/") + path
-    if query:
-        pairs: list[tuple[str, str]] = []
-        for key, value in query.items():
-            if value is None:
-                continue
-            if isinstance(value, list | tuple):
-                pairs.extend((key, str(item)) for item in value if item is not None)
-            else:
-                pairs.append((key, str(value)))
-        if pairs:
-            url += "?" + urlencode(pairs)
-    if anchor is not None:
-        url += "#" + quote(anchor, safe="!$&'()*+,/:;=?@-._~")
-    return url
-
-
 def redirect(location: str, code: int = 302) -> Response:
-    """Redirect the client to ``location`` (302 by default, as in Flask).
+    """Redirect the client to ``location`` (302 by default, as in Flask): the current
+    app's ``app.redirect`` inside an app context (an app may replace it), else
+    :func:`plain_redirect`."""
+    ctx = current_context()
+    return (ctx.app.redirect if ctx is not None else plain_redirect)(location, code)
+
+
+def plain_redirect(location: str, code: int = 302) -> Response:
+    """A redirect response to ``location`` (302 by default, as in Flask).
 
     The URL is sent as given, only percent-encoded where a header needs it, so a CR or
     LF cannot add headers and a backslash cannot become ``/``. Nothing stops an
@@ -152,11 +126,11 @@ def redirect(location: str, code: int = 302) -> Response:
     with ``url_for``.
 
     Example:
-        >>> from kettle.helpers import redirect
-        >>> r = redirect("/login?next=/a b")
+        >>> from kettle.helpers import plain_redirect
+        >>> r = plain_redirect("/login?next=/a b")
         >>> r.status_code, r.headers["location"]
         (302, '/login?next=/a%20b')
-        >>> redirect("/x\\r\\nSet-Cookie: a=b").headers["location"]
+        >>> plain_redirect("/x\\r\\nSet-Cookie: a=b").headers["location"]
         '/x%0D%0ASet-Cookie:%20a=b'
     """
     response = RedirectResponse(location, status_code=code)

@@ -25,11 +25,14 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
+from urllib.parse import quote, urlencode
 
 __all__ = [
     "UrlDefaultFunc",
+    "build_url",
+    "build_url_for",
     "handle_url_build_error",
     "inject_url_defaults",
     "preprocessor_hook",
@@ -131,7 +134,6 @@ def build_url_for(
         NoMatchFound: the URL cannot be built and no build error handler gave one.
     """
     from kettle.globals import RequestContext, current_context
-    from kettle.helpers import build_url
     from kettle.routing.urls import NoMatchFound
 
     urls = web.owner.ensure_compiled().urls
@@ -168,3 +170,38 @@ def build_url_for(
         values.update(options, _external=absolute)
         return handle_url_build_error(web.url_build_error_handlers, error, endpoint, values)
     return build_url(path, query, anchor=_anchor, base_url=base)
+
+
+def build_url(
+    path: str,
+    query: Mapping[str, Any] | None = None,
+    *,
+    anchor: str | None = None,
+    base_url: str = "",
+) -> str:
+    """Join a base URL, an already-quoted path, query values and an anchor.
+
+    Query values that are ``None`` are left out; lists and tuples repeat the key.
+
+    Example:
+        >>> from kettle.urlprocessing import build_url
+        >>> build_url("/items/3", {"q": "a b", "tag": ["x", "y"], "skip": None}, anchor="top")
+        '/items/3?q=a+b&tag=x&tag=y#top'
+        >>> build_url("/", base_url="https://example.com/app/")
+        'https://example.com/app/'
+    """
+    url = base_url.rstrip("/") + path
+    if query:
+        pairs: list[tuple[str, str]] = []
+        for key, value in query.items():
+            if value is None:
+                continue
+            if isinstance(value, list | tuple):
+                pairs.extend((key, str(item)) for item in value if item is not None)
+            else:
+                pairs.append((key, str(value)))
+        if pairs:
+            url += "?" + urlencode(pairs)
+    if anchor is not None:
+        url += "#" + quote(anchor, safe="!$&'()*+,/:;=?@-._~")
+    return url

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from kettle.globals import PushedAppContext, PushedRequestContext
     from kettle.jsonprovider import JSONProvider
     from kettle.requests import Request
+    from kettle.responses import Response
     from kettle.rules import URLMap
     from kettle.scaffold import Blueprint
     from kettle.sessions import SessionInterface
@@ -374,6 +375,13 @@ class WebApp:
 
         options = {"_anchor": _anchor, "_method": _method, "_scheme": _scheme}
         return build_url_for(self, endpoint, values, external=_external, **options)
+
+    def redirect(self, location: str, code: int = 302) -> Response:
+        """``app.redirect``: what ``redirect()`` answers in this app (replaceable, as in
+        Flask); see :func:`kettle.helpers.plain_redirect`."""
+        from kettle.helpers import plain_redirect
+
+        return plain_redirect(location, code)
 
     def inject_url_defaults(self, endpoint: str, values: dict[str, Any]) -> None:
         """Fill ``values`` in place with the ``url_defaults`` functions for ``endpoint``."""
