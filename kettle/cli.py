@@ -21,6 +21,7 @@ import click
 from kettle.app import Kettle
 from kettle.envfiles import load_dotenv, skip_dotenv
 from kettle.exceptions import ConfigurationError
+from kettle.globals import has_app_context
 from kettle.loading import (
     AppLoadError,
     AppSpec,
@@ -90,7 +91,12 @@ class KettleGroup(click.Group):
         if command is not None:
             return command
         group = self.app_commands(ctx)
-        return group.get_command(ctx, cmd_name) if group is not None else None
+        command = group.get_command(ctx, cmd_name) if group is not None else None
+        if command is not None and not has_app_context():
+            # As Flask's CLI does: every command of the app's group runs in its context,
+            # also plain click commands added with app.cli.add_command().
+            ctx.with_resource(ctx.ensure_object(CliState).load_app().app_context())
+        return command
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Built-in commands, then the app's (so ``kettle --app X --help`` lists them)."""

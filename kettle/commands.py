@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 import click.testing
 
-__all__ = ["AppCliRunner", "AppGroup", "ScriptInfo"]
+__all__ = ["AppCliRunner", "AppGroup", "ScriptInfo", "with_appcontext"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class ScriptInfo:
@@ -70,6 +72,61 @@ class ScriptInfo:
             raise click.UsageError("no app to load: give create_app or app_import_path")
         self._loaded = app
         return app
+
+
+def with_appcontext(func: F) -> F:
+    """Run the decorated click command inside the app's context (Flask's decorator).
+
+    The app is the one the command line loaded (its :class:`ScriptInfo`, or the ``kettle``
+    command's ``--app``); a command already inside an app context runs as it is. The
+    commands of ``app.cli`` need no decorator: they run in the app's context anyway.
+
+    Example:
+        >>> import click
+        >>> from kettle import Kettle, current_app
+        >>> app = Kettle("inventory")
+        >>> @click.command("where")
+        ... @with_appcontext
+        ... def where() -> None:
+        ...     click.echo(current_app.import_name)
+        >>> app.cli.add_command(where)
+        >>> app.test_cli_runner().invoke(args=["where"]).output
+        'inventory\\n'
+    """
+    from kettle.globals import has_app_context
+
+    @functools.wraps(func)
+    def in_context(*args: Any, **kwargs: Any) -> Any:
+        if has_app_context():
+            return func(*args, **kwargs)
+        with command_app(click.get_current_context()).app_context():
+            return func(*args, **kwargs)
+
+    return in_context  # type: ignore[return-value]
+
+
+def command_app(ctx: click.Context) -> Any:
+    """The app a command line serves: its :class:`ScriptInfo`'s, else the root context
+    object's ``load_app()`` (the ``kettle`` command's state), else the nearest app group's."""
+    info = ctx.find_object(ScriptInfo)
+    if info is not None:
+        return info.load_app()
+    root = ctx.find_root().obj
+    if callable(getattr(root, "load_app", None)):
+        return root.load_app()
+    for context in (ctx, *_parents(ctx)):
+        app = getattr(context.command, "app", None)
+        if app is not None:
+            return app
+    raise click.UsageError("no app to run this command in: name one with --app")
+
+
+def _parents(ctx: click.Context) -> list[click.Context]:
+    found = []
+    while ctx.parent is not None:
+        ctx = ctx.parent
+        found.append(ctx)
+    return found
 
 
 class AppCliRunner(click.testing.CliRunner):

@@ -147,3 +147,58 @@ class TestEnvFiles:
         result = CliRunner().invoke(cli, ["--env-file", "nowhere.env", "routes"])
         assert result.exit_code == 2
         assert "nowhere.env" in result.output
+
+
+@pytest.fixture
+def plain_commands_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """flaskr's layout: plain click commands added to ``app.cli``, one decorated."""
+    write(
+        tmp_path / "plaincli.py",
+        textwrap.dedent(
+            """
+            import click
+            from kettle import Kettle, current_app
+            from kettle.commands import with_appcontext
+
+            app = Kettle(__name__)
+
+            @click.command("init-db")
+            def init_db_command():
+                click.echo(f"init {current_app.import_name}")
+
+            @click.command("seed")
+            @with_appcontext
+            def seed_command():
+                click.echo(f"seed {current_app.import_name}")
+
+            app.cli.add_command(init_db_command)
+            app.cli.add_command(seed_command)
+            """
+        ),
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KETTLE_APP", raising=False)
+    path = sys.path[:]
+    yield "plaincli:app"
+    sys.path[:] = path
+    sys.modules.pop("plaincli", None)
+
+
+@pytest.mark.parametrize("command", ["init-db", "seed"])
+def test_plain_commands_added_to_the_app_run_in_its_context(
+    plain_commands_module: str, command: str
+) -> None:
+    result = CliRunner().invoke(cli, ["--app", plain_commands_module, command])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"{command.split('-')[0]} plaincli\n"
+
+
+def test_with_appcontext_finds_the_app_of_the_test_runner(
+    plain_commands_module: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import plaincli  # type: ignore[import-not-found]
+
+    result = plaincli.app.test_cli_runner().invoke(args=["seed"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "seed plaincli\n"
