@@ -109,6 +109,9 @@ def sign_in(base: str) -> tuple[str, str]:
             },
         )
         assert answer.status_code == 302, answer.text
+        # Take the sign-in flash off the session: every target then serves the steady-state
+        # board, with nothing to pop from the cookie and no new cookie to sign.
+        client.get("/").raise_for_status()
         cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
         issued = client.post(
             "/api/token",

@@ -28,6 +28,7 @@ from itsdangerous import URLSafeTimedSerializer
 from markupsafe import Markup, escape
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.wrappers import Response as BaseResponse
 
 from examples.taskboard import api as taskboard_api
 from examples.taskboard.models import Status, Task, User
@@ -89,10 +90,10 @@ def list_tasks(db: Session, page: int, per_page: int) -> Page:
 
 
 @app.get("/")
-def board() -> str | Response:
-    user_id = session.get("_user_id")
+def board() -> str | BaseResponse:
+    user_id = str(session.get("_user_id", ""))
     with database() as db:
-        user = db.get(User, int(user_id)) if str(user_id).isdigit() else None
+        user = db.get(User, int(user_id)) if user_id.isdigit() else None
         if user is None:
             return redirect("/login")
         page = list_tasks(db, 1, settings.page_size)
