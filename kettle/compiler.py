@@ -41,7 +41,11 @@ from kettle.serialization import ResponseEncoder, model_for
 from kettle.signature import CallSpec, analyze
 from kettle.streams import item_type, stream_invoker
 from kettle.types import ASGIApp
-from kettle.urlprocessing import preprocessor_hook, route_preprocessors
+from kettle.urlprocessing import (
+    preprocessor_hook,
+    route_preprocessors,
+    with_blueprint_url_defaults,
+)
 
 if TYPE_CHECKING:
     from kettle.concurrency import ThreadPool
@@ -181,6 +185,7 @@ class Build:
 
     def add(self, route: Route) -> None:
         """Compile ``route`` and route its methods to it."""
+        route = with_blueprint_url_defaults(self.app, route)
         pattern = self.pattern(route)
         self.urls.add(route.name, pattern, route.endpoint, route.methods)
         limits = self.limits.merged(route.limits)

@@ -252,8 +252,6 @@ class Blueprint(Scaffold):
     ) -> None:
         if "." in name or not name:
             raise ValueError(f"a blueprint name must be non-empty and contain no dot: {name!r}")
-        if url_defaults is not None:
-            raise NotImplementedError("kettle blueprints do not support url_defaults")
         # Flask joins the prefix and a rule with exactly one slash ("/foo/" + "bar" is
         # "/foo/bar"); a prefix ending in "/" keeps it for the rule "" ("/foo/").
         self._slash_root = bool(url_prefix) and str(url_prefix).endswith("/")
@@ -276,6 +274,8 @@ class Blueprint(Scaffold):
         self.app_view_functions: dict[str, Callable[..., Any]] = {}
         #: template context processors for this blueprint's requests only
         self.context_processors: list[Callable[[], Mapping[str, Any]]] = []
+        #: values its views get as if they were in the path (kettle.urlprocessing)
+        self.url_values_defaults: dict[str, Any] = dict(url_defaults or {})
         #: URL processors this blueprint adds to the whole app
         self.app_url_value_preprocessors: list[Callable[..., Any]] = []
         self.app_url_default_functions: list[Callable[..., Any]] = []

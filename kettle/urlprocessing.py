@@ -25,9 +25,12 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
+
+from kettle.routing.routes import Route
 
 __all__ = [
     "UrlDefaultFunc",
@@ -37,6 +40,7 @@ __all__ = [
     "inject_url_defaults",
     "preprocessor_hook",
     "route_preprocessors",
+    "with_blueprint_url_defaults",
 ]
 
 UrlDefaultFunc = Callable[[str, dict[str, Any]], None]
@@ -54,6 +58,23 @@ def route_preprocessors(
     for owner in owners[1:]:
         funcs.extend(getattr(owner, "url_value_preprocessors", ()))
     return funcs
+
+
+def with_blueprint_url_defaults(app: Any, route: Route) -> Route:
+    """``route`` with the ``url_defaults`` of the blueprints around it (``Blueprint(...)``
+    and ``register_blueprint(...)``, outer to inner) under its own ``defaults``."""
+    web = getattr(app, "web", None)
+    if web is None or not route.blueprint:
+        return route
+    merged: dict[str, Any] = {}
+    for name in route.blueprint.split("."):
+        bp = web.blueprints.get(name)
+        merged.update(getattr(bp, "url_values_defaults", None) or {})
+        merged.update(web.blueprint_url_defaults.get(name, {}))
+    if not merged:
+        return route
+    options = {**route.options, "defaults": {**merged, **(route.options.get("defaults") or {})}}
+    return dataclasses.replace(route, options=options)
 
 
 def preprocessor_hook(

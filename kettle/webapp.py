@@ -101,6 +101,8 @@ class WebApp:
         self.blueprints: dict[str, Blueprint] = {}
         #: ``handler(error, endpoint, values)`` tried in turn when url_for fails to build
         self.url_build_error_handlers: list[Callable[..., Any]] = []
+        #: ``register_blueprint(url_defaults=...)`` by registered name
+        self.blueprint_url_defaults: dict[str, dict[str, Any]] = {}
         self._session_interface: SessionInterface | None = None
         self._templating: Templating | None = None
         self._cli: click.Group | None = None
@@ -244,11 +246,13 @@ class WebApp:
         url_prefix: str | None = None,
         name: str | None = None,
         subdomain: str | None = None,
+        url_defaults: Mapping[str, Any] | None = None,
     ) -> None:
         """Serve ``blueprint`` (and the blueprints registered inside it) in this app.
 
         ``url_prefix`` replaces the blueprint's own prefix; ``name`` its name (routes are
-        then ``"name.view"``), so one blueprint may be registered twice.
+        then ``"name.view"``), so one blueprint may be registered twice; ``url_defaults``
+        are values its views get as if they were in the path (over the blueprint's own).
 
         Raises:
             ValueError: a blueprint is already registered under that name.
@@ -263,6 +267,8 @@ class WebApp:
                 f"a blueprint is already registered as {key!r}: pass name=... to register "
                 "it (again) under another name"
             )
+        if url_defaults:  # merged into the routes' defaults at compile (kettle.urlprocessing)
+            self.blueprint_url_defaults[key] = dict(url_defaults)
         for bp in blueprint.iter_blueprints():
             if bp is not blueprint:
                 if bp.name in self.blueprints and self.blueprints[bp.name] is not bp:
