@@ -331,6 +331,7 @@ class WebApp:
             url = owner.static_url_path
             if url is None:
                 url = "/" + os.path.basename(os.path.normpath(os.fspath(owner.static_folder)))
+                url = "" if url == "/." else url
             path = f"{bases[id(owner)].rstrip('/')}{url.rstrip('/')}/{{filename:path}}"
             routes.append(
                 Route(
