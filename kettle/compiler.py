@@ -187,7 +187,8 @@ class Build:
         """Compile ``route`` and route its methods to it."""
         route = with_blueprint_url_defaults(self.app, route)
         pattern = self.pattern(route)
-        self.urls.add(route.name, pattern, route.endpoint, route.methods)
+        url_pattern = self.hosts.url_pattern(route, pattern, self.app.converters)
+        self.urls.add(route.name, url_pattern, route.endpoint, route.methods)
         limits = self.limits.merged(route.limits)
         if self.max_content is not None and limits.max_body_size == self.app.limits.max_body_size:
             # Flask's MAX_CONTENT_LENGTH, unless this route set its own body limit.
@@ -440,11 +441,12 @@ def _naming(route: Route, exc: ConfigurationError) -> ConfigurationError:
 
 
 def _with_defaults(endpoint: Endpoint, defaults: dict[str, Any]) -> Endpoint:
-    """``endpoint`` given the route's ``defaults`` beside the values its path matched
-    (those win), in ``scope["path_params"]`` too (Flask's ``request.view_args``)."""
+    """``endpoint`` given the route's ``defaults`` beside the values its path (or host)
+    matched, in ``scope["path_params"]`` too (Flask's ``request.view_args``). A default
+    wins over a matched value of the same name, as in Werkzeug: it is the rule's own."""
 
     async def with_defaults(scope: Any, receive: Any, send: Any, params: dict[str, Any]) -> None:
-        values = {**defaults, **params}
+        values = {**params, **defaults}
         scope["path_params"] = values
         await endpoint(scope, receive, send, values)
 

@@ -155,6 +155,7 @@ def build_url_for(
         NoMatchFound: the URL cannot be built and no build error handler gave one.
     """
     from kettle.globals import RequestContext, current_context
+    from kettle.routing.hosts import external_netloc, request_host
     from kettle.routing.urls import NoMatchFound
 
     urls = web.owner.ensure_compiled().urls
@@ -190,6 +191,13 @@ def build_url_for(
         options = {"_anchor": _anchor, "_method": _method, "_scheme": _scheme}
         values.update(options, _external=absolute)
         return handle_url_build_error(web.url_build_error_handlers, error, endpoint, values)
+    # SERVER_NAME and the route's subdomain or host (kettle.routing.hosts) name the host.
+    scheme = _scheme or (request.url.scheme if request is not None else None)
+    scheme = scheme or web.config.get("PREFERRED_URL_SCHEME") or "http"
+    current = None if request is None else request_host(request.scope)
+    hosted = external_netloc(web.owner, path, current, scheme)
+    if hosted is not None and (absolute or hosted[1]):
+        base = f"{scheme}://{hosted[0]}{root}"
     return build_url(path, query, anchor=_anchor, base_url=base)
 
 

@@ -26,15 +26,26 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kettle.exceptions import ConfigurationError
+from kettle.routing.converters import Converter
+from kettle.routing.patterns import PathPattern, PatternError, parse_pattern
 from kettle.types import Scope
 
 if TYPE_CHECKING:
     from kettle.routing.routes import Route
 
-__all__ = ["HostOptionsError", "HostRouting", "check_options", "route_host_part"]
+__all__ = [
+    "HostOptionsError",
+    "HostPath",
+    "HostRouting",
+    "HostedPattern",
+    "check_options",
+    "external_netloc",
+    "route_host_part",
+]
 
 #: letters, digits, ``-._``, ``:`` before a port and ``[]`` around an IPv6 address
 _HOST_RE = re.compile(r"[a-z0-9\-._:\[\]]{0,300}")
@@ -144,6 +155,28 @@ class HostRouting:
             return None if part is None else route.path
         return "/" + part + route.path
 
+    def url_part(self, route: Route) -> str:
+        """The host part ``url_for`` builds for ``route`` (``""``: none of its own)."""
+        if self.mode == "host":
+            host = route.options.get("host")
+            if host is None and route.name == "static":
+                host = self.static_host
+            return "" if host is None else str(host)
+        return route_subdomain(route) or ""
+
+    def url_pattern(
+        self, route: Route, pattern: PathPattern, converters: Mapping[str, type[Converter]]
+    ) -> PathPattern:
+        """``pattern`` as the URL map keeps it: with the route's host part, if it has one."""
+        part = self.url_part(route)
+        if not part:
+            return pattern
+        try:
+            host = parse_pattern("/" + part, converters)
+        except PatternError as exc:
+            raise ConfigurationError(f"{route.name}: {exc}") from None
+        return HostedPattern(pattern.template, pattern.segments, host, self.mode == "host")
+
     def key_function(self) -> Callable[[Scope], str | None] | None:
         """The request's key prefix (``"/abc"``), None for a host that is not one; no
         function at all for an app that routes on the path alone."""
@@ -178,3 +211,61 @@ class HostRouting:
 def _host_key(scope: Scope) -> str | None:
     host = request_host(scope)
     return None if host is None else "/" + host
+
+
+class HostPath(str):
+    """A built path that knows the host part of its route (``url_for`` reads it)."""
+
+    __slots__ = ("host_part", "whole_host")
+    host_part: str
+    whole_host: bool
+
+    def __new__(cls, path: str, host_part: str, whole_host: bool) -> HostPath:
+        built = super().__new__(cls, path)
+        built.host_part = host_part
+        built.whole_host = whole_host
+        return built
+
+
+@dataclass(frozen=True, slots=True)
+class HostedPattern(PathPattern):
+    """A route's path pattern and its host part: building it takes the values of both."""
+
+    host: PathPattern
+    #: the host part is the whole host (``host_matching``), not a subdomain
+    whole_host: bool
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {**self.host.params, **PathPattern.params.fget(self)}  # type: ignore[attr-defined]
+
+    def format(self, values: Mapping[str, Any]) -> str:
+        path = PathPattern.format(self, values)
+        return HostPath(path, self.host.format(values)[1:], self.whole_host)
+
+
+def external_netloc(
+    app: Any, path: str, request_host: str | None, scheme: str
+) -> tuple[str, bool] | None:
+    """The host a built URL names, and whether it differs from the request's (so the
+    URL must be absolute); None when the app's settings name no host.
+
+    With ``SERVER_NAME`` (and no host matching) URLs name it rather than the ``Host``
+    the client sent, with the route's subdomain in front, as in Flask.
+    """
+    host_part = getattr(path, "host_part", "")
+    if getattr(path, "whole_host", False):
+        return host_part, request_host != host_part
+    server = app.config.get("SERVER_NAME")
+    if not server or getattr(app, "host_matching", False):
+        return None
+    server = str(server).lower()
+    netloc = f"{host_part}.{server}" if host_part else server
+    if request_host is None:
+        return netloc, True
+    current = ""
+    if getattr(app, "subdomain_matching", False):
+        bare = _without_default_port(server, scheme)
+        if request_host.endswith("." + bare):
+            current = request_host[: -len(bare) - 1]
+    return netloc, host_part != current
