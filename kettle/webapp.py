@@ -329,7 +329,7 @@ class WebApp:
             if folder is None or not os.path.isdir(folder) or id(owner) not in bases:
                 continue
             url = owner.static_url_path
-            if url is None:
+            if url is None:  # the folder's name; none for the root folder (static_folder="")
                 url = "/" + os.path.basename(os.path.normpath(os.fspath(owner.static_folder)))
                 url = "" if url == "/." else url
             path = f"{bases[id(owner)].rstrip('/')}{url.rstrip('/')}/{{filename:path}}"
