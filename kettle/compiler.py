@@ -360,7 +360,9 @@ class Build:
                 spec,
                 self.pool,
                 self.app.app_scope,
-                strict_content_type=self.app.strict_content_type,
+                strict_content_type=route.options.get(
+                    "strict_content_type", self.app.strict_content_type
+                ),
             )
         except ConfigurationError as exc:
             raise _naming(route, exc) from exc

@@ -217,7 +217,11 @@ def _fastapi_group(
 def _annotated(spec: ParamSpec) -> Any:
     marker = spec.marker
     if spec.group or not (
-        marker.constraints() or marker.title or marker.description or marker.examples
+        marker.constraints()
+        or marker.title
+        or marker.description
+        or marker.examples
+        or marker.discriminator
     ):
         return spec.annotation
     return Annotated[spec.annotation, marker.field_info()]

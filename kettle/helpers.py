@@ -22,7 +22,6 @@ from kettle.context import current as _current
 from kettle.exceptions import HTTPException
 from kettle.globals import _request_context, current_app, current_context, session
 from kettle.responses import (
-    JSONResponse,
     RedirectResponse,
     Response,
     StreamingResponse,
@@ -176,18 +175,23 @@ def _is_stream(value: Any) -> bool:
     return isinstance(value, Iterator | AsyncIterator)
 
 
-def jsonify(*args: Any, **kwargs: Any) -> JSONResponse:
+def jsonify(*args: Any, **kwargs: Any) -> Response:
     """A JSON response of the argument, the arguments as a list, or the keywords as a dict.
 
     Example:
         >>> from kettle.helpers import jsonify
+    Written by the current app's ``app.json`` provider (sorted keys, HTTP dates, its
+    ``mimetype``, indented in debug mode); kettle's typed responses use orjson directly.
+
         >>> jsonify(1, 2).body, jsonify(user="ada").body, jsonify({"a": None}).body
-        (b'[1,2]', b'{"user":"ada"}', b'{"a":null}')
+        (b'[1,2]\\n', b'{"user":"ada"}\\n', b'{"a":null}\\n')
     """
     if args and kwargs:
         raise TypeError("jsonify() takes args or kwargs, not both")
-    data: Any = args[0] if len(args) == 1 else (list(args) or kwargs)
-    return JSONResponse(data)
+    from kettle.jsonprovider import provider
+
+    response: Response = provider().response(*args, **kwargs)
+    return response
 
 
 # -- files ----------------------------------------------------------------------------------
@@ -431,8 +435,13 @@ def _max_age(
         value = value(name)
     if value is None:
         ctx = current_context()
-        config = getattr(ctx.app, "config", None) if ctx is not None else None
-        value = config.get("SEND_FILE_MAX_AGE_DEFAULT") if config is not None else None
+        app = ctx.app if ctx is not None else None
+        decide = getattr(app, "get_send_file_max_age", None)  # an app subclass may decide
+        config = getattr(app, "config", None)
+        if decide is not None:
+            value = decide(name)
+        elif config is not None:
+            value = config.get("SEND_FILE_MAX_AGE_DEFAULT")
     if isinstance(value, timedelta):
         return int(value.total_seconds())
     return None if value is None else int(value)

@@ -37,8 +37,12 @@ async def run_lifespan(
     lifespan: Lifespan | None,
     on_startup: Sequence[Hook],
     on_shutdown: Sequence[Hook],
+    router: Any = None,
 ) -> AsyncIterator[Mapping[str, Any] | None]:
-    """Startup hooks, then the lifespan context; on exit the reverse."""
+    """Startup hooks, then the lifespan context; on exit the reverse. With ``router``, the
+    hooks and lifespans of the routers under it too (see :func:`with_routers`)."""
+    if router is not None:
+        lifespan, on_startup, on_shutdown = with_routers(router, lifespan, on_startup, on_shutdown)
     for hook in on_startup:
         await _call(hook)
     try:
@@ -50,6 +54,40 @@ async def run_lifespan(
     finally:
         for hook in on_shutdown:
             await _call(hook)
+
+
+def with_routers(
+    router: Any, lifespan: Lifespan | None, on_startup: Sequence[Hook], on_shutdown: Sequence[Hook]
+) -> tuple[Lifespan | None, list[Hook], list[Hook]]:
+    """Add the hooks and lifespans of the routers under ``router`` to the app's own.
+
+    ``Router(on_startup=..., on_shutdown=..., lifespan=...)`` of an included router run
+    with the app's: hooks after the app's, lifespans entered inside the app's (their
+    state merged), as FastAPI merges them when a router is included.
+    """
+    lifespans = [lifespan] if lifespan is not None else []
+    startup, shutdown = list(on_startup), list(on_shutdown)
+    for each in router.iter_routers():
+        startup += each.on_startup
+        shutdown += each.on_shutdown
+        if each.lifespan is not None:
+            lifespans.append(as_lifespan(each.lifespan))
+    if len(lifespans) <= 1:
+        return (lifespans[0] if lifespans else None), startup, shutdown
+    return _nested(lifespans), startup, shutdown
+
+
+def _nested(lifespans: Sequence[Lifespan]) -> Lifespan:
+    @contextlib.asynccontextmanager
+    async def run(app: Any) -> AsyncIterator[Mapping[str, Any] | None]:
+        state: dict[str, Any] = {}
+        async with contextlib.AsyncExitStack() as stack:
+            for lifespan in lifespans:
+                got = await stack.enter_async_context(lifespan(app))
+                state.update(got or {})
+            yield state or None
+
+    return run
 
 
 _frozen = False

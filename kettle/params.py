@@ -69,6 +69,7 @@ class Param:
         include_in_schema: bool = True,
         json_schema_extra: dict[str, Any] | None = None,
         openapi_examples: dict[str, Any] | None = None,
+        discriminator: str | None = None,
     ) -> None:
         if regex is not None:
             _deprecated("`regex` has been deprecated, please use `pattern` instead")
@@ -100,6 +101,9 @@ class Param:
         self.include_in_schema = include_in_schema
         self.json_schema_extra = json_schema_extra
         self.openapi_examples = openapi_examples
+        #: the field naming which member of a union the value is (pydantic's
+        #: discriminated unions: one member validated, one error to read)
+        self.discriminator = discriminator
 
     @property
     def has_default(self) -> bool:
@@ -120,6 +124,7 @@ class Param:
             description=self.description,
             examples=self.examples,
             json_schema_extra=self.json_schema_extra,
+            discriminator=self.discriminator,
             **self.constraints(),
         )
 
@@ -258,8 +263,10 @@ class Depends:
         dependency: Callable[..., Any] | None = None,
         *,
         use_cache: bool = True,
-        scope: str = "request",
+        scope: str | None = "request",
     ) -> None:
+        # None is FastAPI's "not said": the default, request scope.
+        scope = scope or "request"
         # "function": a yield dependency closed as soon as the handler returns, before the
         # response is sent (FastAPI's scope="function").
         if scope not in ("request", "app", "function"):

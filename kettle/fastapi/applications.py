@@ -17,6 +17,7 @@ from kettle import Kettle, Router
 from kettle.introspection import mark_coroutine_function
 from kettle.openapi import OPENAPI_VERSION, OpenAPIConfig
 from kettle.routing import Route
+from kettle.routing.inherit import route_defaults
 
 __all__ = ["FastAPI"]
 
@@ -31,8 +32,10 @@ class FastAPI(Kettle):
     here: ``root_path_in_servers``, ``separate_input_output_schemas`` and
     ``openapi_external_docs``; so are the app-wide route defaults ``responses``,
     ``deprecated`` and ``include_in_schema`` (the root router's), ``webhooks`` (a router
-    documented, never served) and the deprecated ``openapi_prefix`` (``root_path``); an empty
-    ``openapi_url``, ``docs_url`` or ``redoc_url`` turns that page off, as ``None`` does.
+    documented, never served), ``routes`` (a list of routes, served as if added),
+    ``callbacks`` (documented under every operation) and the deprecated ``openapi_prefix``
+    (``root_path``); an empty ``openapi_url``, ``docs_url`` or ``redoc_url`` turns that
+    page off, as ``None`` does.
 
     Example:
         >>> app = FastAPI(title="Inventory")
@@ -68,6 +71,8 @@ class FastAPI(Kettle):
         deprecated: bool | None = None,
         include_in_schema: bool = True,
         webhooks: Router | None = None,
+        routes: Sequence[Route] | None = None,
+        callbacks: Sequence[Route] | None = None,
         static_folder: str | None = None,
         template_folder: str | None = None,
         **options: Any,
@@ -100,6 +105,8 @@ class FastAPI(Kettle):
         self.router.responses = dict(responses or {})
         self.router.deprecated = bool(deprecated)
         self.router.include_in_schema = include_in_schema
+        self.router.route_defaults.update(route_defaults(callbacks=callbacks))
+        self.router.routes.extend(routes or ())
 
     def __call__(self, scope: Any, receive: Any, send: Any = None) -> Any:
         if send is not None and self.root_path_prefix:

@@ -192,10 +192,11 @@ class _Builder:
         generate = self.config.generate_unique_id_function
         for route, _, method in documented:
             explicit = route.operation_id is not None
+            own = route.options.get("generate_unique_id_function") or generate
             if explicit:
                 base = str(route.operation_id)
-            elif generate is not None:
-                base = str(generate(route))
+            elif own is not None:
+                base = str(own(route))
             else:
                 base = _identifier(route.name)
             if methods[id(route)] > 1:
@@ -235,8 +236,10 @@ class _Builder:
         generate = self.config.generate_unique_id_function
         result: list[str] = []
         for route, pattern, method in documented:
-            if generate is not None:
-                unique = str(generate(route))
+            # the route's (or its routers') function wins over the app's
+            own = route.options.get("generate_unique_id_function") or generate
+            if own is not None:
+                unique = str(own(route))
             else:
                 name = route.name.rsplit(".", 1)[-1]
                 path = self.webhook_names.get(id(route), pattern.openapi_path)

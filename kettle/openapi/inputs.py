@@ -369,7 +369,13 @@ def _not_negative(schema: JSONDict) -> None:
 
 
 def _has_schema_options(marker: p.Param) -> bool:
-    return bool(marker.constraints() or marker.title or marker.examples or marker.json_schema_extra)
+    return bool(
+        marker.constraints()
+        or marker.title
+        or marker.examples
+        or marker.json_schema_extra
+        or marker.discriminator
+    )
 
 
 def _with_field(prm: ParamSpec) -> Any:
@@ -384,6 +390,7 @@ def _with_field(prm: ParamSpec) -> Any:
         title=marker.title,
         examples=marker.examples,
         json_schema_extra=marker.json_schema_extra,
+        discriminator=marker.discriminator,
         **constraints,
     )
     return Annotated[prm.annotation, field]

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from kettle.exceptions import ConfigurationError
 from kettle.introspection import describe
 from kettle.limits import Limits
+from kettle.routing import inherit
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,6 +67,10 @@ EXTRA_OPTIONS = frozenset(
         "defaults",
         "subdomain",  # Flask's host routing (kettle.routing.hosts)
         "host",
+        # FastAPI's: ``generate_unique_id_function(route)`` names the operation in the
+        # OpenAPI document; ``strict_content_type=False`` reads JSON sent without its type.
+        "generate_unique_id_function",
+        "strict_content_type",
     }
 )
 
@@ -109,6 +114,12 @@ class Route:
     @property
     def is_websocket(self) -> bool:
         return WEBSOCKET in self.methods
+
+    @property
+    def path_format(self) -> str:
+        """The path with its parameters' converters left out (``/items/{item_id}``), as a
+        ``generate_unique_id_function`` reads it."""
+        return inherit.path_format(self.path)
 
     def get_route_handler(self) -> Callable[[Any], Awaitable[Any]]:
         """The route's handler as ``await handler(request) -> Response``: parameters read
@@ -165,6 +176,8 @@ class _Include:
     deprecated: bool = False
     #: replaces the router's own name (Flask's ``register_blueprint(name=...)``)
     own_name: str | None = None
+    #: route defaults given to ``include_router`` (see :mod:`kettle.routing.inherit`)
+    defaults: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def join_paths(prefix: str, path: str) -> str:
@@ -204,6 +217,17 @@ class Router:
         responses: Mapping[int | str, Any] | None = None,
         deprecated: bool = False,
         route_class: type[Route] = Route,
+        default_response_class: type | None = None,
+        callbacks: Sequence[Route] | None = None,
+        generate_unique_id_function: Callable[[Route], str] | None = None,
+        strict_content_type: bool | None = None,
+        routes: Sequence[Route] | None = None,
+        on_startup: Sequence[Callable[[], Any]] | None = None,
+        on_shutdown: Sequence[Callable[[], Any]] | None = None,
+        lifespan: Callable[[Any], Any] | None = None,
+        redirect_slashes: bool = True,
+        default: Any = None,
+        dependency_overrides_provider: Any = None,
     ) -> None:
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise ValueError(
@@ -222,7 +246,21 @@ class Router:
         #: the class of the routes declared here (a subclass may wrap each request: see
         #: :meth:`Route.get_route_handler`)
         self.route_class = route_class
-        self.routes: list[Route] = []
+        self.routes: list[Route] = list(routes or ())
+        #: defaults of every route below (see :mod:`kettle.routing.inherit`)
+        self.route_defaults = inherit.route_defaults(
+            default_response_class, callbacks, generate_unique_id_function, strict_content_type
+        )
+        #: run with the app's own when the router is included (see :mod:`kettle.lifespan`)
+        self.on_startup = list(on_startup or ())
+        self.on_shutdown = list(on_shutdown or ())
+        self.lifespan = lifespan
+        # Only the app's own router answers requests, so only the app's setting counts
+        # (as in FastAPI, where an included router's routes move into the app's router).
+        self.redirect_slashes = redirect_slashes
+        # Starlette's app for unmatched requests and FastAPI's overrides provider: kettle's
+        # app answers 404 itself and keeps ``dependency_overrides``; accepted, ignored.
+        del default, dependency_overrides_provider
         #: ``(path, asgi_app, name)`` of the apps mounted here (see :meth:`mount`)
         self.mounts: list[tuple[str, Any, str | None]] = []
         self._includes: list[_Include] = []
@@ -246,6 +284,8 @@ class Router:
         **options: Any,
     ) -> Route:
         """Register ``endpoint`` for ``path``; ``methods`` defaults to ``["GET"]``."""
+        # FastAPI's add_api_route(route_class_override=...): this route's class
+        route_class = options.pop("route_class_override", None) or self.route_class
         if isinstance(methods, str):  # "GET POST" would be read letter by letter
             raise TypeError(f"methods for {path!r} must be a list of names, not {methods!r}")
         wanted = frozenset(m.upper() for m in (methods or ("GET",)))
@@ -269,7 +309,7 @@ class Router:
         for key in ("tags", "dependencies"):
             if key in known:
                 known[key] = tuple(known[key] or ())
-        route = self.route_class(
+        route = route_class(
             path=path,
             endpoint=endpoint,
             methods=wanted,
@@ -304,6 +344,7 @@ class Router:
         return decorator
 
     api_route = route
+    add_api_route = add_route  # FastAPI's names
 
     def _method(self, method: str) -> Callable[..., Callable[[F], F]]:
         def register(path: str, **options: Any) -> Callable[[F], F]:
@@ -370,6 +411,8 @@ class Router:
 
         return decorator
 
+    add_api_websocket_route = add_websocket_route
+
     def mount(self, path: str, app: Any, name: str | None = None) -> None:
         """Serve any ASGI ``app`` under ``path``: a sub-application (another kettle or
         FastAPI app with its own docs), static files, a WSGI app behind an adapter.
@@ -424,6 +467,9 @@ class Router:
         responses: Mapping[int | str, Any] | None = None,
         deprecated: bool = False,
         own_name: str | None = None,
+        default_response_class: type | None = None,
+        callbacks: Sequence[Route] | None = None,
+        generate_unique_id_function: Callable[[Route], str] | None = None,
     ) -> None:
         """Serve ``router``'s routes under ``prefix`` (added to the router's own prefix;
         ``own_prefix`` replaces the router's own prefix instead). ``tags``,
@@ -446,10 +492,24 @@ class Router:
                 dict(responses or {}),
                 deprecated,
                 own_name,
+                inherit.route_defaults(
+                    default_response_class, callbacks, generate_unique_id_function
+                ),
             )
         )
         router._listeners.append(self._changed)
         self._changed()
+
+    def iter_routers(self) -> Iterator[Router]:
+        """This router and every router included under it, each once."""
+        seen: set[int] = set()
+        stack = [self]
+        while stack:
+            router = stack.pop(0)
+            if id(router) not in seen:
+                seen.add(id(router))
+                yield router
+                stack.extend(inc.router for inc in router._includes)
 
     def _reaches(self, target: Router) -> bool:
         return any(inc.router is target or inc.router._reaches(target) for inc in self._includes)
@@ -470,6 +530,7 @@ class Router:
         responses: Mapping[int | str, Any] | None = None,
         deprecated: bool = False,
         own_name: str | None = None,
+        defaults: Mapping[str, Any] | None = None,
     ) -> Iterator[Route]:
         """Every route under this router, with prefixes joined and options inherited.
 
@@ -487,7 +548,9 @@ class Router:
         limits = _merge_limits(limits, self.limits)
         responses = {**(responses or {}), **self.responses}
         deprecated = deprecated or self.deprecated
-        for route in self.routes:
+        defaults = inherit.merge(defaults or {}, self.route_defaults)
+        for declared in self.routes:
+            route = inherit.apply(declared, defaults)
             yield dataclasses.replace(
                 route,
                 path=join_paths(base, route.path),
@@ -515,6 +578,7 @@ class Router:
                 {**responses, **(inc.responses or {})},
                 deprecated or inc.deprecated,
                 inc.own_name,
+                inherit.merge(defaults, inc.defaults),
             )
 
 
