@@ -467,7 +467,6 @@ class Kettle:
             self._lifespan,
             [*self.on_startup_hooks, self._start_app_scope],
             [self.app_scope.close, *self.on_shutdown_hooks],
-            self.router,
         )
 
     async def _start_app_scope(self) -> None:
@@ -571,6 +570,8 @@ class Kettle:
     url_map: Attribute[URLMap] = Attribute("web")
     json: Attribute[JSONProvider] = Attribute("web")
     #: ``logging.getLogger(app.name)``, set up on first use (:mod:`kettle.applogging`)
+    send_static_file = Method("router", Scaffold.send_static_file)
+    get_send_file_max_age = Method("router", Scaffold.get_send_file_max_age)
     logger = functools.cached_property(create_logger)
     context_processor = Method("web", WebApp.context_processor)
     template_filter = Method("web", WebApp.template_filter)

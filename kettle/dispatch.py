@@ -33,7 +33,13 @@ from kettle.context import RequestContext, request_class
 from kettle.context import current as _current
 from kettle.di import CallState, teardown, unwind
 from kettle.errorhandlers import ExceptionHandlers, hand_to_test_client
-from kettle.exceptions import ConfigurationError, HTTPException, WebSocketDisconnect
+from kettle.exceptions import (
+    ConfigurationError,
+    HTTPException,
+    MethodNotAllowed,
+    NotFound,
+    WebSocketDisconnect,
+)
 from kettle.hooks import Hooks
 from kettle.introspection import describe
 from kettle.limits import Limits
@@ -455,7 +461,7 @@ def make_dispatch(
         if allowed:
             # An automatic OPTIONS answer is a route of its own (compile_automatic_options):
             # here OPTIONS is a method the path's routes refused, like any other.
-            exc = HTTPException(405, headers={"Allow": ", ".join(sorted(allowed))})
+            exc = MethodNotAllowed(headers={"Allow": ", ".join(sorted(allowed))})
             return await _refuse(scope, receive, send, exc)
         if redirect_slashes:
             target = path[:-1] if path.endswith("/") else path + "/"
@@ -465,7 +471,8 @@ def make_dispatch(
                 return await _refuse(scope, receive, send, redirect)
         if not_found is not None:
             return await not_found(scope, receive, send)
-        return await _refuse(scope, receive, send, HTTPException(404))
+        # NotFound, not a bare 404: Flask handlers check isinstance(e, NotFound).
+        return await _refuse(scope, receive, send, NotFound())
 
     return dispatch
 

@@ -21,6 +21,8 @@ from kettle.concurrency import ThreadPool
 from kettle.di import follows_fastapi
 from kettle.exceptions import (
     NAMED_ERRORS,
+    BadRequest,
+    BadRequestKeyError,
     ClientDisconnect,
     ConfigurationError,
     HTTPException,
@@ -92,6 +94,24 @@ def propagates(app: Any) -> bool:
     return bool(config.get("TESTING"))
 
 
+def _trapped(app: Any, exc: HTTPException) -> bool:
+    """Whether the app's config makes the HTTP error ``exc`` an unhandled error, raised in
+    the test calling it (Flask's ``TRAP_HTTP_EXCEPTIONS``; ``TRAP_BAD_REQUEST_ERRORS`` for
+    400s, which when unset traps a missing form key in debug mode). Read on the error path
+    only."""
+    config = getattr(app, "config", None)
+    if config is None or follows_fastapi(app):
+        return False
+    if config.get("TRAP_HTTP_EXCEPTIONS"):
+        return True
+    if not isinstance(exc, BadRequest) or isinstance(exc, RequestValidationError):
+        return False
+    trap = config.get("TRAP_BAD_REQUEST_ERRORS")
+    if trap is None:
+        return isinstance(exc, BadRequestKeyError) and bool(config.get("DEBUG"))
+    return bool(trap)
+
+
 def _status_of(key: object) -> int | None:
     """The status code a handler's key stands for: a code, or a named error (NotFound: 404)."""
     if isinstance(key, int):
@@ -147,6 +167,10 @@ class ExceptionHandlers:
                     "use a status code or an exception class"
                 )
         self._server_error = self._by_status.get(500) or self._by_class.get(Exception)
+        #: the app's handler for a class HTTPException derives from (Exception)
+        self._generic = next(
+            (self._by_class[k] for k in HTTPException.__mro__[1:] if k in self._registered), None
+        )
         self._debug_handler = debug_handler
         self._cache: dict[type[BaseException], _Compiled | None] = {}
 
@@ -179,7 +203,9 @@ class ExceptionHandlers:
     def customized(self, status: int) -> bool:
         """Whether an app handler could answer an ``HTTPException(status)``."""
         return (
-            status in self._by_status or self._by_class[HTTPException] is not http_exception_handler
+            status in self._by_status
+            or self._by_class[HTTPException] is not http_exception_handler
+            or self._generic is not None
         )
 
     def _lookup(self, exc: BaseException) -> _Compiled | None:
@@ -226,10 +252,16 @@ class ExceptionHandlers:
             if layered is not None:
                 return await layered(request, exc)
         if isinstance(exc, HTTPException):
+            if _trapped(request.scope.get("app"), exc):
+                return await self._unhandled(request, exc)
             handler = (
                 self._specific(exc) or self._by_status.get(exc.status_code) or self._lookup(exc)
             )
             assert handler is not None  # HTTPException always has the default handler
+            # Flask: a handler for Exception answers HTTP errors too (not in FastAPI).
+            generic = self._generic
+            if handler is http_exception_handler and generic is not None:
+                handler = handler if follows_fastapi(request.scope.get("app")) else generic
             return await handler(request, exc)
         handler = self._lookup(exc)
         if handler is not None:

@@ -318,7 +318,7 @@ class FlaskRequest(Request):
             self._expect_json(force)
         raw = self._sync_body()
         try:
-            value = decode_json(raw)
+            value = self._loads(raw)
         except HTTPException:
             if silent:
                 return None
@@ -327,6 +327,12 @@ class FlaskRequest(Request):
             self._json = value
             self._has_json = True
         return value
+
+    def _loads(self, raw: bytes) -> Any:
+        # app.json decides (a provider subclass may have its own loads); orjson otherwise
+        provider = getattr(self.scope.get("app"), "json", None)
+        loads_request = getattr(provider, "loads_request", None)
+        return decode_json(raw) if loads_request is None else loads_request(raw)
 
     @property
     def mimetype(self) -> str:

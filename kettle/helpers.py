@@ -162,7 +162,7 @@ def make_response(*args: Any) -> Response:
         (201, '7', 'text/html; charset=utf-8')
     """
     if not args:
-        return Response()
+        return to_response("")  # Flask's empty response is still an (empty) HTML page
     value = args[0] if len(args) == 1 else args
     if type(value) is tuple and value and _is_stream(value[0]):
         value = (StreamingResponse(value[0], media_type="text/html"), *value[1:])

@@ -10,6 +10,7 @@ from http import HTTPStatus
 from typing import Literal, overload
 
 from kettle.datastructures import HeaderSet, MutableHeaders
+from kettle.http import CacheControl, parse_cache_control_header
 
 __all__ = ["ResponseNames"]
 
@@ -68,6 +69,17 @@ class ResponseNames:
     @data.setter
     def data(self, value: str | bytes) -> None:
         self.set_data(value)
+
+    @property
+    def cache_control(self) -> CacheControl:
+        """The ``Cache-Control`` header, parsed (``.max_age``, ``.no_cache``...); read-only.
+
+        Example:
+            >>> from kettle import Response
+            >>> Response(headers={"cache-control": "public, max-age=60"}).cache_control.max_age
+            60
+        """
+        return parse_cache_control_header(self.headers.get("cache-control"))
 
     @property
     def status(self) -> str:

@@ -89,6 +89,29 @@ class Scaffold(Router):
         return self._folder(self.template_folder)
 
     # -- hooks -------------------------------------------------------------------------------
+    def get_send_file_max_age(self, filename: str | None) -> int | None:
+        """Seconds browsers may cache ``filename`` (``SEND_FILE_MAX_AGE_DEFAULT``).
+
+        Override it in a subclass to decide per file; ``None`` means ``no-cache``.
+        """
+        from kettle.staticfiles import default_max_age
+
+        return default_max_age()
+
+    def send_static_file(self, filename: str | os.PathLike[str]) -> Any:
+        """A response with ``filename`` from this router's static folder (or a 404).
+
+        Example:
+            >>> from kettle import Kettle
+            >>> app = Kettle(__name__, static_folder=None)
+            >>> app.send_static_file("x.css")
+            Traceback (most recent call last):
+            RuntimeError: 'static_folder' must be set to serve static files
+        """
+        from kettle.staticfiles import send_static_file
+
+        return send_static_file(self, filename)
+
 
     def before_request(self, func: F) -> F:
         """Run ``func()`` before each request's handler; a returned value becomes the response.

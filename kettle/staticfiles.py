@@ -13,6 +13,7 @@ import importlib.util
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 from kettle.exceptions import ConfigurationError, HTTPException
 from kettle.fileresponse import FileResponse
@@ -21,21 +22,66 @@ from kettle.requests import Request
 from kettle.responses import JSONResponse, RedirectResponse, Response
 from kettle.types import Receive, Scope, Send
 
-__all__ = ["StaticFiles", "cache_control", "serve_static", "static_endpoint"]
+__all__ = [
+    "StaticFiles",
+    "cache_control",
+    "default_max_age",
+    "send_static_file",
+    "serve_static",
+    "static_endpoint",
+]
 
 MaxAge = int | timedelta | None
+
+
+def default_max_age() -> int | None:
+    """The current app's ``SEND_FILE_MAX_AGE_DEFAULT`` in seconds (``None`` outside one).
+
+    Example:
+        >>> from kettle import Kettle
+        >>> app = Kettle(__name__)
+        >>> app.config["SEND_FILE_MAX_AGE_DEFAULT"] = timedelta(hours=1)
+        >>> with app.app_context():
+        ...     default_max_age()
+        3600
+    """
+    from kettle.globals import current_app, has_app_context
+
+    value = current_app.config.get("SEND_FILE_MAX_AGE_DEFAULT") if has_app_context() else None
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    return None if value is None else int(value)
+
+
+def send_static_file(owner: Any, filename: str | os.PathLike[str]) -> Response:
+    """``filename`` from ``owner``'s static folder, cached as its ``get_send_file_max_age``.
+
+    ``owner`` is a blueprint or an app's router; for the app's router the app itself
+    decides, so an app subclass overriding ``get_send_file_max_age`` is asked.
+    """
+    from kettle.globals import current_app, has_app_context
+    from kettle.helpers import send_from_directory
+
+    folder = owner.static_path
+    if folder is None:
+        raise RuntimeError("'static_folder' must be set to serve static files")
+    name = os.fspath(filename)
+    app = current_app._get_current_object() if has_app_context() else None  # type: ignore[attr-defined]
+    decider = app if app is not None and getattr(app, "router", None) is owner else owner
+    return send_from_directory(folder, name, max_age=decider.get_send_file_max_age(name))
 
 
 def cache_control(max_age: MaxAge) -> str:
     """``Cache-Control`` for static files: ``public, max-age=N``, or ``no-cache``.
 
-    ``no-cache`` (the default) still lets browsers keep the file, but they revalidate it
-    with its ``ETag`` each time: a cheap 304, and never a stale file after a deploy.
+        ``no-cache`` (the default) still lets browsers keep the file, but they revalidate it
+        with its ``ETag`` each time: a cheap 304, and never a stale file after a deploy.
 
-    Example:
-        >>> from datetime import timedelta
-        >>> cache_control(None), cache_control(3600), cache_control(timedelta(days=1))
-        ('no-cache', 'public, max-age=3600', 'public, max-age=86400')
+        Example:
+            >>> from datetime import timedelta
+    from typing import Any
+            >>> cache_control(None), cache_control(3600), cache_control(timedelta(days=1))
+            ('no-cache', 'public, max-age=3600', 'public, max-age=86400')
     """
     seconds = int(max_age.total_seconds()) if isinstance(max_age, timedelta) else max_age
     if not seconds or seconds < 0:

@@ -37,6 +37,7 @@ from kettle.jinjatemplates import (
     select_autoescape,
 )
 from kettle.signals import before_render_template, template_rendered
+from kettle.templateloader import FolderLoader
 
 __all__ = [
     "AUTOESCAPE_EXTENSIONS",
@@ -116,6 +117,8 @@ class Environment(jinja2.Environment):
             session=session,
             g=g,
         )
+        # ``|tojson`` writes with the current app's ``app.json`` (HTTP dates, its default)
+        self.policies["json.dumps_function"] = _json_dumps
 
 
 class Templating:
@@ -162,9 +165,8 @@ class Templating:
         self.root_path = os.fspath(root_path)
         #: the class of :attr:`env` (a subclass of :class:`Environment`)
         self.environment_class = environment_class or Environment
-        # ChoiceLoader keeps this very list, so folders added later are searched too.
-        self._loaders: list[jinja2.BaseLoader] = []
-        self.loader = jinja2.ChoiceLoader(self._loaders)
+        #: the folders' loader (``EXPLAIN_TEMPLATE_LOADING`` explains its lookups)
+        self.loader = FolderLoader()
         self.folders: list[str] = []
         self._env: Environment | None = None
         self._async_env: jinja2.Environment | None = None
@@ -210,17 +212,18 @@ class Templating:
             if env is not None:
                 env.auto_reload = value
 
-    def add_folder(self, folder: str | os.PathLike[str]) -> None:
+    def add_folder(self, folder: str | os.PathLike[str], label: str | None = None) -> None:
         """Search ``folder`` (relative to ``root_path``) after the folders already added.
 
         A blueprint registering its template folder calls this; templates already loaded
-        are forgotten so the new search order applies.
+        are forgotten so the new search order applies. ``label`` names the folder's owner
+        in ``EXPLAIN_TEMPLATE_LOADING``'s log (``"blueprint 'admin'"``).
         """
         path = os.path.join(self.root_path, os.fspath(folder))
         if path in self.folders:
             return
         self.folders.append(path)
-        self._loaders.append(jinja2.FileSystemLoader(path))
+        self.loader.add(path, label)
         for env in (self._env, self._async_env):
             if env is not None and env.cache is not None:
                 env.cache.clear()
@@ -388,26 +391,91 @@ class Templating:
         return _keep_context_async(template.generate_async(context))
 
 
+def app_templating(app: Any, *, auto_reload: bool, debug: bool) -> Templating:
+    """The :class:`Templating` of ``app``: its template folder first, labelled for
+    ``EXPLAIN_TEMPLATE_LOADING``, or the loader its ``create_global_jinja_loader()`` makes
+    (an app subclass defining that method decides where every template comes from)."""
+    make_loader = getattr(app, "create_global_jinja_loader", None)
+    options = {"loader": make_loader()} if make_loader is not None else {}
+    templating = Templating(
+        app.root_path,
+        [],
+        auto_reload=auto_reload,
+        debug=debug,
+        environment_class=app.jinja_environment,
+        **options,
+    )
+    if app.template_folder is not None:
+        name = getattr(app, "name", None) or app.import_name
+        templating.add_folder(app.template_folder, f"application {name!r}")
+    return templating
+
+
+def add_blueprint_folders(templating: Templating, blueprints: Iterable[Any]) -> None:
+    """Search each blueprint's template folder after the app's (once each)."""
+    for bp in blueprints:
+        if bp.template_path is not None:
+            templating.add_folder(bp.template_path, f"blueprint {bp.name!r} ({bp.import_name})")
+
+
+def _json_dumps(obj: Any, **kwargs: Any) -> str:
+    from kettle.jsonprovider import provider
+
+    text: str = provider().dumps(obj, **kwargs)
+    return text
+
+
 def _current_app_or_none() -> Any:
     return current_app._get_current_object() if has_app_context() else None  # type: ignore[attr-defined]
+
+
+class TemplateStream(Iterator[str]):
+    """The pieces of a template being rendered; a handler returning it streams HTML.
+
+    Example:
+        >>> stream = TemplateStream(iter(["<p>", "hi", "</p>"]))
+        >>> "".join(stream)
+        '<p>hi</p>'
+    """
+
+    #: a handler's return value with this flag becomes a streamed ``text/html`` response
+    streams_as_html = True
+
+    def __init__(self, pieces: Iterator[str]) -> None:
+        self._pieces = pieces
+
+    def __next__(self) -> str:
+        return next(self._pieces)
+
+
+class AsyncTemplateStream(AsyncIterator[str]):
+    """:class:`TemplateStream` for async rendering."""
+
+    streams_as_html = True
+
+    def __init__(self, pieces: AsyncIterator[str]) -> None:
+        self._pieces = pieces
+
+    async def __anext__(self) -> str:
+        return await anext(self._pieces)
 
 
 def _keep_context(pieces: Iterator[str]) -> Iterator[str]:
     # The pieces are produced while the response is sent; keep the request's context
     # for templates that use request, session or g.
-    if not has_request_context():
-        return pieces
-    from kettle.helpers import stream_with_context
+    if has_request_context():
+        from kettle.helpers import stream_with_context
 
-    return stream_with_context(pieces)
+        pieces = stream_with_context(pieces)
+    return TemplateStream(pieces)
 
 
 def _keep_context_async(pieces: AsyncIterator[str]) -> AsyncIterator[str]:
-    if not has_request_context():
-        return pieces
-    from kettle.helpers import stream_with_context
+    if has_request_context():
+        from kettle.helpers import stream_with_context
 
-    return stream_with_context(pieces)
+        pieces = stream_with_context(pieces)
+    return AsyncTemplateStream(pieces)
 
 
 def _templating() -> Templating:

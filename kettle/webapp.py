@@ -196,21 +196,18 @@ class WebApp:
     def templating(self) -> Templating:
         """The app's templates (created on first use: Jinja2 is imported only then)."""
         if self._templating is None:
-            from kettle.templating import Templating
+            from kettle.templating import app_templating
 
-            folder = self.owner.template_folder
-            self._templating = Templating(
-                self.owner.root_path,
-                [folder] if folder is not None else [],
-                auto_reload=self.auto_reload(),
-                debug=self.debug,
-                environment_class=self.owner.jinja_environment,
-            )
+            reload = self.auto_reload()
+            self._templating = app_templating(self.owner, auto_reload=reload, debug=self.debug)
         return self._templating
 
     @property
     def jinja_env(self) -> Any:
-        """The Jinja2 environment, as in Flask."""
+        """The Jinja2 environment, as in Flask (blueprints' folders already searched)."""
+        from kettle.templating import add_blueprint_folders
+
+        add_blueprint_folders(self.templating, self.blueprints.values())
         return self.templating.env
 
     def context_processor(self, func: F) -> F:
@@ -305,9 +302,10 @@ class WebApp:
     def prepare(self, bases: Mapping[int, str]) -> list[Route]:
         """At compile: blueprints' template folders and ``app_*`` template functions, the
         reload setting, and the ``static`` routes (``bases``: each router's full prefix)."""
+        from kettle.templating import add_blueprint_folders
+
+        add_blueprint_folders(self.templating, self.blueprints.values())
         for bp in self.blueprints.values():
-            if bp.template_path is not None:
-                self.templating.add_folder(bp.template_path)
             self._add_template_functions(bp)
         if self._templating is not None:
             self._templating.auto_reload = self.auto_reload()

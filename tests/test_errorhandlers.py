@@ -226,11 +226,9 @@ def test_lookup_by_class_walks_the_mro(
         assert answered_by(respond(errors, exc)) == label, "second lookup (cached)"
 
 
-def test_an_exception_handler_does_not_swallow_http_errors() -> None:
+def test_an_exception_handler_answers_http_errors_too_as_in_flask() -> None:
     errors = table({Exception: labelled("Exception")})
-    response = respond(errors, HTTPException(404))
-    assert response.status_code == 404
-    assert orjson.loads(response.body) == {"detail": "Not Found"}
+    assert answered_by(respond(errors, HTTPException(404))) == "Exception"
     assert answered_by(respond(errors, RuntimeError())) == "Exception"
 
 
@@ -262,7 +260,7 @@ def test_handles(handlers: Handlers, exc: BaseException, handled: bool) -> None:
         ({404: labelled("x")}, 404, True),
         ({404: labelled("x")}, 405, False),
         ({HTTPException: labelled("x")}, 405, True),
-        ({Exception: labelled("x")}, 404, False),
+        ({Exception: labelled("x")}, 404, True),
     ],
 )
 def test_customized(handlers: Handlers, status: int, customized: bool) -> None:

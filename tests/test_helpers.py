@@ -429,12 +429,12 @@ class TestResponses:
     @pytest.mark.parametrize(
         ("args", "kwargs", "body"),
         [
-            (({"a": 1},), {}, b'{"a":1}'),
-            ((1, 2), {}, b"[1,2]"),
-            ((), {"user": "ada"}, b'{"user":"ada"}'),
-            ((), {}, b"{}"),
-            (([1],), {}, b"[1]"),
-            ((None,), {}, b"null"),
+            (({"a": 1},), {}, b'{"a":1}\n'),
+            ((1, 2), {}, b"[1,2]\n"),
+            ((), {"user": "ada"}, b'{"user":"ada"}\n'),
+            ((), {}, b"{}\n"),
+            (([1],), {}, b"[1]\n"),
+            ((None,), {}, b"null\n"),
         ],
     )
     def test_jsonify(self, args: tuple[Any, ...], kwargs: dict[str, Any], body: bytes) -> None:
