@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from kettle.exceptions import check_error_key
 from kettle.limits import Limits
 from kettle.routing.routes import Route, Router
 
@@ -164,6 +165,7 @@ class Scaffold(Router):
 
     def register_error_handler(self, key: ErrorKey, func: Callable[..., Any]) -> None:
         """The non-decorator form of :meth:`errorhandler`."""
+        check_error_key(key)  # a wrong key fails here, not silently at request time
         self.error_handlers[key] = func
         self._changed()
 
