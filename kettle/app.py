@@ -467,6 +467,7 @@ class Kettle:
             self._lifespan,
             [*self.on_startup_hooks, self._start_app_scope],
             [self.app_scope.close, *self.on_shutdown_hooks],
+            self.router,
         )
 
     async def _start_app_scope(self) -> None:
