@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 
 from kettle.datastructures import MutableHeaders
 
-__all__ = ["EnvironBuilder", "as_bytes"]
+__all__ = ["EnvironBuilder", "as_bytes", "request_scope"]
 
 _FORM = "application/x-www-form-urlencoded"
 _MULTIPART = "multipart/form-data"
@@ -220,6 +220,32 @@ class EnvironBuilder:
             with contextlib.suppress(Exception):
                 file.close()
         self._files = []
+
+
+def request_scope(app: Any, *args: Any, **kwargs: Any) -> tuple[dict[str, Any], bytes]:
+    """The ASGI scope and the body of the request :class:`EnvironBuilder` describes with
+    these arguments (``app.test_request_context``'s request: the app's ``SERVER_NAME``,
+    ``APPLICATION_ROOT`` and ``PREFERRED_URL_SCHEME`` unless given).
+
+    Example:
+        >>> from kettle import Kettle
+        >>> app = Kettle(__name__)
+        >>> app.config["SERVER_NAME"] = "example.com"
+        >>> scope, body = request_scope(app, "/a?b=1", url_scheme="https", data="hi")
+        >>> scope["scheme"], scope["path"], scope["query_string"], scope["server"], body
+        ('https', '/a', b'b=1', ('example.com', 443), b'hi')
+    """
+    from kettle.aswsgi import build_scope
+
+    builder = EnvironBuilder(app, *args, **kwargs)
+    try:
+        scope = build_scope(builder.get_environ())
+        body = builder.body
+    finally:
+        builder.close()
+    scope["client"] = ("127.0.0.1", 0)
+    scope["app"] = app
+    return scope, body
 
 
 def _wsgi_string(text: str) -> str:

@@ -12,7 +12,6 @@ import inspect
 import os
 from collections.abc import Callable, Mapping
 from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
-from urllib.parse import urlsplit
 
 from kettle.config import DEFAULT_CONFIG, Config, find_instance_path, open_under
 from kettle.routing.routes import Route
@@ -34,9 +33,6 @@ if TYPE_CHECKING:
     from kettle.testing import TestClient
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class WebAppOwner(Protocol):
@@ -404,56 +400,24 @@ class WebApp:
 
     # -- contexts outside a request ------------------------------------------------------------
 
-    def test_request_context(
-        self,
-        path: str = "/",
-        *,
-        method: str = "GET",
-        headers: Mapping[str, str] | None = None,
-        query_string: str | bytes = b"",
-        data: bytes | str = b"",
-        base_url: str = "http://localhost",
-    ) -> PushedRequestContext:
+    def test_request_context(self, *args: Any, **kwargs: Any) -> PushedRequestContext:
         """``app.test_request_context``: a request context for a made-up request, for code
-        that needs ``request``/``session`` outside a server.
+        that needs ``request``/``session`` outside a server. It takes the test client's
+        arguments (:class:`~kettle.flasktesting.EnvironBuilder`'s: ``base_url``,
+        ``url_scheme``, ``headers``, ``data``...); the host, root path and scheme default
+        to ``SERVER_NAME``, ``APPLICATION_ROOT`` and ``PREFERRED_URL_SCHEME``.
 
         Example:
             >>> from kettle import Kettle, request
             >>> app = Kettle(__name__)
-            >>> with app.test_request_context("/hello?name=ada"):
-            ...     request.args["name"]
-            'ada'
+            >>> with app.test_request_context("/hello?name=ada", url_scheme="https"):
+            ...     request.args["name"], str(request.url)
+            ('ada', 'https://localhost/hello?name=ada')
         """
+        from kettle.environbuilder import request_scope
         from kettle.globals import PushedRequestContext
 
-        base = urlsplit(base_url)
-        path, _, query = path.partition("?")
-        raw_query = query.encode() if query else query_string
-        if isinstance(raw_query, str):
-            raw_query = raw_query.encode()
-        body = data.encode() if isinstance(data, str) else data
-        raw_headers = [(b"host", (base.netloc or "localhost").encode())]
-        raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-        if body:
-            raw_headers.append((b"content-length", str(len(body)).encode()))
-        prefix = base.path.rstrip("/")
-        scope = {
-            "type": "http",
-            "method": method.upper(),
-            "scheme": base.scheme or "http",
-            # As servers do: the path includes the root path the app is mounted under.
-            "path": prefix + path,
-            "raw_path": (prefix + path).encode(),
-            "root_path": prefix,
-            "query_string": raw_query,
-            "headers": raw_headers,
-            "client": ("127.0.0.1", 0),
-            "server": (
-                base.hostname or "localhost",
-                base.port or _DEFAULT_PORTS.get(base.scheme, 80),
-            ),
-            "app": self.owner,
-        }
+        scope, body = request_scope(self.owner, *args, **kwargs)
 
         async def receive() -> dict[str, Any]:
             return {"type": "http.request", "body": body, "more_body": False}
