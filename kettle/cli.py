@@ -335,7 +335,7 @@ def run(
         # Read by Kettle() in every process (reload and worker processes import anew).
         os.environ["KETTLE_DEBUG"] = "1"
     text = info.spec_for(app_arg)
-    spec, attr, app = load_spec(text, factory)
+    spec, attr, app, factory = load_spec(text, factory)
     if debug:
         app.debug = True
     wants_debug = app.debug or os.environ.get("KETTLE_DEBUG", "").lower() in ("1", "true", "yes")

@@ -7,8 +7,10 @@ An app spec is:
   :class:`~kettle.Kettle` instance the module defines;
 - a file path instead of a module (``examples/hello/app.py:app``, ``src/pkg/web.py``).
 
-With ``factory=True`` the spec names a callable (``module:create_app``) that returns the
-app.
+A factory is found and called the way Flask's ``--app`` does it: ``module`` with no app
+in it but a ``create_app`` (or ``make_app``) function, ``module:create_app`` naming a
+function, or ``module:create_app()``; each must be callable without arguments. With
+``factory=True`` (``--factory``) the spec must name such a callable.
 """
 
 from __future__ import annotations
@@ -176,26 +178,26 @@ def _user_frames(exc: BaseException) -> list[traceback.FrameSummary]:
 
 
 def _find_attr(spec: AppSpec, module: Any, factory: bool) -> str:
-    """The attribute to use when the spec names only a module."""
-    for name in FACTORY_NAMES if factory else APP_NAMES:
-        if hasattr(module, name):
+    """The attribute to use when the spec names only a module: an app, else a factory."""
+    if not factory:
+        for name in APP_NAMES:
+            if hasattr(module, name):
+                return name
+        apps = _kettle_names(module)
+        if len(apps) == 1:
+            return apps[0]
+        if apps:
+            raise AppLoadError(
+                f"{spec.module!r} defines several apps ({', '.join(apps)}): "
+                f"pick one with '{spec.module}:{apps[0]}'"
+            )
+    for name in FACTORY_NAMES:
+        if inspect.isfunction(getattr(module, name, None)):
             return name
-    if factory:
-        raise AppLoadError(
-            f"could not find an app factory in {spec.module!r}: "
-            f"name one with '{spec.module}:function' (tried {', '.join(FACTORY_NAMES)})"
-        )
-    apps = _kettle_names(module)
-    if len(apps) == 1:
-        return apps[0]
-    if apps:
-        raise AppLoadError(
-            f"{spec.module!r} defines several apps ({', '.join(apps)}): "
-            f"pick one with '{spec.module}:{apps[0]}'"
-        )
     raise AppLoadError(
-        f"could not find a Kettle app in {spec.module!r}: "
-        f"name it with '{spec.module}:attr' (tried {', '.join(APP_NAMES)})"
+        f"could not find a Kettle app in {spec.module!r}: name it with "
+        f"'{spec.module}:attr' (tried {', '.join(APP_NAMES if not factory else ())}"
+        f"{', ' if not factory else ''}{', '.join(f'{n}()' for n in FACTORY_NAMES)})"
     )
 
 
@@ -207,6 +209,14 @@ def _spec_and_attr(text: str, factory: bool) -> tuple[AppSpec, str, Any]:
     spec = resolve_spec(text)
     module = _import(spec)
     attr = spec.attr or _find_attr(spec, module, factory)
+    if attr.endswith(")"):
+        name, _, arguments = attr.partition("(")
+        if arguments.strip() != ")":
+            raise AppLoadError(
+                f"could not load {text!r}: an app factory is called without arguments "
+                f"here ('{spec.module}:{name}()'); read settings from the environment instead"
+            )
+        attr = name.strip()
     obj: Any = module
     done: list[str] = []
     for part in attr.split("."):
@@ -243,9 +253,12 @@ def load_app(spec: str, *, factory: bool = False) -> Kettle:
     return load_spec(spec, factory)[2]
 
 
-def load_spec(text: str, factory: bool) -> tuple[AppSpec, str, Kettle]:
-    """Load the app ``text`` names: its parsed spec, the attribute and the app itself."""
+def load_spec(text: str, factory: bool) -> tuple[AppSpec, str, Kettle, bool]:
+    """Load the app ``text`` names: its parsed spec, the attribute, the app itself and
+    whether the attribute is a factory (named so, or found as one)."""
     spec, attr, obj = _spec_and_attr(text, factory)
+    # A function where an app was expected is a factory, as for Flask's --app.
+    factory = factory or (inspect.isfunction(obj) and not isinstance(obj, Kettle))
     if factory:
         if not callable(obj):
             raise AppLoadError(f"{text!r} is not callable, so it cannot be an app factory")
@@ -260,9 +273,8 @@ def load_spec(text: str, factory: bool) -> tuple[AppSpec, str, Kettle]:
         obj = obj()
     if not isinstance(obj, Kettle):
         what = "the app factory returned" if factory else "found"
-        hint = " (is it an app factory? pass --factory)" if inspect.isfunction(obj) else ""
         raise AppLoadError(
-            f"{text!r} is not a Kettle app: {what} {type(obj).__name__}{hint}; "
+            f"{text!r} is not a Kettle app: {what} {type(obj).__name__}; "
             "serve other ASGI apps with an ASGI server directly"
         )
-    return spec, attr, obj
+    return spec, attr, obj, factory

@@ -229,7 +229,7 @@ ERROR_CASES = [
     pytest.param(
         "web:app",
         {"web.py": "def app():\n    pass\n"},
-        "found function (is it an app factory? pass --factory)",
+        "the app factory returned NoneType",  # a function is called, as Flask's --app does
         id="function",
     ),
     pytest.param(
@@ -327,7 +327,32 @@ def test_factory_without_a_known_name() -> None:
     write("web.py", "def build():\n    pass\n")
     result = invoke("routes", "--factory", "web")
     assert result.exit_code == 2
-    assert "could not find an app factory in 'web'" in result.output
+    assert "could not find a Kettle app in 'web'" in result.output
+    assert "(tried create_app(), make_app())" in result.output
+
+
+FACTORY_MODULE = (
+    "from kettle import Kettle\n"
+    "def create_app():\n"
+    "    app = Kettle('built')\n"
+    "    app.get('/built')(lambda: 'ok')\n"
+    "    return app\n"
+)
+
+
+@pytest.mark.parametrize("spec", ["web", "web:create_app", "web:create_app()", "web:create_app( )"])
+def test_a_factory_is_found_and_called_as_flasks_app_option_does(spec: str) -> None:
+    write("web.py", FACTORY_MODULE)
+    result = invoke("routes", spec)
+    assert result.exit_code == 0, result.output
+    assert "/built" in result.output
+
+
+def test_a_factory_call_with_arguments_is_refused_clearly() -> None:
+    write("web.py", FACTORY_MODULE)
+    result = invoke("routes", "web:create_app('dev')")
+    assert result.exit_code == 2
+    assert "called without arguments" in result.output
 
 
 def test_no_app_given() -> None:
