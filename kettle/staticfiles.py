@@ -74,14 +74,13 @@ def send_static_file(owner: Any, filename: str | os.PathLike[str]) -> Response:
 def cache_control(max_age: MaxAge) -> str:
     """``Cache-Control`` for static files: ``public, max-age=N``, or ``no-cache``.
 
-        ``no-cache`` (the default) still lets browsers keep the file, but they revalidate it
-        with its ``ETag`` each time: a cheap 304, and never a stale file after a deploy.
+    ``no-cache`` (the default) still lets browsers keep the file, but they revalidate it
+    with its ``ETag`` each time: a cheap 304, and never a stale file after a deploy.
 
-        Example:
-            >>> from datetime import timedelta
-    from typing import Any
-            >>> cache_control(None), cache_control(3600), cache_control(timedelta(days=1))
-            ('no-cache', 'public, max-age=3600', 'public, max-age=86400')
+    Example:
+        >>> from datetime import timedelta
+        >>> cache_control(None), cache_control(3600), cache_control(timedelta(days=1))
+        ('no-cache', 'public, max-age=3600', 'public, max-age=86400')
     """
     seconds = int(max_age.total_seconds()) if isinstance(max_age, timedelta) else max_age
     if not seconds or seconds < 0:
