@@ -330,9 +330,15 @@ class FlaskRequest(Request):
 
     def _loads(self, raw: bytes) -> Any:
         # app.json decides (a provider subclass may have its own loads); orjson otherwise
-        provider = getattr(self.scope.get("app"), "json", None)
-        loads_request = getattr(provider, "loads_request", None)
-        return decode_json(raw) if loads_request is None else loads_request(raw)
+        app = self.scope.get("app")
+        loads_request = getattr(getattr(app, "json", None), "loads_request", None)
+        try:
+            return decode_json(raw) if loads_request is None else loads_request(raw)
+        except HTTPException as exc:
+            if not getattr(app, "debug", False):
+                raise
+            # Flask's wording in debug mode, where the decoder's reason helps most
+            raise HTTPException(400, f"Failed to decode JSON object: {exc.detail}") from None
 
     @property
     def mimetype(self) -> str:

@@ -156,3 +156,17 @@ class TestTextHelpers:
         with app.app_context():
             assert flask_json.dumps({"b": 1, "a": 2}) == '{"b": 1, "a": 2}'
         assert flask_json.dumps({"b": 1, "a": 2}) == '{"a": 2, "b": 1}'  # outside: defaults
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_malformed_body_message_names_the_decoder_in_debug(debug: bool) -> None:
+    app = _app()
+    app.debug = debug
+
+    @app.post("/")
+    def echo() -> Any:
+        return jsonify(request.get_json())
+
+    response = app.test_client().post("/", data=b"{", content_type="application/json")
+    assert response.status_code == 400
+    assert (b"Failed to decode JSON object" in response.data) is debug
