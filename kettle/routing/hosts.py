@@ -261,10 +261,8 @@ def external_netloc(
         return None
     server = str(server).lower()
     netloc = f"{host_part}.{server}" if host_part else server
-    if request_host is None:
-        return netloc, True
-    current = ""
-    if getattr(app, "subdomain_matching", False):
+    current = ""  # outside a request: the default subdomain, as in Flask
+    if request_host is not None and getattr(app, "subdomain_matching", False):
         bare = _without_default_port(server, scheme)
         if request_host.endswith("." + bare):
             current = request_host[: -len(bare) - 1]
