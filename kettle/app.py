@@ -22,7 +22,7 @@ from kettle.introspection import mark_coroutine_function
 from kettle.lifespan import Hook, Lifespan, as_lifespan, run_lifespan, serve_lifespan
 from kettle.limits import Limits
 from kettle.middleware import Middleware
-from kettle.middleware.proxyfix import wsgi_app_layers
+from kettle.middleware.configured import configured_layers
 from kettle.openapi.document import OpenAPIDocument
 from kettle.openapi.models import JSONDict, OpenAPIConfig
 from kettle.params import Depends
@@ -505,7 +505,7 @@ class Kettle:
             build.add(route)
         for path, mounted, name in self.iter_mounts():
             build.mount(path, mounted, name)
-        middleware = [*wsgi_app_layers(self), *self.user_middleware]  # ProxyFix's, outermost
+        middleware = [*configured_layers(self), *self.user_middleware]  # ProxyFix, TRUSTED_HOSTS
         compiled = build.finish(routes, functools.partial(serve_lifespan, self), middleware)
         self._compiled = compiled
         return compiled

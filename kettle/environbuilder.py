@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from kettle.datastructures import MutableHeaders
+from kettle.types import Scope
 
 __all__ = ["EnvironBuilder", "as_bytes", "request_scope"]
 
@@ -109,8 +110,11 @@ class EnvironBuilder:
         #: the body, as bytes
         self.input_stream = io.BytesIO(body)
         self.body = body
-        if content_type or mimetype or body_type:
-            self.headers["content-type"] = str(content_type or mimetype or body_type)
+        given = content_type or mimetype
+        if given and body_type and given.split(";")[0].strip() == _MULTIPART:
+            given = body_type  # "multipart/form-data" as asked, with the boundary written
+        if given or body_type:
+            self.headers["content-type"] = str(given or body_type)
         self.content_length = len(body) if content_length is None else content_length
 
     def _base_url_from_config(self, subdomain: str | None, url_scheme: str | None) -> str:
@@ -222,7 +226,7 @@ class EnvironBuilder:
         self._files = []
 
 
-def request_scope(app: Any, *args: Any, **kwargs: Any) -> tuple[dict[str, Any], bytes]:
+def request_scope(app: Any, *args: Any, **kwargs: Any) -> tuple[Scope, bytes]:
     """The ASGI scope and the body of the request :class:`EnvironBuilder` describes with
     these arguments (``app.test_request_context``'s request: the app's ``SERVER_NAME``,
     ``APPLICATION_ROOT`` and ``PREFERRED_URL_SCHEME`` unless given).

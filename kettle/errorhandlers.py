@@ -94,6 +94,37 @@ def propagates(app: Any) -> bool:
     return bool(config.get("TESTING"))
 
 
+def check_error_key(key: object) -> None:
+    """Refuse, when it is registered, an error-handler key that could never match: only
+    an exception class or an error status code (400-599) can.
+
+    Example:
+        >>> check_error_key(KeyError), check_error_key(404)
+        (None, None)
+        >>> check_error_key(list)
+        Traceback (most recent call last):
+        ...
+        ValueError: 'list' is not a subclass of Exception. Use an exception class.
+    """
+    if isinstance(key, bool) or not isinstance(key, int | type):
+        if isinstance(key, BaseException):
+            raise TypeError(
+                f"{key!r} is an instance, not a class. Register the exception class "
+                "itself, or an error status code."
+            )
+        raise TypeError(f"{key!r} is neither an exception class nor a status code.")
+    if isinstance(key, int):
+        if not 400 <= key <= 599:
+            raise ValueError(
+                f"{key} is not an HTTP error status (400-599). Use a subclass of "
+                "HTTPException with that code instead."
+            )
+    elif not issubclass(key, BaseException):
+        raise ValueError(
+            f"'{key.__qualname__}' is not a subclass of Exception. Use an exception class."
+        )
+
+
 def _trapped(app: Any, exc: HTTPException) -> bool:
     """Whether the app's config makes the HTTP error ``exc`` an unhandled error, raised in
     the test calling it (Flask's ``TRAP_HTTP_EXCEPTIONS``; ``TRAP_BAD_REQUEST_ERRORS`` for
@@ -260,8 +291,12 @@ class ExceptionHandlers:
             assert handler is not None  # HTTPException always has the default handler
             # Flask: a handler for Exception answers HTTP errors too (not in FastAPI).
             generic = self._generic
-            if handler is http_exception_handler and generic is not None:
-                handler = handler if follows_fastapi(request.scope.get("app")) else generic
+            if (
+                generic is not None
+                and handler is http_exception_handler
+                and not follows_fastapi(request.scope.get("app"))
+            ):
+                return await generic(request, exc)
             return await handler(request, exc)
         handler = self._lookup(exc)
         if handler is not None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kettle.exceptions import check_error_key
+from kettle.errorhandlers import check_error_key
 from kettle.limits import Limits
 from kettle.routing.routes import Route, Router
 
