@@ -7,6 +7,7 @@ including it. Hooks and error handlers declared on a blueprint apply to its own 
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -89,7 +90,6 @@ class Scaffold(Router):
         """Absolute path of the template folder, or None when there is none."""
         return self._folder(self.template_folder)
 
-    # -- hooks -------------------------------------------------------------------------------
     def get_send_file_max_age(self, filename: str | None) -> int | None:
         """Seconds browsers may cache ``filename`` (``SEND_FILE_MAX_AGE_DEFAULT``).
 
@@ -98,6 +98,17 @@ class Scaffold(Router):
         from kettle.staticfiles import default_max_age
 
         return default_max_age()
+
+    def max_age_override(self, target: Any) -> Callable[[str], int | None] | None:
+        """``target.get_send_file_max_age`` when its class overrides it, else ``None``.
+
+        The static route asks it per file only then; otherwise the config value is read.
+        """
+        found = inspect.getattr_static(type(target), "get_send_file_max_age", None)
+        if not inspect.isfunction(found) or found is Scaffold.get_send_file_max_age:
+            return None  # the stock method (or the app's delegation to its router)
+        decide: Callable[[str], int | None] = target.get_send_file_max_age
+        return decide
 
     def send_static_file(self, filename: str | os.PathLike[str]) -> Any:
         """A response with ``filename`` from this router's static folder (or a 404).
@@ -113,6 +124,7 @@ class Scaffold(Router):
 
         return send_static_file(self, filename)
 
+    # -- hooks -------------------------------------------------------------------------------
 
     def before_request(self, func: F) -> F:
         """Run ``func()`` before each request's handler; a returned value becomes the response.

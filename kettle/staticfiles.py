@@ -135,10 +135,12 @@ def serve_static(
 def static_endpoint(
     root: str | os.PathLike[str],
     max_age: MaxAge | Callable[[], MaxAge] = None,
+    max_age_for: Callable[[str], MaxAge] | None = None,
 ) -> Callable[[str], Awaitable[Response]]:
     """A route handler serving ``root``, for ``/static/{filename:path}``.
 
-    ``max_age`` may be a callable, read on each request (so a config change applies).
+    ``max_age`` may be a callable, read on each request (so a config change applies);
+    ``max_age_for(filename)``, when given, decides instead (``get_send_file_max_age``).
 
     Example:
         >>> import tempfile
@@ -153,7 +155,10 @@ def static_endpoint(
     folder = os.fspath(root)
 
     async def static(filename: str) -> Response:
-        age = max_age() if callable(max_age) else max_age
+        if max_age_for is not None:
+            age = max_age_for(filename)
+        else:
+            age = max_age() if callable(max_age) else max_age
         return serve_static(folder, filename, max_age=age)
 
     return static

@@ -318,6 +318,10 @@ class WebApp:
         routes = []
         sources: list[tuple[Any, str]] = [(app.router, "static")]
         sources.extend((bp, f"{bp.name}.static") for bp in self.blueprints.values())
+
+        def decide(owner: Any) -> Any:  # an app or blueprint subclass's own max age
+            return owner.max_age_override(app if owner is app.router else owner)
+
         for owner, name in sources:
             folder = owner.static_path
             if folder is None or not os.path.isdir(folder) or id(owner) not in bases:
@@ -330,7 +334,7 @@ class WebApp:
             routes.append(
                 Route(
                     path=path,
-                    endpoint=static_endpoint(folder, max_age),
+                    endpoint=static_endpoint(folder, max_age, decide(owner)),
                     methods=frozenset({"GET"}),
                     name=name,
                     include_in_schema=False,

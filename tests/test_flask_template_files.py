@@ -117,3 +117,36 @@ class TestStaticFiles:
         app = Flask(__name__, static_folder=None)
         with app.test_request_context(), pytest.raises(RuntimeError, match="static_folder"):
             app.send_static_file("x.css")
+
+
+class _TenSeconds(Flask):
+    def get_send_file_max_age(self, filename: str | None) -> int | None:
+        return 10
+
+
+class _HundredSeconds(Blueprint):
+    def get_send_file_max_age(self, filename: str | None) -> int | None:
+        return 100
+
+
+@pytest.mark.parametrize(
+    ("app_class", "blueprint_class", "app_header", "blueprint_header"),
+    [
+        (Flask, Blueprint, "no-cache", "no-cache"),
+        (_TenSeconds, Blueprint, "public, max-age=10", "no-cache"),
+        (Flask, _HundredSeconds, "no-cache", "public, max-age=100"),
+    ],
+)
+def test_static_routes_ask_overridden_max_age(
+    site: Path,
+    app_class: type[Flask],
+    blueprint_class: type[Blueprint],
+    app_header: str,
+    blueprint_header: str,
+) -> None:
+    app = app_class(__name__, root_path=str(site))
+    shop = blueprint_class("shop", __name__, root_path=str(site / "shop"), static_folder="static")
+    app.register_blueprint(shop, url_prefix="/shop")
+    client = app.test_client()
+    assert client.get("/static/site.css").headers["cache-control"] == app_header
+    assert client.get("/shop/static/shop.css").headers["cache-control"] == blueprint_header
