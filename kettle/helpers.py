@@ -178,11 +178,11 @@ def _is_stream(value: Any) -> bool:
 def jsonify(*args: Any, **kwargs: Any) -> Response:
     """A JSON response of the argument, the arguments as a list, or the keywords as a dict.
 
-    Example:
-        >>> from kettle.helpers import jsonify
     Written by the current app's ``app.json`` provider (sorted keys, HTTP dates, its
     ``mimetype``, indented in debug mode); kettle's typed responses use orjson directly.
 
+    Example:
+        >>> from kettle.helpers import jsonify
         >>> jsonify(1, 2).body, jsonify(user="ada").body, jsonify({"a": None}).body
         (b'[1,2]\\n', b'{"user":"ada"}\\n', b'{"a":null}\\n')
     """
