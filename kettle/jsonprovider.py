@@ -191,4 +191,3 @@ def dump(obj: Any, fp: IO[str], **kwargs: Any) -> None:
 def load(fp: IO[Any], **kwargs: Any) -> Any:
     """Read a JSON value from ``fp``, with the current app's provider."""
     return provider().load(fp, **kwargs)
-
