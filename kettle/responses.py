@@ -471,7 +471,7 @@ def to_response(value: Any, status_code: int = 200) -> Response:
     if isinstance(value, bytes | bytearray | memoryview):
         # Flask sends returned bytes as HTML too; binary APIs return a Response with a type.
         return HTMLResponse(value, status_code, headers)
-    if getattr(value, "streams_as_html", False):  # stream_template(): sent as it renders
+    if getattr(type(value), "streams_as_html", False):  # stream_template(): sent as rendered
         return StreamingResponse(value, status_code, headers, media_type="text/html")
     if status_code in _NO_BODY:
         return Response(None, status_code, headers)
