@@ -40,7 +40,7 @@ from kettle.scaffold import url_only
 from kettle.serialization import ResponseEncoder, model_for
 from kettle.signature import CallSpec, analyze
 from kettle.streams import item_type, stream_invoker
-from kettle.types import ASGIApp
+from kettle.types import ASGIApp, Scope
 from kettle.urlprocessing import (
     preprocessor_hook,
     route_preprocessors,
@@ -127,6 +127,9 @@ class CompiledApp:
         plans: every HTTP route with its pattern, plan and response encoder (the OpenAPI
             document is built from these).
         app_scoped: the app-scoped dependencies to create at startup.
+        match_request: the route a request scope would be served by, and its path values
+            (for ``test_request_context``: Flask's ``request.endpoint`` there); never
+            called by dispatch.
     """
 
     stack: ASGIApp
@@ -134,6 +137,7 @@ class CompiledApp:
     urls: URLMap
     plans: tuple[PlanEntry, ...]
     app_scoped: Mapping[Callable[..., Any], CallSpec]
+    match_request: Callable[[Scope], tuple[Route, dict[str, Any]] | None] | None = None
 
 
 class _MountPattern(PathPattern):
@@ -182,6 +186,8 @@ class Build:
         self.automatic_options: list[PathPattern] = []
         #: subdomain or host matching (``routing/hosts.py``): the extra leading segment
         self.hosts = HostRouting.for_app(app)
+        #: each endpoint's route, by ``id`` (:func:`_request_matcher`)
+        self.endpoint_routes: dict[int, Route] = {}
 
     def add(self, route: Route) -> None:
         """Compile ``route`` and route its methods to it."""
@@ -222,6 +228,7 @@ class Build:
         defaults = route.options.get("defaults")
         if defaults:
             endpoint = _with_defaults(endpoint, dict(defaults))
+        self.endpoint_routes[id(endpoint)] = route
         methods = route.methods
         automatic = route.provide_automatic_options
         if automatic is None:
@@ -278,6 +285,9 @@ class Build:
             urls=self.urls,
             plans=tuple(self.plans),
             app_scoped=self.app_scoped,
+            match_request=_request_matcher(
+                self.matcher, self.hosts.key_function(), self.endpoint_routes
+            ),
         )
 
     def with_views(
@@ -453,3 +463,29 @@ def _with_defaults(endpoint: Endpoint, defaults: dict[str, Any]) -> Endpoint:
         await endpoint(scope, receive, send, values)
 
     return with_defaults
+
+
+def _request_matcher(
+    matcher: Matcher[Endpoint],
+    host_key: Callable[[Scope], str | None] | None,
+    routes: Mapping[int, Route],
+) -> Callable[[Scope], tuple[Route, dict[str, Any]] | None]:
+    """Match a request scope as dispatch would, without serving it."""
+
+    def match_request(scope: Scope) -> tuple[Route, dict[str, Any]] | None:
+        path: str = scope.get("path", "/")
+        root = scope.get("root_path")
+        if root and path.startswith(root):
+            path = path[len(root) :] or "/"
+        if host_key is not None:
+            prefix = host_key(scope)
+            if prefix is None:
+                return None
+            path = prefix + path
+        found = matcher.match(path, scope.get("method", "GET"))
+        route = None if found is None else routes.get(id(found[0]))
+        if found is None or route is None:
+            return None
+        return route, {**found[1], **(route.options.get("defaults") or {})}
+
+    return match_request

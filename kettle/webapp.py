@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
 from kettle.config import DEFAULT_CONFIG, Config, find_instance_path, open_under
+from kettle.exceptions import ConfigurationError
 from kettle.routing.routes import Route
 from kettle.signals import appcontext_tearing_down
 
@@ -422,6 +423,13 @@ class WebApp:
         from kettle.globals import PushedRequestContext
 
         scope, body = request_scope(self.owner, *args, **kwargs)
+        try:
+            match = self.owner.ensure_compiled().match_request
+        except ConfigurationError:
+            match = None  # a declaration mistake is the first request's to report
+        matched = None if match is None else match(scope)
+        if matched is not None:  # Flask's request.endpoint, blueprint and view_args
+            scope["route"], scope["path_params"] = matched
 
         async def receive() -> dict[str, Any]:
             return {"type": "http.request", "body": body, "more_body": False}

@@ -159,3 +159,12 @@ def test_static_host_needs_host_matching() -> None:
 def test_an_app_without_host_matching_routes_on_the_path_alone() -> None:
     routing = HostRouting.for_app(Kettle(__name__, static_folder=None))
     assert routing.key_function() is None
+
+
+def test_test_request_context_knows_the_route_of_its_host_and_path() -> None:
+    app = _subdomain_app()
+    with app.test_request_context("/items/7", base_url="http://api.example.test:8000") as ctx:
+        assert ctx.request.endpoint == "item"
+        assert ctx.request.view_args == {"item_id": 7}
+    with app.test_request_context("/items/7", base_url="http://ada.example.test:8000") as ctx:
+        assert ctx.request.endpoint is None
