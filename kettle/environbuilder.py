@@ -12,7 +12,7 @@ import io
 import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote_to_bytes, urlencode, urlsplit
 
 from kettle.datastructures import MutableHeaders
 from kettle.types import Scope
@@ -200,7 +200,8 @@ class EnvironBuilder:
                 "REQUEST_METHOD": self.method,
                 # WSGI's strings: the UTF-8 bytes of the path, read as latin-1
                 "SCRIPT_NAME": _wsgi_string(self.script_root),
-                "PATH_INFO": _wsgi_string(self.path),
+                # percent-escapes decoded, as a server does ("%20" reaches the view as " ")
+                "PATH_INFO": unquote_to_bytes(self.path.encode("utf-8")).decode("latin-1"),
                 "QUERY_STRING": self.query_string,
                 "SERVER_NAME": self.server_name,
                 "SERVER_PORT": self.server_port,

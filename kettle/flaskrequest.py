@@ -202,9 +202,15 @@ class FilesAccessor(FormAccessor):
             raise
 
     def _data(self) -> Any:
+        from kettle.filestorage import FileStorage
         from kettle.forms import UploadFile
 
-        return MultiDict((k, v) for k, v in self._form().multi_items() if isinstance(v, UploadFile))
+        # Werkzeug's synchronous file API (read(), save()...) over each upload's spool.
+        return MultiDict(
+            (k, FileStorage.from_upload(v, k))
+            for k, v in self._form().multi_items()
+            if isinstance(v, UploadFile)
+        )
 
 
 class JSONAccessor(_View):

@@ -2,6 +2,6 @@
 
 from kettle.datastructures import Headers, MultiDict
 from kettle.datastructures import MultiDict as ImmutableMultiDict
-from kettle.forms import UploadFile as FileStorage
+from kettle.filestorage import FileStorage
 
 __all__ = ["FileStorage", "Headers", "ImmutableMultiDict", "MultiDict"]
