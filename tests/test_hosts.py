@@ -168,3 +168,23 @@ def test_test_request_context_knows_the_route_of_its_host_and_path() -> None:
         assert ctx.request.view_args == {"item_id": 7}
     with app.test_request_context("/items/7", base_url="http://ada.example.test:8000") as ctx:
         assert ctx.request.endpoint is None
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "header", "value"),
+    [
+        ("GET", "/items/3/", 308, "location", "/items/3"),
+        ("POST", "/items/3", 405, "allow", "GET, HEAD, OPTIONS"),
+        ("OPTIONS", "/items/3", 200, "allow", "GET, HEAD, OPTIONS"),
+    ],
+)
+def test_slash_redirects_405_and_options_see_the_subdomain(
+    method: str, path: str, status: int, header: str, value: str
+) -> None:
+    client = TestClient(_subdomain_app(), base_url="http://api.example.test:8000")
+    response = client.request(method, path, follow_redirects=False)
+    assert response.status_code == status
+    assert response.headers[header] == value
+    # the same path on another subdomain has no route at all
+    other = TestClient(_subdomain_app(), base_url="http://ada.example.test:8000")
+    assert other.request(method, path, follow_redirects=False).status_code == 404
