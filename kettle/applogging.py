@@ -49,8 +49,12 @@ def has_level_handler(logger: logging.Logger) -> bool:
     handles the logger's effective level.
 
     Example:
-        >>> has_level_handler(logging.getLogger("kettle.doctest.silent"))
+        >>> alone = logging.getLogger("kettle.doctest.alone")
+        >>> alone.propagate = False  # records stop here: only its own handlers count
+        >>> has_level_handler(alone)
         False
+        >>> alone.addHandler(logging.NullHandler()); has_level_handler(alone)
+        True
     """
     level = logger.getEffectiveLevel()
     current: logging.Logger | None = logger

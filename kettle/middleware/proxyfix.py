@@ -247,6 +247,8 @@ def wsgi_app_layers(app: Any) -> list[Middleware]:
         layers.append(Middleware(ProxyFixMiddleware, **current.options))
         current = current.app
     if not _is_a_kettle_wsgi_app(current) or getattr(current, "__self__", None) is not app:
+        if getattr(app, "_wsgi", None) is not None:
+            return []  # compiled under a WSGI server: the middleware runs, as it should
         warnings.warn(
             f"app.wsgi_app was replaced with {replaced!r}: WSGI middleware runs only when a "
             "WSGI server serves the app; under an ASGI server use app.add_middleware()",
