@@ -135,12 +135,15 @@ class TestErrors:
         response = TestClient(app).get("/")
         assert (response.status_code, response.json()) == (500, {"detail": "Internal Server Error"})
 
-    @pytest.mark.parametrize("key", ["404", 3.5, object])
-    def test_bad_handler_key_is_a_configuration_error(self, key: Any) -> None:
+    @pytest.mark.parametrize(
+        ("key", "error"), [("404", TypeError), (3.5, TypeError), (object, ValueError)]
+    )
+    def test_bad_handler_key_is_refused_when_registered(
+        self, key: Any, error: type[Exception]
+    ) -> None:
         app = Kettle(__name__)
-        app.add_exception_handler(key, lambda exc: None)
-        with pytest.raises(kettle.ConfigurationError):
-            app.compile()
+        with pytest.raises(error):
+            app.add_exception_handler(key, lambda exc: None)
 
     def test_handler_with_wrong_arity_is_a_configuration_error(self) -> None:
         app = Kettle(__name__)
