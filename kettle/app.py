@@ -14,6 +14,7 @@ from kettle.applogging import create_logger
 from kettle.aswsgi import StartResponse, WSGIBridge
 from kettle.compiler import Build, CompiledApp
 from kettle.concurrency import ThreadPool
+from kettle.config import FlaskAppSettings
 from kettle.datastructures import State
 from kettle.di import AppScope, DependencyOverrides
 from kettle.errorhandlers import ExceptionHandler
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Kettle:
+class Kettle(FlaskAppSettings):
     """A kettle application: declare routes, then serve it with any ASGI server.
 
     Args:

@@ -9,15 +9,27 @@ from __future__ import annotations
 
 import copy
 import errno
+import functools
 import importlib
 import json
 import os
 import types
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import IO, Any
+from typing import IO, Any, ClassVar, Generic, TypeVar, overload
 
-__all__ = ["DEFAULT_CONFIG", "Config", "get_debug_flag", "import_string"]
+T = TypeVar("T")
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "Config",
+    "ConfigAttribute",
+    "FlaskAppSettings",
+    "app_name",
+    "as_timedelta",
+    "get_debug_flag",
+    "import_string",
+]
 
 #: Flask's defaults, with kettle's secure choices where they differ: the session cookie
 #: is ``SameSite=Lax`` and ``Secure`` follows the request's scheme (``None``) instead of
@@ -248,6 +260,100 @@ class Config(dict[str, Any]):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {dict.__repr__(self)}>"
+
+
+class ConfigAttribute(Generic[T]):
+    """An app attribute that reads and writes one config key (Flask's ``ConfigAttribute``).
+
+    Args:
+        key: the config key.
+        get_converter: turns the stored value into what the attribute gives.
+
+    Example:
+        >>> from kettle.config import Config, ConfigAttribute, as_timedelta
+        >>> class App:
+        ...     config = Config()
+        ...     lifetime = ConfigAttribute("LIFETIME", get_converter=as_timedelta)
+        >>> app = App()
+        >>> app.lifetime = 90
+        >>> app.config["LIFETIME"], app.lifetime.seconds
+        (90, 90)
+    """
+
+    def __init__(self, key: str, get_converter: Callable[[Any], T] | None = None) -> None:
+        self.key = key
+        self.get_converter = get_converter
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> ConfigAttribute[T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> T: ...
+    def __get__(self, obj: object | None, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = obj.config[self.key]  # type: ignore[attr-defined]
+        return value if self.get_converter is None else self.get_converter(value)
+
+    def __set__(self, obj: object, value: Any) -> None:
+        obj.config[self.key] = value  # type: ignore[attr-defined]
+
+
+def as_timedelta(value: timedelta | float) -> timedelta:
+    """A duration given as a ``timedelta`` or as seconds, as a ``timedelta``.
+
+    Example:
+        >>> as_timedelta(42).seconds, as_timedelta(timedelta(days=1)).days
+        (42, 1)
+    """
+    if isinstance(value, timedelta):
+        return value
+    return timedelta(seconds=float(value))
+
+
+def app_name(app: Any) -> str:
+    """Flask's ``app.name``: the import name, or for ``"__main__"`` the file name of the
+    script being run (without ``.py``), so the app of ``python shop.py`` is ``"shop"``.
+
+    Example:
+        >>> from kettle import Kettle
+        >>> app_name(Kettle("shop.views"))
+        'shop.views'
+    """
+    import_name: str = app.import_name
+    if import_name == "__main__":
+        import sys
+
+        filename: str | None = getattr(sys.modules.get("__main__"), "__file__", None)
+        if filename:
+            return os.path.splitext(os.path.basename(filename))[0]
+    return import_name
+
+
+class FlaskAppSettings:
+    """Flask's app attributes that are views of the app's settings, for ``Kettle`` (a
+    base holding no state: each reads ``config`` or ``import_name``).
+
+    Example:
+        >>> from kettle import Kettle
+        >>> app = Kettle("shop")
+        >>> app.config["PERMANENT_SESSION_LIFETIME"] = 3600
+        >>> app.name, app.permanent_session_lifetime.seconds
+        ('shop', 3600)
+        >>> Kettle.default_config["SESSION_COOKIE_NAME"]
+        'session'
+    """
+
+    #: the defaults every app's config starts from
+    default_config: ClassVar[Mapping[str, Any]] = DEFAULT_CONFIG
+    #: ``PERMANENT_SESSION_LIFETIME`` as a ``timedelta`` (set a ``timedelta`` or seconds)
+    permanent_session_lifetime: ConfigAttribute[timedelta] = ConfigAttribute(
+        "PERMANENT_SESSION_LIFETIME", get_converter=as_timedelta
+    )
+
+    @functools.cached_property
+    def name(self) -> str:
+        """The app's name (its logger's): :func:`app_name`. Assignable."""
+        return app_name(self)
 
 
 def import_string(path: str) -> Any:

@@ -18,7 +18,7 @@ variable, so it is still there when the handler returns.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
 from kettle.requests import Request
@@ -32,7 +32,15 @@ if TYPE_CHECKING:
     from kettle.responses import Response
     from kettle.types import Receive, Scope
 
-__all__ = ["AppContext", "RequestContext", "SealedSession", "current", "request_class"]
+__all__ = [
+    "AppContext",
+    "RequestContext",
+    "SealedSession",
+    "current",
+    "pushed",
+    "pushed_app_context",
+    "request_class",
+]
 
 
 class SessionStore(Protocol):
@@ -44,6 +52,7 @@ class SessionStore(Protocol):
     def make_null_session(self, app: Any) -> Any: ...
     def is_null_session(self, obj: object) -> bool: ...
     def is_configured(self, app: Any) -> bool: ...
+    def get_cookie_name(self, app: Any) -> str: ...
     def save_session(self, app: Any, session: Any, response: Any) -> None: ...
     async def open_session_async(self, app: Any, request: Any) -> Any: ...
     async def save_session_async(self, app: Any, session: Any, response: Any) -> None: ...
@@ -59,6 +68,21 @@ def request_class(app: Any) -> type[Request]:
 
 # The one context variable: None, an AppContext or a RequestContext.
 current: contextvars.ContextVar[Any] = contextvars.ContextVar("kettle.context", default=None)
+
+# The innermost context pushed by hand (``with app.app_context():``). Dispatch replaces
+# ``current`` for a request but leaves this one alone, so a request served inside a pushed
+# app context knows that the app context outlives it: the pushed one runs the
+# teardown_appcontext functions and sends the appcontext signals, once.
+pushed: contextvars.ContextVar[AppContext | None] = contextvars.ContextVar(
+    "kettle.pushed", default=None
+)
+
+
+def pushed_app_context(app: Any) -> bool:
+    """True when a context pushed by hand for ``app`` is active (a request served inside
+    ``with app.app_context():`` leaves the app context's teardown to it)."""
+    outer = pushed.get()
+    return outer is not None and outer.app is app
 
 
 class AppGlobals:
@@ -194,6 +218,7 @@ class RequestContext(AppContext):
         "_flashes",
         "_make_request",
         "_sealed_view",
+        "after_this",
         "call",
         "created_request",
         "limits",
@@ -233,6 +258,9 @@ class RequestContext(AppContext):
         self.call: CallState | None = None
         #: the response has started: the session can be read, not changed
         self.sealed = False
+        #: ``after_this_request`` functions (async callables, run before the
+        #: ``after_request`` hooks), ``None`` until one is registered
+        self.after_this: list[Callable[[Any], Awaitable[Any]]] | None = None
         #: flashed messages taken from the session by ``get_flashed_messages`` (once per
         #: request, so several calls in one request all see them)
         self._flashes: list[tuple[str, Any]] | None = None
@@ -285,6 +313,35 @@ class RequestContext(AppContext):
         return self.loaded_session is not None
 
     @property
+    def _session(self) -> Any:
+        """The session object itself, opened if it was not (Flask's ``ctx._session``):
+        for code inspecting its ``accessed``/``modified`` flags, which it leaves alone."""
+        if self.loaded_session is None:
+            interface = _interface(self.app)
+            opened = interface.open_session(self.app, self.request)
+            self.loaded_session = (
+                opened if opened is not None else interface.make_null_session(self.app)
+            )
+        return self.loaded_session
+
+    def copy(self) -> RequestContext:
+        """A context for the same request and session, to push later elsewhere (a greenlet,
+        a thread): ``with ctx.copy():``. Its request is built now, while it can be.
+
+        Example:
+            >>> from kettle import Kettle, request
+            >>> app = Kettle(__name__)
+            >>> with app.test_request_context("/?q=tea") as ctx:
+            ...     later = ctx.copy()
+            >>> with later:
+            ...     request.args["q"]
+            'tea'
+        """
+        ctx = RequestContext(self.app, self.request)
+        ctx.loaded_session = self.loaded_session
+        return ctx
+
+    @property
     def session(self) -> Any:
         """The session, opened from the request (its cookie) on first use.
 
@@ -335,13 +392,21 @@ class RequestContext(AppContext):
         if not interface.is_null_session(session):
             await interface.save_session_async(self.app, session, response)
 
-    async def before_send(self, response: Response) -> None:
+    async def before_send(self, response: Response, refresh: bool = False) -> None:
         """Save the session into ``response``, then seal it.
 
         A streamed body runs the app's code after the headers are gone, so a response that
         streams carries ``Vary: Cookie`` whenever the app has sessions: what it renders may
         depend on the cookie. Writes made while streaming raise instead of being lost.
+
+        ``refresh``: the app renews sessions on every request (``SESSION_REFRESH_EACH_
+        REQUEST``) and the request carries cookies; a session cookie among them is opened
+        even though the handler did not touch it, so a permanent one's expiry is renewed.
         """
+        if refresh and self.loaded_session is None:
+            interface = _interface(self.app)
+            if interface.get_cookie_name(self.app) in self.request.cookies:
+                await self.open_session_async()
         if self.loaded_session is not None:
             await self.save_session_async(response)
         if response.streams and _interface(self.app).is_configured(self.app):
@@ -377,6 +442,7 @@ class _DispatchedContext(RequestContext):
         self.loaded_session = None
         self.call = None
         self.sealed = False
+        self.after_this = None
 
     @property
     def request(self) -> Request:

@@ -16,9 +16,8 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, formatdate
 from html import escape
-from typing import IO, TYPE_CHECKING, Any, TypeVar, overload
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from kettle.context import current as _current
 from kettle.exceptions import HTTPException
 from kettle.globals import _request_context, current_app, current_context, session
 from kettle.responses import (
@@ -28,6 +27,9 @@ from kettle.responses import (
     to_response,
 )
 from kettle.signals import message_flashed
+
+# stream_with_context lives in kettle.streamcontext; still importable from here.
+from kettle.streamcontext import stream_with_context as stream_with_context
 from kettle.types import RawHeaders
 from kettle.urlprocessing import build_url as build_url
 
@@ -469,97 +471,3 @@ def _unconditional_file_response() -> type[FileResponse]:
             return self.status_code, None
 
     return UnconditionalFileResponse
-
-
-# -- streaming -------------------------------------------------------------------------------
-
-
-@overload
-def stream_with_context(generator_or_function: AsyncIterator[T]) -> AsyncIterator[T]: ...
-@overload
-def stream_with_context(generator_or_function: Iterable[T]) -> Iterator[T]: ...
-@overload
-def stream_with_context(
-    generator_or_function: Callable[..., Any],
-) -> Callable[..., Any]: ...
-def stream_with_context(generator_or_function: Any) -> Any:
-    """Keep the current request context for a generator that runs while the response is sent.
-
-    Accepts a sync or async generator (or iterable), or decorates a generator function.
-    Each step runs with ``request``, ``session`` and ``g`` of the request that created it.
-
-    Example:
-        >>> from kettle.globals import AppContext, current_app
-        >>> from kettle.helpers import stream_with_context
-        >>> def names():
-        ...     yield current_app.name
-        >>> class App:
-        ...     name = "demo"
-        >>> with AppContext(App()):
-        ...     stream = stream_with_context(names())
-        >>> list(stream)  # consumed after the context ended
-        ['demo']
-    """
-    if callable(generator_or_function) and not isinstance(
-        generator_or_function, Iterator | AsyncIterator
-    ):
-        function = generator_or_function
-
-        def decorated(*args: Any, **kwargs: Any) -> Any:
-            return stream_with_context(function(*args, **kwargs))
-
-        decorated.__name__ = getattr(function, "__name__", "generator")
-        decorated.__doc__ = function.__doc__
-        return decorated
-    ctx = current_context()
-    if ctx is None:
-        raise RuntimeError(
-            "stream_with_context() can only be used while handling a request "
-            "(or inside an app context)"
-        )
-    if isinstance(generator_or_function, AsyncIterator):
-        return _in_context_async(ctx, generator_or_function)
-    return _in_context(ctx, iter(generator_or_function))
-
-
-def _in_context(ctx: Any, iterator: Iterator[T]) -> Iterator[T]:
-    # Set and reset around each step, inside whatever thread or task runs that step.
-    try:
-        while True:
-            token = _current.set(ctx)
-            try:
-                item = next(iterator)
-            except StopIteration:
-                return
-            finally:
-                _current.reset(token)
-            yield item
-    finally:
-        close = getattr(iterator, "close", None)
-        if close is not None:
-            token = _current.set(ctx)
-            try:
-                close()
-            finally:
-                _current.reset(token)
-
-
-async def _in_context_async(ctx: Any, iterator: AsyncIterator[T]) -> AsyncIterator[T]:
-    try:
-        while True:
-            token = _current.set(ctx)
-            try:
-                item = await iterator.__anext__()
-            except StopAsyncIteration:
-                return
-            finally:
-                _current.reset(token)
-            yield item
-    finally:
-        aclose = getattr(iterator, "aclose", None)
-        if aclose is not None:
-            token = _current.set(ctx)
-            try:
-                await aclose()
-            finally:
-                _current.reset(token)

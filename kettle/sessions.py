@@ -32,7 +32,7 @@ from uuid import UUID
 from itsdangerous import BadData, URLSafeTimedSerializer
 from markupsafe import Markup
 
-from kettle.config import DEFAULT_CONFIG
+from kettle.config import DEFAULT_CONFIG, as_timedelta
 
 if TYPE_CHECKING:
     from kettle.cookies import SameSite
@@ -376,6 +376,15 @@ class SessionInterface:
             return datetime.now(UTC) + lifetime(app)
         return None
 
+    def refreshes_each_request(self, app: SessionApp) -> bool:
+        """Whether a permanent session's cookie is renewed on every request that carries
+        it, touched or not (``SESSION_REFRESH_EACH_REQUEST`` and sessions configured).
+
+        Decided when the app compiles: dispatch then opens the session of requests that
+        carry cookies even when the handler does not read it.
+        """
+        return bool(_setting(app, "SESSION_REFRESH_EACH_REQUEST")) and self.is_configured(app)
+
     def should_set_cookie(self, app: SessionApp, session: SessionMixin) -> bool:
         """Send the cookie if the session changed, or to renew a permanent one's expiry."""
         return session.modified or (
@@ -502,19 +511,26 @@ class SecureCookieSessionInterface(SessionInterface):
         secure = self.get_cookie_secure(app)
         samesite = self.get_cookie_samesite(app)
         httponly = self.get_cookie_httponly(app)
+        partitioned = self.get_cookie_partitioned(app)
         headers = response.headers
         if session.accessed:
             headers.add_vary("Cookie")
         if not session:
             if session.modified:
-                # Emptied in this request (logout): remove the cookie from the browser.
-                response.delete_cookie(
+                # Emptied in this request (logout): remove the cookie from the browser, with
+                # the attributes it was set with (a partitioned cookie is only replaced by a
+                # partitioned one).
+                response.set_cookie(
                     name,
+                    "",
+                    max_age=0,
+                    expires=0,
                     path=path,
                     domain=domain,
                     secure=secure,
                     httponly=httponly,
                     samesite=samesite,
+                    partitioned=partitioned,
                 )
                 response.headers.add_vary("Cookie")
             return
@@ -543,7 +559,7 @@ class SecureCookieSessionInterface(SessionInterface):
             secure=secure,
             httponly=httponly,
             samesite=samesite,
-            partitioned=self.get_cookie_partitioned(app),
+            partitioned=partitioned,
         )
         response.headers.add_vary("Cookie")
 
@@ -555,7 +571,4 @@ def _setting(app: SessionApp, key: str) -> Any:
 
 def lifetime(app: SessionApp) -> timedelta:
     """``PERMANENT_SESSION_LIFETIME`` as a ``timedelta`` (seconds are accepted too)."""
-    value = _setting(app, "PERMANENT_SESSION_LIFETIME")
-    if isinstance(value, timedelta):
-        return value
-    return timedelta(seconds=float(value))
+    return as_timedelta(_setting(app, "PERMANENT_SESSION_LIFETIME"))

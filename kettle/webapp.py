@@ -485,8 +485,7 @@ class WebApp:
             result = func(exc)
             if inspect.isawaitable(result):
                 await result
-        if appcontext_tearing_down.receivers:
-            appcontext_tearing_down.send(self.owner, exc=exc)
+        # appcontext_tearing_down follows, from dispatch (kettle.requestsignals).
 
     def test_client(self, /, use_cookies: bool = True, **options: Any) -> TestClient:
         """Flask's test client (:class:`~kettle.flasktesting.FlaskClient`, or

@@ -12,7 +12,7 @@ Example:
 """
 
 import sys
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from kettle import (
@@ -39,7 +39,12 @@ from kettle import Kettle as Flask
 from kettle import Response as _KettleResponse
 from kettle.aborting import abort
 from kettle.flaskrequest import FlaskRequest as Request
-from kettle.globals import copy_current_request_context, has_app_context, has_request_context
+from kettle.globals import (
+    after_this_request,
+    copy_current_request_context,
+    has_app_context,
+    has_request_context,
+)
 from kettle.signals import (
     appcontext_popped,
     appcontext_pushed,
@@ -52,6 +57,7 @@ from kettle.signals import (
     request_tearing_down,
     template_rendered,
 )
+from kettle.streamcontext import streaming_variant
 from kettle.templating import (
     get_template_attribute,
     stream_template,
@@ -61,7 +67,12 @@ from kettle.templating import (
 
 class Response(_KettleResponse):
     """kettle's ``Response`` with Flask's constructor: ``Response(body, status, headers,
-    mimetype=..., content_type=...)``."""
+    mimetype=..., content_type=...)``; an iterator body is streamed, as Werkzeug does."""
+
+    def __new__(cls, response: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(response, Iterator | AsyncIterator):
+            cls = streaming_variant(cls)
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -108,6 +119,7 @@ __all__ = [
     "Request",
     "Response",
     "abort",
+    "after_this_request",
     "appcontext_popped",
     "appcontext_pushed",
     "appcontext_tearing_down",

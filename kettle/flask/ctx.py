@@ -4,6 +4,7 @@ from kettle.context import AppGlobals as _AppCtxGlobals
 from kettle.globals import (
     AppContext,
     RequestContext,
+    after_this_request,
     copy_current_request_context,
     has_app_context,
     has_request_context,
@@ -12,6 +13,7 @@ from kettle.globals import (
 __all__ = [
     "AppContext",
     "RequestContext",
+    "after_this_request",
     "copy_current_request_context",
     "has_app_context",
     "has_request_context",
