@@ -302,6 +302,8 @@ class Blueprint(Scaffold):
             template_folder=template_folder,
             **router_options,
         )
+        #: the subdomain of its routes (``kettle.routing.hosts``), left of its parents'
+        self.subdomain = subdomain
         #: hooks and handlers this blueprint adds to the app it is registered on
         self.app_before_request_funcs: list[Callable[..., Any]] = []
         self.app_after_request_funcs: list[Callable[..., Any]] = []
@@ -327,8 +329,6 @@ class Blueprint(Scaffold):
         """:meth:`url_defaults` for every endpoint of the app."""
         self.app_url_default_functions.append(func)
         return func
-        #: the subdomain of its routes (``kettle.routing.hosts``), left of its parents'
-        self.subdomain = subdomain
 
     @property
     def url_prefix(self) -> str:
@@ -379,6 +379,8 @@ class Blueprint(Scaffold):
         replaces its subdomain."""
         if blueprint is self:
             raise ValueError("a blueprint cannot be registered on itself")
+        if subdomain is not None:
+            blueprint.subdomain = subdomain
         self.include_router(
             blueprint, own_prefix=_prefix(url_prefix), own_name=_blueprint_name(name)
         )
@@ -402,8 +404,6 @@ class Blueprint(Scaffold):
         return func
 
     def app_errorhandler(self, key: ErrorKey) -> Callable[[F], F]:
-        if subdomain is not None:
-            blueprint.subdomain = subdomain
         """Like ``errorhandler``, but for errors anywhere in the app."""
 
         def decorator(func: F) -> F:
