@@ -21,9 +21,11 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
+import warnings
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from kettle.config import DEFAULT_CONFIG
 from kettle.context import AppContext, AppGlobals, RequestContext
 from kettle.context import current as _current
 from kettle.context import pushed as _pushed
@@ -50,12 +52,14 @@ __all__ = [
     "g",
     "has_app_context",
     "has_request_context",
+    "max_cookie_size",
     "pop_context",
     "pop_request_context",
     "push_request_context",
     "request",
     "request_ctx",
     "session",
+    "warn_if_cookie_too_large",
 ]
 
 T = TypeVar("T")
@@ -187,6 +191,42 @@ def after_this_request(func: F) -> F:
     else:
         ctx.after_this.append(hook)
     return func
+
+
+def max_cookie_size() -> int:
+    """The current app's ``MAX_COOKIE_SIZE`` (outside any app context, the default 4093:
+    the size browsers keep); ``0`` turns the check of :func:`warn_if_cookie_too_large` off.
+
+    Example:
+        >>> max_cookie_size()
+        4093
+    """
+    ctx = _resolve()
+    config = getattr(ctx.app, "config", None) if ctx is not None else None
+    if config is not None and "MAX_COOKIE_SIZE" in config:
+        return int(config["MAX_COOKIE_SIZE"] or 0)
+    return int(DEFAULT_CONFIG["MAX_COOKIE_SIZE"])
+
+
+def warn_if_cookie_too_large(key: str, header: bytes) -> None:
+    """Warn when the ``Set-Cookie`` value ``header`` of cookie ``key`` is over
+    :func:`max_cookie_size`: browsers drop such a cookie without a word.
+
+    Example:
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     warn_if_cookie_too_large("big", b"big=" + b"x" * 5000)
+        >>> "cookie is too large" in str(caught[0].message)
+        True
+    """
+    limit = max_cookie_size()
+    if limit and len(header) > limit:
+        warnings.warn(
+            f"The {key!r} cookie is too large: its Set-Cookie value is {len(header)} bytes, "
+            f"over MAX_COOKIE_SIZE ({limit}). Browsers may silently ignore it.",
+            stacklevel=3,
+        )
 
 
 def _app_context() -> AppContext:

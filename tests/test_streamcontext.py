@@ -171,3 +171,18 @@ def test_the_session_lifetime_as_seconds_or_timedelta(value: Any) -> None:
 def test_the_app_name() -> None:
     assert Kettle("shop.views").name == "shop.views"
     assert Kettle.default_config["PERMANENT_SESSION_LIFETIME"] == timedelta(days=31)
+
+
+@pytest.mark.parametrize(("limit", "warned"), [(100, True), (0, False), (None, False)])
+def test_flask_response_warns_of_a_cookie_over_max_cookie_size(
+    limit: int | None, warned: bool, recwarn: pytest.WarningsRecorder
+) -> None:
+    app = Kettle(__name__)
+    if limit is not None:
+        app.config["MAX_COOKIE_SIZE"] = limit
+    with app.app_context():
+        response = FlaskResponse("")
+        assert response.max_cookie_size == (4093 if limit is None else limit)
+        response.set_cookie("big", "x" * 300)
+    too_large = [w for w in recwarn if "cookie is too large" in str(w.message)]
+    assert len(too_large) == (1 if warned else 0)

@@ -44,6 +44,8 @@ from kettle.globals import (
     copy_current_request_context,
     has_app_context,
     has_request_context,
+    max_cookie_size,
+    warn_if_cookie_too_large,
 )
 from kettle.signals import (
     appcontext_popped,
@@ -86,6 +88,16 @@ class Response(_KettleResponse):
         super().__init__(
             response, code, headers, media_type=content_type or mimetype or "text/html"
         )
+
+    @property
+    def max_cookie_size(self) -> int:
+        """Werkzeug's name: the current app's ``MAX_COOKIE_SIZE``."""
+        return max_cookie_size()
+
+    def set_cookie(self, key: str, *args: Any, **kwargs: Any) -> None:
+        """kettle's ``set_cookie``, warning as Werkzeug does when the cookie is too large."""
+        super().set_cookie(key, *args, **kwargs)
+        warn_if_cookie_too_large(key, self.raw_headers[-1][1])
 
 
 # Submodules Flask code reaches as attributes (``flask.json.dumps``, ``flask.views.View``).
