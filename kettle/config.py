@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import IO, Any, ClassVar, Generic, TypeVar, overload
 
+from kettle.responses import Response
+
 T = TypeVar("T")
 
 __all__ = [
@@ -345,6 +347,9 @@ class FlaskAppSettings:
 
     #: the defaults every app's config starts from
     default_config: ClassVar[Mapping[str, Any]] = DEFAULT_CONFIG
+    #: the class Flask code builds responses from: ``app.response_class(body, status)``,
+    #: and what ``make_response`` returns a body as (a ``Response`` subclass)
+    response_class: type[Response] = Response
     #: ``PERMANENT_SESSION_LIFETIME`` as a ``timedelta`` (set a ``timedelta`` or seconds)
     permanent_session_lifetime: ConfigAttribute[timedelta] = ConfigAttribute(
         "PERMANENT_SESSION_LIFETIME", get_converter=as_timedelta

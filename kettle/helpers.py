@@ -21,6 +21,9 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 from kettle.exceptions import HTTPException
 from kettle.globals import _request_context, current_app, current_context, session
 from kettle.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
     RedirectResponse,
     Response,
     StreamingResponse,
@@ -164,13 +167,28 @@ def make_response(*args: Any) -> Response:
         (201, '7', 'text/html; charset=utf-8')
     """
     if not args:
-        return to_response("")  # Flask's empty response is still an (empty) HTML page
+        return _of_app_class(to_response(""))  # Flask's empty response: an empty page
     value = args[0] if len(args) == 1 else args
     if type(value) is tuple and value and _is_stream(value[0]):
         value = (StreamingResponse(value[0], media_type="text/html"), *value[1:])
     elif _is_stream(value):
         return StreamingResponse(value, media_type="text/html")
-    return to_response(value)
+    return _of_app_class(to_response(value))
+
+
+def _of_app_class(response: Response) -> Response:
+    """``response`` as the current app's ``response_class`` when that is a ``Response``
+    subclass of the app's own (Flask's ``app.response_class``): the built response takes
+    the subclass's methods and class attributes; its ``__init__`` does not run again."""
+    context = current_context()
+    cls = getattr(context.app, "response_class", Response) if context is not None else Response
+    if cls is not Response and type(response) in _PLAIN and issubclass(cls, Response):
+        response.__class__ = cls
+    return response
+
+
+# what make_response builds: the classes a response_class subclass may stand in for
+_PLAIN = (Response, HTMLResponse, JSONResponse, PlainTextResponse)
 
 
 def _is_stream(value: Any) -> bool:

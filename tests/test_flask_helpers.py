@@ -123,3 +123,28 @@ class TestHelpers:
 
         name = "async" if is_async else "sync"
         assert TestClient(app).get("/stream?a=1").text == f"1,{name},True"
+
+
+def test_response_class_is_what_flask_code_builds_and_make_response_returns() -> None:
+    from kettle import Kettle, Response, make_response
+
+    class TaggedResponse(Response):
+        tag = "tagged"
+
+    app = Kettle(__name__)
+    assert app.response_class is Response
+    app.response_class = TaggedResponse
+
+    @app.route("/built")
+    def built() -> Response:
+        return app.response_class("Hello world", 400)
+
+    @app.route("/made")
+    def made() -> str:
+        response = make_response({"ok": True}, 201)
+        return f"{type(response).__name__} {response.tag} {response.status_code}"  # type: ignore[attr-defined]
+
+    client = app.test_client()
+    assert (client.get("/built").status_code, client.get("/built").data) == (400, b"Hello world")
+    assert client.get("/made").data == b"TaggedResponse tagged 201"
+    assert type(make_response("outside any app")) is not TaggedResponse
