@@ -16,6 +16,7 @@ import orjson
 from kettle.concurrency import ThreadPool
 from kettle.cookies import SameSite, render_set_cookie
 from kettle.datastructures import MutableHeaders
+from kettle.exceptions import HTTPException
 from kettle.responsenames import ResponseNames
 from kettle.types import RawHeaders, Receive, Scope, Send
 
@@ -434,7 +435,8 @@ def to_response(value: Any, status_code: int = 200) -> Response:
     * a ``Response`` passes through;
     * ``dict``/``list`` (and anything orjson encodes) → JSON;
     * ``str`` and ``bytes`` → HTML, as in Flask;
-    * ``(body, status)``, ``(body, headers)`` and ``(body, status, headers)`` tuples.
+    * ``(body, status)``, ``(body, headers)`` and ``(body, status, headers)`` tuples;
+    * an ``HTTPException`` returned rather than raised: its error answer (``{"detail"}``).
 
     Example:
         >>> to_response(("created", 201, {"X-Id": "7"})).status_code
@@ -473,6 +475,8 @@ def to_response(value: Any, status_code: int = 200) -> Response:
         return HTMLResponse(value, status_code, headers)
     if getattr(type(value), "streams_as_html", False):  # stream_template(): sent as rendered
         return StreamingResponse(value, status_code, headers, media_type="text/html")
+    if isinstance(value, HTTPException):  # returned, not raised: Werkzeug's are responses
+        return JSONResponse({"detail": value.detail}, value.status_code, value.headers)
     if status_code in _NO_BODY:
         return Response(None, status_code, headers)
     return JSONResponse(value, status_code, headers)

@@ -4,7 +4,9 @@ by exception class.
 
 from __future__ import annotations
 
-from kettle import Blueprint, HTTPException, Kettle, abort, g, request
+import pytest
+
+from kettle import Blueprint, Conflict, HTTPException, Kettle, NotFound, abort, g, request
 from kettle.testing import TestClient
 
 
@@ -134,3 +136,16 @@ class TestErrorHandlers:
             return {"custom": "404"}, 404
 
         assert TestClient(app).get("/nowhere").json() == {"custom": "404"}
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "body"),
+    [(NotFound(), 404, {"detail": "Not Found"}), (Conflict("taken"), 409, {"detail": "taken"})],
+)
+def test_a_returned_http_error_is_its_answer(
+    error: HTTPException, status: int, body: object
+) -> None:
+    app = Kettle(__name__)
+    app.route("/")(lambda: error)
+    response = app.test_client().get("/")
+    assert (response.status_code, response.json) == (status, body)
