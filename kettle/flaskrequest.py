@@ -258,6 +258,21 @@ class FlaskRequest(Request):
     """
 
     @property
+    def environ(self) -> dict[str, Any]:
+        """A WSGI environ (PEP 3333) of the request, for code written against Werkzeug's:
+        built on first use and kept, so what code stores in it stays; its
+        ``werkzeug.request`` is the request itself. The body in ``wsgi.input`` is the one
+        read so far (nothing before the body is read)."""
+        environ: dict[str, Any] | None = self.scope.get("kettle.environ")
+        if environ is None:
+            from kettle.wsgienviron import build_environ
+
+            environ = build_environ(self.scope, self._received_body or b"")
+            environ["werkzeug.request"] = self
+            self.scope["kettle.environ"] = environ
+        return environ
+
+    @property
     def args(self) -> QueryParams:
         """The query string (Flask's name for ``query_params``)."""
         return self.query_params

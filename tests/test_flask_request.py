@@ -82,3 +82,36 @@ class TestRequestAPI:
             return request.get_json()
 
         assert TestClient(app).post("/json", json={"k": "x" * 50}).status_code == 413
+
+
+def test_environ_is_a_wsgi_view_of_the_request_kept_for_the_request() -> None:
+    from kettle import Kettle, request
+
+    app = Kettle(__name__)
+
+    @app.post("/shop/<item>")
+    def buy(item: str) -> dict[str, object]:
+        environ = request.environ
+        environ["app.note"] = "kept"
+        return {
+            "same": request.environ is environ and request.environ["app.note"] == "kept",
+            "request": environ["werkzeug.request"] is request._get_current_object(),
+            "method": environ["REQUEST_METHOD"],
+            "path": environ["PATH_INFO"],
+            "query": environ["QUERY_STRING"],
+            "agent": environ["HTTP_USER_AGENT"],
+            "type": environ["CONTENT_TYPE"],
+        }
+
+    response = app.test_client().post(
+        "/shop/tea?n=2", data={"a": "1"}, headers={"User-Agent": "probe/1"}
+    )
+    assert response.get_json() == {
+        "same": True,
+        "request": True,
+        "method": "POST",
+        "path": "/shop/tea",
+        "query": "n=2",
+        "agent": "probe/1",
+        "type": "application/x-www-form-urlencoded",
+    }

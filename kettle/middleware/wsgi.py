@@ -8,9 +8,7 @@ as it yields it.
 
 from __future__ import annotations
 
-import io
 import logging
-import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -19,6 +17,7 @@ import anyio.from_thread
 from kettle.limits import Limits
 from kettle.responses import JSONResponse, PlainTextResponse
 from kettle.types import Message, Receive, Scope, Send
+from kettle.wsgienviron import build_environ as build_environ  # re-exported
 
 __all__ = ["WSGIMiddleware"]
 
@@ -27,7 +26,6 @@ logger = logging.getLogger("kettle.error")
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 #: Headers the environ spells as CONTENT_TYPE / CONTENT_LENGTH, not HTTP_*.
-_UNPREFIXED = {b"content-type": "CONTENT_TYPE", b"content-length": "CONTENT_LENGTH"}
 
 
 class WSGIMiddleware:
@@ -198,47 +196,3 @@ class _Exchange:
             }
         )
         self.send({"type": "http.response.body", "body": response.body, "more_body": False})
-
-
-def build_environ(scope: Scope, body: bytes) -> dict[str, Any]:
-    """The WSGI environ (PEP 3333) of an ASGI HTTP request: ``SCRIPT_NAME`` is where the
-    app is mounted (the scope's ``root_path``), ``PATH_INFO`` the rest of the path, both
-    as WSGI's latin-1 strings of the URL's bytes."""
-    root = scope.get("root_path", "") or ""
-    path = scope["path"]
-    if root and (path == root or path.startswith(root + "/")):
-        path = path[len(root) :]
-    server = scope.get("server") or ("localhost", 80)
-    client = scope.get("client")
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": scope["method"],
-        "SCRIPT_NAME": _latin1(root),
-        "PATH_INFO": _latin1(path),
-        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
-        "SERVER_NAME": str(server[0]),
-        "SERVER_PORT": str(server[1] if server[1] is not None else 80),
-        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": scope.get("scheme", "http"),
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-    }
-    if client:
-        environ["REMOTE_ADDR"] = str(client[0])
-        environ["REMOTE_PORT"] = str(client[1])
-    for name, value in scope["headers"]:
-        if b"_" in name:
-            continue  # see WSGIMiddleware: X_User would pass for X-User
-        key = _UNPREFIXED.get(name) or "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
-        text = value.decode("latin-1")
-        if key in environ:
-            text = environ[key] + ("; " if key == "HTTP_COOKIE" else ",") + text
-        environ[key] = text
-    return environ
-
-
-def _latin1(text: str) -> str:
-    return text.encode("utf-8").decode("latin-1")
