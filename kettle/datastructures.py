@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple, TypeVar, overload
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
 
 from kettle.types import RawHeaders
 
 _T = TypeVar("_T")
+_D = TypeVar("_D")
+_R = TypeVar("_R")
 
 
 class Address(NamedTuple):
@@ -52,9 +54,48 @@ class MultiDict(Mapping[str, _T]):
     def __contains__(self, key: object) -> bool:
         return key in self._dict
 
-    def getlist(self, key: str) -> list[_T]:
-        """Every value sent for ``key``, in order (an empty list when absent)."""
-        return [v for k, v in self._list if k == key]
+    @overload
+    def get(self, key: str, /) -> _T | None: ...
+    @overload
+    def get(self, key: str, /, default: _D) -> _T | _D: ...
+    @overload
+    def get(self, key: str, /, default: _D, type: Callable[[_T], _R]) -> _R | _D: ...
+    @overload
+    def get(self, key: str, /, *, type: Callable[[_T], _R]) -> _R | None: ...
+    def get(self, key: str, /, default: Any = None, type: Callable[[_T], Any] | None = None) -> Any:
+        """The first value of ``key``, else ``default``; with ``type``, the value converted
+        by it, and ``default`` when that raises ``ValueError`` or ``TypeError``
+        (Werkzeug's ``request.args.get("page", 1, type=int)``).
+
+        Example:
+            >>> q = MultiDict([("page", "3"), ("size", "big")])
+            >>> q.get("page", 1, type=int), q.get("size", 20, type=int), q.get("x", 1, type=int)
+            (3, 20, 1)
+        """
+        try:
+            value = self._dict[key]
+        except KeyError:
+            return default
+        if type is None:
+            return value
+        try:
+            return type(value)
+        except (ValueError, TypeError):
+            return default
+
+    def getlist(self, key: str, type: Callable[[_T], Any] | None = None) -> list[Any]:
+        """Every value sent for ``key``, in order (an empty list when absent); with
+        ``type``, those it converts (the others are left out, as Werkzeug does)."""
+        values = [v for k, v in self._list if k == key]
+        if type is None:
+            return values
+        converted = []
+        for value in values:
+            try:
+                converted.append(type(value))
+            except (ValueError, TypeError):
+                continue
+        return converted
 
     def multi_items(self) -> list[tuple[str, _T]]:
         """All ``(key, value)`` pairs, repeated keys included, in order."""

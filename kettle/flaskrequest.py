@@ -118,8 +118,9 @@ class _Lookup(_View):
                 return default
         return value
 
-    def getlist(self, key: str) -> list[Any]:
-        return list(self._data().getlist(key))
+    def getlist(self, key: str, type: Callable[[Any], Any] | None = None) -> list[Any]:
+        """Every value of ``key``; with ``type``, those it converts (Werkzeug's rule)."""
+        return list(self._data().getlist(key, type=type))
 
     def to_dict(self, flat: bool = True) -> dict[str, Any]:
         data = self._data()

@@ -115,3 +115,27 @@ def test_environ_is_a_wsgi_view_of_the_request_kept_for_the_request() -> None:
         "agent": "probe/1",
         "type": "application/x-www-form-urlencoded",
     }
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("page=3", {"page": 3, "pages": [3]}),
+        ("page=three", {"page": 1, "pages": []}),  # a failed conversion: the default
+        ("", {"page": 1, "pages": []}),
+        ("page=2&page=x&page=5", {"page": 2, "pages": [2, 5]}),
+    ],
+)
+def test_args_get_and_getlist_convert_with_type(query: str, expected: dict[str, object]) -> None:
+    from kettle import Kettle, request
+
+    app = Kettle(__name__)
+
+    @app.route("/list")
+    def listing() -> dict[str, object]:
+        return {
+            "page": request.args.get("page", 1, type=int),
+            "pages": request.args.getlist("page", type=int),
+        }
+
+    assert app.test_client().get(f"/list?{query}").get_json() == expected
