@@ -206,8 +206,16 @@ class Headers(Mapping[str, str]):
     def __getitem__(self, key: str) -> str:
         return self._first()[key.lower()]
 
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._first().get(key.lower(), default)
+    def get(self, key: str, default: Any = None, type: Callable[[str], Any] | None = None) -> Any:
+        """The first value of ``key`` (any case), else ``default``; with ``type``, converted
+        by it, ``default`` when that fails (Werkzeug's ``headers.get("X-Count", type=int)``)."""
+        value = self._first().get(key.lower(), default)
+        if type is None or value is default:
+            return value
+        try:
+            return type(value)
+        except (ValueError, TypeError):
+            return default
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key.lower() in self._first()

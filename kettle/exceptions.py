@@ -75,6 +75,13 @@ from http import HTTPStatus
 from types import MappingProxyType
 from typing import Any, ClassVar, NoReturn
 
+from kettle.connectionerrors import (
+    ClientDisconnect,
+    WebSocketClose,
+    WebSocketDisconnect,
+    WebSocketException,
+)
+
 __all__ = [
     "NAMED_ERRORS",
     "BadGateway",
@@ -213,6 +220,18 @@ class HTTPException(Exception):
         """The status code (Werkzeug's name for ``status_code``)."""
         return self.status_code
 
+    @property
+    def name(self) -> str:
+        """The status's name: ``"Not Found"`` (Werkzeug's)."""
+        return _phrase(self.status_code)
+
+    def get_response(self, *args: Any) -> Any:
+        """The response kettle answers this error with, to change before sending it
+        (Werkzeug's): the ``response`` given to ``abort``, else ``{"detail": ...}``."""
+        if self.response is not None:
+            return self.response
+        return error_response(self)
+
     def __str__(self) -> str:
         return f"{self.status_code}: {self.detail}"
 
@@ -227,6 +246,12 @@ class HTTPException(Exception):
 
 def _rebuild(cls: type[BaseException], args: tuple[Any, ...]) -> BaseException:
     return cls.__new__(cls, *args)
+
+
+def error_response(error: HTTPException) -> Any:  # replaced by kettle.responses
+    """The default answer to ``error``; :mod:`kettle.responses`, which this module may not
+    import, puts its own here when it loads."""
+    raise RuntimeError("kettle.responses is not loaded")  # pragma: no cover
 
 
 class RequestValidationError(HTTPException):
@@ -556,45 +581,3 @@ class ResponseValidationError(Exception):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), self.args), self.__dict__)
-
-
-class ClientDisconnect(Exception):
-    """The client went away before the request body was read."""
-
-
-class WebSocketDisconnect(Exception):
-    """The WebSocket peer closed the connection (or it was lost)."""
-
-    def __init__(self, code: int = 1000, reason: str | None = None) -> None:
-        self.code = code
-        self.reason = reason or ""
-        super().__init__(code, self.reason)
-
-
-class WebSocketClose(Exception):
-    """Raised inside kettle when a message breaks a limit; the socket is closed with ``code``."""
-
-    def __init__(self, code: int, reason: str = "") -> None:
-        self.code = code
-        self.reason = reason
-        super().__init__(code, reason)
-
-
-class WebSocketException(WebSocketClose):
-    """Raised by a WebSocket handler (or its dependencies) to close the socket with ``code``.
-
-    Before the handshake is accepted, the close refuses the connection.
-
-    Example:
-        >>> from kettle import Kettle, WebSocket
-        >>> from kettle.exceptions import WebSocketException
-        >>> app = Kettle(__name__)
-        >>> @app.websocket("/ws")
-        ... async def ws(websocket: WebSocket, token: str = ""):
-        ...     if token != "secret":
-        ...         raise WebSocketException(code=1008, reason="bad token")
-        ...     await websocket.accept()
-    """
-
-    def __init__(self, code: int = 1008, reason: str | None = None) -> None:
-        super().__init__(code, reason or "")

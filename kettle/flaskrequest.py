@@ -22,6 +22,7 @@ from kettle.datastructures import MultiDict, QueryParams
 # BadRequestKeyError is defined with every other exception; still importable from here.
 from kettle.exceptions import BadRequestKeyError as BadRequestKeyError
 from kettle.exceptions import HTTPException
+from kettle.http import Accept, Authorization, MIMEAccept
 from kettle.mediatypes import is_json
 from kettle.requests import Request, decode_json
 
@@ -257,6 +258,29 @@ class FlaskRequest(Request):
         >>> TestClient(app).post("/greet?greeting=Hello", data={"name": "ada"}).text
         'Hello, ada'
     """
+
+    @property
+    def accept_mimetypes(self) -> MIMEAccept:
+        """The ``Accept`` header: ``accept_json``, ``best_match([...])``, qualities."""
+        return MIMEAccept.from_header(self.headers.get("accept"))
+
+    @property
+    def accept_languages(self) -> Accept:
+        return Accept.from_header(self.headers.get("accept-language"))
+
+    @property
+    def accept_encodings(self) -> Accept:
+        return Accept.from_header(self.headers.get("accept-encoding"))
+
+    @property
+    def accept_charsets(self) -> Accept:
+        return Accept.from_header(self.headers.get("accept-charset"))
+
+    @property
+    def authorization(self) -> Authorization | None:
+        """The ``Authorization`` header parsed (:class:`kettle.http.Authorization`: Basic
+        ``username``/``password``, a Bearer ``token``), ``None`` when missing or malformed."""
+        return Authorization.from_header(self.headers.get("authorization"))
 
     @property
     def environ(self) -> dict[str, Any]:

@@ -16,15 +16,20 @@ Example:
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Any
+from typing import Any, Self
 
 __all__ = [
+    "Accept",
+    "Authorization",
     "CacheControl",
     "HeaderSet",
+    "MIMEAccept",
     "dump_header",
     "http_date",
     "parse_cache_control_header",
@@ -277,3 +282,143 @@ class CacheControl(dict[str, str | None]):
 def parse_cache_control_header(value: str | None) -> CacheControl:
     """A ``Cache-Control`` header's directives (names lowercased)."""
     return CacheControl({k.lower(): v for k, v in parse_dict_header(value or "").items()})
+
+
+class Authorization:
+    """An ``Authorization`` header (Werkzeug's): ``type`` (lowercase), and ``username`` and
+    ``password`` for Basic, ``token`` for Bearer and other token schemes, ``parameters``
+    for schemes with ``key=value`` pairs (Digest).
+
+    Example:
+        >>> auth = Authorization.from_header("Basic YWRhOnMzY3JldDpwYXJ0")
+        >>> auth.type, auth.username, auth.password
+        ('basic', 'ada', 's3cret:part')
+        >>> Authorization.from_header("Bearer abc.def").token
+        'abc.def'
+        >>> Authorization.from_header("Basic !!not base64!!") is None
+        True
+    """
+
+    def __init__(
+        self, auth_type: str, data: Mapping[str, str | None] | None = None, token: str | None = None
+    ) -> None:
+        self.type = auth_type.lower()
+        self.parameters: dict[str, str | None] = dict(data or {})
+        self.token = token
+
+    @property
+    def username(self) -> str | None:
+        return self.parameters.get("username")
+
+    @property
+    def password(self) -> str | None:
+        return self.parameters.get("password")
+
+    @classmethod
+    def from_header(cls, value: str | None) -> Authorization | None:
+        """The parsed header, or ``None`` when it is missing or malformed."""
+        if not value:
+            return None
+        scheme, _, rest = value.strip().partition(" ")
+        rest = rest.strip()
+        if not scheme or not _TOKEN.match(scheme):
+            return None
+        if scheme.lower() == "basic":
+            try:
+                decoded = base64.b64decode(rest, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+            user, colon, password = decoded.partition(":")
+            if not colon:
+                return None
+            return cls("basic", {"username": user, "password": password})
+        if "," in rest or "=" in rest.rstrip("="):  # key=value pairs; a token68 ends in "="s
+            return cls(scheme, parse_dict_header(rest))
+        return cls(scheme, None, rest or None)
+
+    def __repr__(self) -> str:
+        return f"<Authorization {self.type}>"
+
+
+class Accept(list[tuple[str, float]]):
+    """An ``Accept-*`` header (Werkzeug's): ``(value, quality)`` pairs, best first.
+
+    Example:
+        >>> accept = Accept.from_header("en-GB, en;q=0.8, fr;q=0.5")
+        >>> accept.best, accept["fr"], "de" in accept
+        ('en-GB', 0.5, False)
+        >>> accept.best_match(["fr", "en"])
+        'en'
+    """
+
+    @classmethod
+    def from_header(cls, value: str | None) -> Self:
+        """Parsed (malformed qualities count as 0, so they are never chosen)."""
+        entries: list[tuple[str, float]] = []
+        for item in (value or "").split(","):
+            name, params = parse_options_header(item)
+            if not name:
+                continue
+            try:
+                quality = min(max(float(params.get("q", "1")), 0.0), 1.0)
+            except ValueError:
+                quality = 0.0
+            entries.append((name, quality))
+        # best first, and the client's order among equals (sorted is stable)
+        return cls(sorted(entries, key=lambda entry: -entry[1]))
+
+    def _matches(self, offered: str, accepted: str) -> bool:
+        return accepted == "*" or offered.lower() == accepted.lower()
+
+    def quality(self, key: str) -> float:
+        """How much the client wants ``key`` (0 when not at all)."""
+        return max((q for name, q in self if self._matches(key, name)), default=0.0)
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return self.quality(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.quality(key) > 0
+
+    @property
+    def best(self) -> str | None:
+        """The value the client wants most."""
+        return self[0][0] if self else None
+
+    def best_match(self, offers: Iterable[str], default: str | None = None) -> str | None:
+        """Of the server's ``offers``, the one the client wants most (the first on a tie)."""
+        best, best_quality = default, 0.0
+        for offer in offers:
+            quality = self.quality(offer)
+            if quality > best_quality:
+                best, best_quality = offer, quality
+        return best
+
+
+class MIMEAccept(Accept):
+    """An ``Accept`` header: media types with ``type/*`` and ``*/*`` ranges.
+
+    Example:
+        >>> accept = MIMEAccept.from_header("text/html, application/*;q=0.9, */*;q=0.1")
+        >>> accept.accept_html, accept.accept_json, accept["image/png"]
+        (True, True, 0.1)
+        >>> accept.best_match(["application/json", "text/html"])
+        'text/html'
+    """
+
+    def _matches(self, offered: str, accepted: str) -> bool:
+        kind, _, sub = offered.lower().partition("/")
+        want_kind, _, want_sub = accepted.lower().partition("/")
+        if accepted == "*" or (want_kind == "*" and want_sub in ("*", "")):
+            return True
+        return want_kind == kind and want_sub in ("*", sub)
+
+    @property
+    def accept_html(self) -> bool:
+        return self.quality("text/html") > 0 or self.quality("application/xhtml+xml") > 0
+
+    @property
+    def accept_json(self) -> bool:
+        return self.quality("application/json") > 0

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import orjson
 
+import kettle.exceptions as _exceptions
 from kettle.concurrency import ThreadPool
 from kettle.cookies import SameSite, render_set_cookie
 from kettle.datastructures import MutableHeaders
@@ -476,7 +477,15 @@ def to_response(value: Any, status_code: int = 200) -> Response:
     if getattr(type(value), "streams_as_html", False):  # stream_template(): sent as rendered
         return StreamingResponse(value, status_code, headers, media_type="text/html")
     if isinstance(value, HTTPException):  # returned, not raised: Werkzeug's are responses
-        return JSONResponse({"detail": value.detail}, value.status_code, value.headers)
+        return value.get_response()  # type: ignore[no-any-return]
     if status_code in _NO_BODY:
         return Response(None, status_code, headers)
     return JSONResponse(value, status_code, headers)
+
+
+def _error_response(error: HTTPException) -> Response:
+    return JSONResponse({"detail": error.detail}, error.status_code, error.headers)
+
+
+# HTTPException.get_response() answers with this (kettle.exceptions may not import us).
+_exceptions.error_response = _error_response

@@ -149,3 +149,28 @@ def test_a_returned_http_error_is_its_answer(
     app.route("/")(lambda: error)
     response = app.test_client().get("/")
     assert (response.status_code, response.json) == (status, body)
+
+
+def test_the_generic_http_error_handler_of_flasks_docs() -> None:
+    import json
+
+    app = Kettle(__name__)
+
+    @app.errorhandler(HTTPException)
+    def as_json(error: HTTPException) -> object:
+        response = error.get_response()
+        response.data = json.dumps(
+            {"code": error.code, "name": error.name, "description": error.description}
+        )
+        response.content_type = "application/json"
+        return response
+
+    @app.route("/taken")
+    def taken() -> None:
+        abort(409)
+
+    client = app.test_client()
+    answer = client.get("/taken")
+    assert (answer.status_code, answer.content_type) == (409, "application/json")
+    assert answer.json["name"] == "Conflict"
+    assert client.get("/nowhere").json["code"] == 404

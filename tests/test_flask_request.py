@@ -139,3 +139,60 @@ def test_args_get_and_getlist_convert_with_type(query: str, expected: dict[str, 
         }
 
     assert app.test_client().get(f"/list?{query}").get_json() == expected
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("Basic YWRhOnMzY3JldA==", ("basic", "ada", "s3cret", None)),
+        ("Bearer abc.def==", ("bearer", None, None, "abc.def==")),
+        ("Basic not-base64!", None),
+        ("Basic YWRh", None),  # no colon: no password
+        ("", None),
+        ("Ba sic x", ("ba", None, None, "sic x")),
+    ],
+)
+def test_authorization(header: str, expected: tuple[object, ...] | None) -> None:
+    from kettle import Kettle, request
+
+    app = Kettle(__name__)
+
+    @app.route("/who")
+    def who() -> dict[str, object]:
+        auth = request.authorization
+        if auth is None:
+            return {"auth": None}
+        return {"auth": [auth.type, auth.username, auth.password, auth.token]}
+
+    answer = app.test_client().get("/who", headers={"Authorization": header}).json
+    assert answer["auth"] == (list(expected) if expected else None)
+
+
+@pytest.mark.parametrize(
+    ("accept", "json", "html", "best"),
+    [
+        ("application/json", True, False, "application/json"),
+        ("text/html,application/xhtml+xml;q=0.9,*/*;q=0.8", True, True, "text/html"),
+        ("text/*;q=0.5, application/json;q=0.4", True, True, "text/html"),
+        ("image/png", False, False, None),
+        ("application/json;q=nonsense", False, False, None),
+        ("", False, False, None),
+    ],
+)
+def test_accept_mimetypes(accept: str, json: bool, html: bool, best: str | None) -> None:
+    from kettle import Kettle, request
+
+    app = Kettle(__name__)
+
+    @app.route("/neg")
+    def neg() -> dict[str, object]:
+        mimetypes = request.accept_mimetypes
+        return {
+            "json": mimetypes.accept_json,
+            "html": mimetypes.accept_html,
+            "best": mimetypes.best_match(["text/html", "application/json"]),
+            "count": request.headers.get("X-Count", type=int),
+        }
+
+    answer = app.test_client().get("/neg", headers={"Accept": accept, "X-Count": "x"}).json
+    assert answer == {"json": json, "html": html, "best": best, "count": None}

@@ -3,5 +3,14 @@
 from kettle.datastructures import Headers, MultiDict
 from kettle.datastructures import MultiDict as ImmutableMultiDict
 from kettle.filestorage import FileStorage
+from kettle.http import Accept, Authorization, MIMEAccept
 
-__all__ = ["FileStorage", "Headers", "ImmutableMultiDict", "MultiDict"]
+__all__ = [
+    "Accept",
+    "Authorization",
+    "FileStorage",
+    "Headers",
+    "ImmutableMultiDict",
+    "MIMEAccept",
+    "MultiDict",
+]
