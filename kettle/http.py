@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
@@ -360,9 +361,11 @@ class Accept(list[tuple[str, float]]):
             if not name:
                 continue
             try:
-                quality = min(max(float(params.get("q", "1")), 0.0), 1.0)
+                quality = float(params.get("q", "1"))
             except ValueError:
                 quality = 0.0
+            # "nan" would sort anywhere and "inf" beat everything: neither is a quality
+            quality = min(max(quality, 0.0), 1.0) if math.isfinite(quality) else 0.0
             entries.append((name, quality))
         # best first, and the client's order among equals (sorted is stable)
         return cls(sorted(entries, key=lambda entry: -entry[1]))

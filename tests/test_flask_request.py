@@ -148,6 +148,8 @@ def test_args_get_and_getlist_convert_with_type(query: str, expected: dict[str, 
         ("Bearer abc.def==", ("bearer", None, None, "abc.def==")),
         ("Basic not-base64!", None),
         ("Basic YWRh", None),  # no colon: no password
+        ("Basic " + "A" * 40000, None),  # large, decodes to NULs without a colon
+        ("Basic /w==", None),  # not UTF-8
         ("", None),
         ("Ba sic x", ("ba", None, None, "sic x")),
     ],
@@ -176,6 +178,10 @@ def test_authorization(header: str, expected: tuple[object, ...] | None) -> None
         ("text/*;q=0.5, application/json;q=0.4", True, True, "text/html"),
         ("image/png", False, False, None),
         ("application/json;q=nonsense", False, False, None),
+        ("application/json;q=nan, text/html;q=0.1", False, True, "text/html"),
+        ("application/json;q=inf, text/html;q=0.5", False, True, "text/html"),
+        ("application/json;q=-3", False, False, None),
+        (",,;;q=,*/;*" * 200, True, True, "text/html"),  # junk, long: no error
         ("", False, False, None),
     ],
 )
