@@ -456,7 +456,8 @@ def test_shared_route_names_compile_and_only_their_lookup_fails() -> None:
     # _external=False: outside a request, an absolute URL would first ask for SERVER_NAME.
     for lookup in (lambda: app.url_path_for("a"), lambda: app.url_for("a", _external=False)):
         with pytest.raises(
-            NoMatchFound, match=r"route name 'a' is ambiguous: .*\ba\b.* and .*\bb\b"
+            NoMatchFound,
+            match=r"route name 'a' is ambiguous: .*\ba\b.* and .*\bb\b.*paths: /a, /a2, /b\)",
         ):
             lookup()
 

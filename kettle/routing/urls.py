@@ -64,7 +64,8 @@ class URLMap:
         if len(handlers) > 1:
             raise NoMatchFound(
                 f"route name {name!r} is ambiguous: it is used by "
-                f"{' and '.join(describe(h) for h in handlers)}; "
+                f"{' and '.join(describe(h) for h in handlers)} (paths: "
+                f"{', '.join(dict.fromkeys(p.template for p in self._patterns[name]))}); "
                 "give the routes distinct names with name=..."
             )
         return self._patterns.get(name, [])
