@@ -517,27 +517,13 @@ class Kettle(FlaskAppSettings):
         return self.openapi_document.config
 
     def openapi(self) -> JSONDict:
-        """The app's OpenAPI 3.1 document, built from the compiled routes on first use.
-
-        The result is cached until the routes change (the app recompiles). Replace this
-        method on the app (``app.openapi = my_function``) to serve another document.
+        """The app's OpenAPI 3.1 document (:meth:`OpenAPIDocument.build`: built on first use,
+        cached until the app recompiles). Replace it on the app (``app.openapi = my_function``)
+        to serve another document.
 
         Raises:
             ConfigurationError: the app does not compile, or two routes share an
                 ``operation_id``.
-
-        Example:
-            >>> from kettle import Kettle
-            >>> app = Kettle(__name__, title="Tea", version="1.0")
-            >>> @app.get("/pots/{pot_id:int}", tags=["pots"])
-            ... async def get_pot(pot_id: int) -> dict[str, int]:
-            ...     '''Find a teapot by its number.'''
-            ...     return {"pot_id": pot_id}
-            >>> op = app.openapi()["paths"]["/pots/{pot_id}"]["get"]
-            >>> op["summary"], op["description"], op["tags"]
-            ('Get Pot', 'Find a teapot by its number.', ['pots'])
-            >>> app.openapi() is app.openapi()
-            True
         """
         return self.openapi_document.build()
 

@@ -47,7 +47,21 @@ class OpenAPIDocument:
 
     def build(self) -> JSONDict:
         """The document, built from the app's compiled routes on first use and cached until
-        the app recompiles (``app.openapi()`` calls this)."""
+        the app recompiles (``app.openapi()`` calls this).
+
+        Example:
+            >>> from kettle import Kettle
+            >>> app = Kettle(__name__, title="Tea", version="1.0")
+            >>> @app.get("/pots/{pot_id:int}", tags=["pots"])
+            ... async def get_pot(pot_id: int) -> dict[str, int]:
+            ...     '''Find a teapot by its number.'''
+            ...     return {"pot_id": pot_id}
+            >>> op = app.openapi()["paths"]["/pots/{pot_id}"]["get"]
+            >>> op["summary"], op["description"], op["tags"]
+            ('Get Pot', 'Find a teapot by its number.', ['pots'])
+            >>> app.openapi() is app.openapi()
+            True
+        """
         app = self.app
         compiled = app.ensure_compiled()
         plans: tuple[PlanEntry, ...] = compiled.plans
