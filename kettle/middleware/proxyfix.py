@@ -32,7 +32,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kettle.middleware.base import Middleware
-from kettle.types import ASGIApp, Receive, Scope, Send
+from kettle.types import Receive, Scope, Send
 
 __all__ = ["ProxyFix", "ProxyFixMiddleware", "wsgi_app_layers"]
 
@@ -56,25 +56,36 @@ def _trusted_value(trusted: int, value: str | None) -> str | None:
     return entries[-trusted] or None
 
 
-class _Counts:
-    def __init__(self, x_for: int, x_proto: int, x_host: int, x_port: int, x_prefix: int) -> None:
-        for name, count in {"x_for": x_for, "x_proto": x_proto, "x_host": x_host,
-                            "x_port": x_port, "x_prefix": x_prefix}.items():  # fmt: skip
+class _HopCounts:
+    """How many proxies are trusted for each header, and the app this wraps (the WSGI app
+    for :class:`ProxyFix`, the ASGI one for :class:`ProxyFixMiddleware`)."""
+
+    def __init__(
+        self,
+        app: Any,
+        x_for: int = 1,
+        x_proto: int = 1,
+        x_host: int = 0,
+        x_port: int = 0,
+        x_prefix: int = 0,
+    ) -> None:
+        #: the counts by keyword, as given (the ASGI layer is built from them)
+        self.options = {
+            "x_for": x_for,
+            "x_proto": x_proto,
+            "x_host": x_host,
+            "x_port": x_port,
+            "x_prefix": x_prefix,
+        }
+        for name, count in self.options.items():
             if not isinstance(count, int) or isinstance(count, bool) or count < 0:
                 raise ValueError(f"{name} must be a number of proxies (0 or more), not {count!r}")
-        self.x_for = x_for
-        self.x_proto = x_proto
-        self.x_host = x_host
-        self.x_port = x_port
-        self.x_prefix = x_prefix
-
-    @property
-    def options(self) -> dict[str, int]:
-        return {"x_for": self.x_for, "x_proto": self.x_proto, "x_host": self.x_host,
-                "x_port": self.x_port, "x_prefix": self.x_prefix}  # fmt: skip
+        self.app = app
+        self.x_for, self.x_proto, self.x_host = x_for, x_proto, x_host
+        self.x_port, self.x_prefix = x_port, x_prefix
 
 
-class ProxyFix(_Counts):
+class ProxyFix(_HopCounts):
     """Trust ``x_for``, ``x_proto``, ``x_host``, ``x_port`` and ``x_prefix`` proxies'
     ``X-Forwarded-*`` headers (Werkzeug's ``ProxyFix``; see the module's docstring).
 
@@ -87,24 +98,11 @@ class ProxyFix(_Counts):
         x_prefix: of ``X-Forwarded-Prefix`` (the path the proxy mounts the app at).
     """
 
-    def __init__(
-        self,
-        app: Callable[..., Any],
-        x_for: int = 1,
-        x_proto: int = 1,
-        x_host: int = 0,
-        x_port: int = 0,
-        x_prefix: int = 0,
-    ) -> None:
-        super().__init__(x_for, x_proto, x_host, x_port, x_prefix)
-        self.app = app
-
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if _is_a_kettle_wsgi_app(self.app):
-            # The app applies the same rules to its ASGI scope (wsgi_app_layers): doing it
-            # here as well would count the hops twice.
-            return self.app(environ, start_response)
-        environ = self.fix_environ(environ)
+        # Around a kettle app's own wsgi_app, the app applies these rules to its ASGI scope
+        # (wsgi_app_layers): doing it here as well would count the hops twice.
+        if not _is_a_kettle_wsgi_app(self.app):
+            environ = self.fix_environ(environ)
         return self.app(environ, start_response)
 
     def fix_environ(self, environ: dict[str, Any]) -> dict[str, Any]:
@@ -147,21 +145,9 @@ def _without_port(host: str) -> str:
     return host.partition(":")[0]
 
 
-class ProxyFixMiddleware(_Counts):
+class ProxyFixMiddleware(_HopCounts):
     """:class:`ProxyFix`'s rules on an ASGI scope: what the app adds for an
     ``app.wsgi_app = ProxyFix(...)`` when an ASGI server serves it."""
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        x_for: int = 1,
-        x_proto: int = 1,
-        x_host: int = 0,
-        x_port: int = 0,
-        x_prefix: int = 0,
-    ) -> None:
-        super().__init__(x_for, x_proto, x_host, x_port, x_prefix)
-        self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
