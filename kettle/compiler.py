@@ -204,7 +204,9 @@ class Build:
         routed = pattern if template == route.path else None
         if template is not None and routed is None:
             routed = self.pattern(route, template)
-        plan = self.plan(route, routed or pattern)
+        owners = route.owners or (self.app,)
+        preprocess = self.url_preprocessors(route, owners)
+        plan = self.plan(route, routed or pattern, unbound_ok=bool(preprocess))
         if route.is_websocket:
             endpoint = compile_websocket_endpoint(route, plan, limits)
         else:
@@ -219,8 +221,6 @@ class Build:
             elif _renders_itself(response_class):
                 plan.encode = _class_encoder(response_class, route.status_code, encoder)
                 plan.encodes_plain_data = False
-            owners = route.owners or (self.app,)
-            preprocess = self.url_preprocessors(route, owners)
             hooks = route_hooks(self.app_hooks, owners, self.pool, preprocess)
             endpoint = compile_endpoint(
                 route, plan, limits, self.pool, hooks, self.error_table(route), self.app, invoke
@@ -264,6 +264,7 @@ class Build:
         if not app_wide and not self.errors.customized(404):
             prebuilt = JSONResponse({"detail": "Not Found"}, 404)
         mounts = sorted(self.mounts, key=lambda mount: len(mount[0]), reverse=True)
+        host_key = self.hosts.key_function()
         table = DispatchTable(
             self.matcher,
             self.limits,
@@ -272,7 +273,7 @@ class Build:
             prebuilt,
             tuple(mounts),
             self.app.slash_redirect_status,
-            self.hosts.key_function(),
+            host_key,
         )
         stack: ASGIApp = make_dispatch(table, lifespan)
         if middleware:
@@ -285,9 +286,7 @@ class Build:
             urls=self.urls,
             plans=tuple(self.plans),
             app_scoped=self.app_scoped,
-            match_request=_request_matcher(
-                self.matcher, self.hosts.key_function(), self.endpoint_routes
-            ),
+            match_request=_request_matcher(self.matcher, host_key, self.endpoint_routes),
         )
 
     def with_views(
@@ -336,7 +335,9 @@ class Build:
         funcs = route_preprocessors(app.router, app.blueprints.values(), owners)
         return [preprocessor_hook(funcs, route.name)] if funcs else []
 
-    def plan(self, route: Route, pattern: PathPattern) -> RoutePlan:
+    def plan(self, route: Route, pattern: PathPattern, unbound_ok: bool = False) -> RoutePlan:
+        """The route's plan; ``unbound_ok``: a URL value preprocessor may pop path values
+        the handler does not take."""
         dependencies = [d for d in route.dependencies if isinstance(d, Depends)]
         if len(dependencies) != len(route.dependencies):
             raise ConfigurationError(
@@ -350,7 +351,7 @@ class Build:
                 path_names,
                 dependencies,
                 self.app.dependency_overrides,
-                unbound_ok=bool(self.url_preprocessors(route, route.owners or (self.app,))),
+                unbound_ok=unbound_ok,
             )
         except ConfigurationError as exc:
             raise _naming(route, exc) from exc
