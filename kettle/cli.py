@@ -556,6 +556,35 @@ def openapi(info: CliState, app_arg: str | None, as_yaml: bool, output: str, fac
         out.write(text)
 
 
+# -- kettle shell ------------------------------------------------------------------------
+
+
+@cli.command()
+@APP_ARGUMENT
+@click.option("--factory", is_flag=True, help="APP is a callable returning the app.")
+@click.pass_obj
+def shell(info: CliState, app_arg: str | None, factory: bool) -> None:
+    """Start an interactive Python shell inside APP's app context.
+
+    It starts with ``app``, ``g`` and what the app's shell context processors return
+    (``@app.shell_context_processor``), after running the file ``PYTHONSTARTUP`` names,
+    as Python's own shell does.
+    """
+    import code
+    import sys
+
+    app = info.load_app(app_arg, factory)
+    banner = f"Python {sys.version} on {sys.platform}\nApp: {app.import_name}"
+    with app.app_context():
+        namespace: dict[str, Any] = {}
+        startup = os.environ.get("PYTHONSTARTUP")
+        if startup and os.path.isfile(startup):
+            with open(startup, encoding="utf-8") as file:
+                exec(compile(file.read(), startup, "exec"), namespace)  # the user's own file
+        namespace.update(app.make_shell_context())
+        code.interact(banner=banner, local=namespace, exitmsg="")
+
+
 cli.add_command(new_project)
 
 

@@ -106,6 +106,8 @@ class WebApp:
         self._json: JSONProvider | None = None
         #: ``teardown_appcontext`` functions, run when an app context ends
         self.teardown_appcontext_funcs: list[Callable[[BaseException | None], Any]] = []
+        #: functions returning names for ``kettle shell`` (``shell_context_processor``)
+        self.shell_context_processors: list[Callable[[], Mapping[str, Any]]] = []
         #: the classes ``test_client()`` and ``test_cli_runner()`` build (``None``: kettle's)
         self.test_client_class: type[TestClient] | None = None
         self.test_cli_runner_class: type[AppCliRunner] | None = None
@@ -442,6 +444,30 @@ class WebApp:
         from kettle.globals import PushedAppContext
 
         return PushedAppContext(self.owner)
+
+    def shell_context_processor(self, func: F) -> F:
+        """Add the names ``func()`` returns (a dict) to those ``kettle shell`` starts with."""
+        self.shell_context_processors.append(func)
+        return func
+
+    def make_shell_context(self) -> dict[str, Any]:
+        """The names ``kettle shell`` starts with: ``app``, ``g``, then the processors'.
+
+        Example:
+            >>> from kettle import Kettle
+            >>> app = Kettle("shop")
+            >>> @app.shell_context_processor
+            ... def tables() -> dict[str, int]:
+            ...     return {"answer": 42}
+            >>> sorted(app.make_shell_context())
+            ['answer', 'app', 'g']
+        """
+        from kettle.globals import g
+
+        context: dict[str, Any] = {"app": self.owner, "g": g}
+        for func in self.shell_context_processors:
+            context.update(func())
+        return context
 
     def teardown_appcontext(self, func: F) -> F:
         """Run ``func(error)`` when an app context ends: after each request, and when a

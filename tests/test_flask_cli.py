@@ -202,3 +202,26 @@ def test_with_appcontext_finds_the_app_of_the_test_runner(
     result = plaincli.app.test_cli_runner().invoke(args=["seed"])
     assert result.exit_code == 0, result.output
     assert result.output == "seed plaincli\n"
+
+
+def test_shell_starts_in_the_app_context_with_its_shell_context(
+    cli_module: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import shopcli  # type: ignore[import-not-found]
+
+    startup = tmp_path / "startup.py"
+    startup.write_text("greeting = 'from startup'\n")
+    monkeypatch.setenv("PYTHONSTARTUP", str(startup))
+    app = shopcli.app
+
+    @app.shell_context_processor
+    def extra() -> dict[str, int]:
+        return {"answer": 42}
+
+    lines = "print(answer, greeting, app.import_name)\n"
+    lines += "from kettle import current_app; print(current_app.config['GREETING'])\n"
+    result = CliRunner().invoke(cli, ["--app", cli_module, "shell"], input=lines)
+    assert result.exit_code == 0, result.output
+    assert "42 from startup shopcli" in result.output
+    assert "hello" in result.output  # current_app works: the app context is pushed
