@@ -577,6 +577,8 @@ class Kettle(FlaskAppSettings):
     app_context = Method("web", WebApp.app_context)
     teardown_appcontext = Method("web", WebApp.teardown_appcontext)
     shell_context_processor = Method("web", WebApp.shell_context_processor)
+    make_default_options_response = Method("web", WebApp.make_default_options_response)
+    make_response = Method("web", WebApp.make_response)
     make_shell_context = Method("web", WebApp.make_shell_context)
     shell_context_processors: Attribute[list[Callable[[], Any]]] = Attribute("web")
     test_client = Method("web", WebApp.test_client)

@@ -21,6 +21,7 @@ from kettle.dispatch import (
     compile_unrouted,
     compile_websocket_endpoint,
     make_dispatch,
+    methods_allowed,
 )
 from kettle.errorhandlers import ExceptionHandlers
 from kettle.exceptions import ConfigurationError
@@ -130,6 +131,8 @@ class CompiledApp:
         match_request: the route a request scope would be served by, and its path values
             (for ``test_request_context``: Flask's ``request.endpoint`` there); never
             called by dispatch.
+        allowed_methods: the methods a request's path answers (Flask's
+            ``make_default_options_response``).
     """
 
     stack: ASGIApp
@@ -138,6 +141,7 @@ class CompiledApp:
     plans: tuple[PlanEntry, ...]
     app_scoped: Mapping[Callable[..., Any], CallSpec]
     match_request: Callable[[Scope], tuple[Route, dict[str, Any]] | None] | None = None
+    allowed_methods: Callable[[Scope], set[str]] | None = None
 
 
 class _MountPattern(PathPattern):
@@ -287,6 +291,7 @@ class Build:
             plans=tuple(self.plans),
             app_scoped=self.app_scoped,
             match_request=_request_matcher(self.matcher, host_key, self.endpoint_routes),
+            allowed_methods=methods_allowed(self.matcher),
         )
 
     def with_views(

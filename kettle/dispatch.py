@@ -522,23 +522,33 @@ async def _close_websocket(send: Send) -> None:
 def compile_automatic_options(matcher: Matcher[Endpoint], unrouted: Endpoint) -> Endpoint:
     """The ``OPTIONS`` answer of the paths whose routes provide one: ``Allow`` lists the
     path's methods, through the unrouted lifecycle (the app's hooks see it)."""
-    allowed_methods = matcher.allowed_methods
+    allowed = methods_allowed(matcher)
 
     async def automatic_options(
         scope: Scope, receive: Receive, send: Send, params: dict[str, Any]
     ) -> None:
+        answer = Response(None, 200, {"Allow": ", ".join(sorted(allowed(scope)))})
+        await unrouted(scope, receive, send, {"answer": answer})
+
+    return automatic_options
+
+
+def methods_allowed(matcher: Matcher[Endpoint]) -> Callable[[Scope], set[str]]:
+    """The HTTP methods the routes of a request's path (and host part) answer."""
+    allowed_methods = matcher.allowed_methods
+
+    def allowed(scope: Scope) -> set[str]:
         key = scope.get("kettle.route_key")
         if key is None:
             key = scope["path"]
             root_path = scope.get("root_path")
             if root_path and key.startswith(root_path):
                 key = key[len(root_path) :] or "/"
-        allowed = allowed_methods(key)
-        allowed.discard(WEBSOCKET)
-        answer = Response(None, 200, {"Allow": ", ".join(sorted(allowed))})
-        await unrouted(scope, receive, send, {"answer": answer})
+        methods = allowed_methods(key)
+        methods.discard(WEBSOCKET)
+        return methods
 
-    return automatic_options
+    return allowed
 
 
 def _redirect(scope: Scope, target: str, status: int) -> Response:

@@ -445,23 +445,28 @@ class WebApp:
 
         return PushedAppContext(self.owner)
 
+    def make_default_options_response(self) -> Response:
+        """An empty answer whose ``Allow`` lists the methods the current request's URL
+        answers (Flask's)."""
+        from kettle.globals import request
+
+        allowed = self.owner.ensure_compiled().allowed_methods
+        methods = ", ".join(sorted(allowed(request.scope))) if allowed is not None else ""
+        return self.owner.response_class(None, 200, {"Allow": methods})  # type: ignore[attr-defined, no-any-return]
+
+    def make_response(self, rv: Any) -> Response:
+        """What a view's return value ``rv`` is sent as (Flask's ``app.make_response``)."""
+        from kettle.helpers import make_response
+
+        return make_response(rv)
+
     def shell_context_processor(self, func: F) -> F:
         """Add the names ``func()`` returns (a dict) to those ``kettle shell`` starts with."""
         self.shell_context_processors.append(func)
         return func
 
     def make_shell_context(self) -> dict[str, Any]:
-        """The names ``kettle shell`` starts with: ``app``, ``g``, then the processors'.
-
-        Example:
-            >>> from kettle import Kettle
-            >>> app = Kettle("shop")
-            >>> @app.shell_context_processor
-            ... def tables() -> dict[str, int]:
-            ...     return {"answer": 42}
-            >>> sorted(app.make_shell_context())
-            ['answer', 'app', 'g']
-        """
+        """The names ``kettle shell`` starts with: ``app``, ``g``, then the processors'."""
         from kettle.globals import g
 
         context: dict[str, Any] = {"app": self.owner, "g": g}

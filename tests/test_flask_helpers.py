@@ -148,3 +148,38 @@ def test_response_class_is_what_flask_code_builds_and_make_response_returns() ->
     assert (client.get("/built").status_code, client.get("/built").data) == (400, b"Hello world")
     assert client.get("/made").data == b"TaggedResponse tagged 201"
     assert type(make_response("outside any app")) is not TaggedResponse
+
+
+def test_make_default_options_response_lists_the_urls_methods() -> None:
+    from kettle import Kettle, request
+
+    app = Kettle(__name__)
+
+    @app.route("/items", methods=["GET", "POST", "OPTIONS"])
+    def items() -> object:
+        if request.method == "OPTIONS":
+            response = app.make_default_options_response()
+            response.headers["X-Custom"] = "yes"
+            return response
+        return "listed"
+
+    @app.route("/items", methods=["DELETE"], endpoint="clear")
+    def clear() -> str:
+        return "cleared"
+
+    answer = app.test_client().options("/items")
+    assert answer.headers["Allow"] == "DELETE, GET, HEAD, OPTIONS, POST"
+    assert answer.headers["X-Custom"] == "yes"
+
+
+def test_app_make_response_converts_what_a_view_returns() -> None:
+    from kettle import Kettle
+
+    app = Kettle(__name__)
+    with app.app_context():
+        response = app.make_response(("gone", 410, {"X-Reason": "moved"}))
+    assert (response.status_code, response.headers["x-reason"], response.body) == (
+        410,
+        "moved",
+        b"gone",
+    )
