@@ -229,6 +229,9 @@ class RoutePlan:
         #: ``plan.arguments(ctx, path_values)``: the handler's keyword arguments (or an
         #: awaitable of them, when ``binder_awaits``)
         self.binder_awaits = False
+        #: the binder leaves the dependency-injection state on ``ctx.call`` (dispatch
+        #: closes its scopes), decided with the binder
+        self.keeps_call_state = False
         #: the body model's reader, when the body is the handler's only input
         self.body_reader: Callable[[Any], Awaitable[dict[str, Any]]] | None = None
         self.arguments: Binder = self._binder()
@@ -436,6 +439,7 @@ class RoutePlan:
             return body_only
         slots = len(self.steps)
         solve = self.solve
+        self.keeps_call_state = True
 
         def solved(ctx: Connection, params: dict[str, Any]) -> Awaitable[dict[str, Any]]:
             # Attached before solving: yield dependencies entered before a failure still

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from kettle import Kettle, StreamingResponse, session, stream_with_context
-from kettle.context import RequestContext, SealedSession
+from kettle.context import RequestContext, SealedSession, request_class
 from kettle.requests import Request
 from kettle.templating import stream_template_string
 from kettle.testing import TestClient
@@ -149,7 +149,8 @@ class TestRequestContext:
         return {"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": b""}
 
     def test_dispatch_context_builds_nothing_up_front(self) -> None:
-        ctx = RequestContext.for_dispatch(make_app(), self.scope(), None, None)  # type: ignore[arg-type]
+        app = make_app()
+        ctx = RequestContext.for_dispatch(app, None, request_class(app))(self.scope(), None)  # type: ignore[arg-type]
         assert ctx.created_request is None
         assert ctx.uploads is None
         assert not ctx.session_opened

@@ -242,7 +242,8 @@ class TestRequestClass:
         app = CustomApp()
         assert request_class(app) is Custom
         # Dispatch decides the class when the app compiles, and hands it over per request.
-        ctx = RequestContext.for_dispatch(app, self.SCOPE, None, None, request_class(app))  # type: ignore[arg-type]
+        new_context = RequestContext.for_dispatch(app, None, request_class(app))  # type: ignore[arg-type]
+        ctx = new_context(self.SCOPE, None)  # type: ignore[arg-type]
         with ctx:
             assert type(request._get_current_object()) is Custom  # type: ignore[attr-defined]
             assert request.args["name"] == "ada"

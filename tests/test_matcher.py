@@ -397,3 +397,26 @@ def test_empty_matcher_matches_nothing() -> None:
     matcher: Matcher[str] = Matcher()
     assert matcher.match("/", "GET") is None
     assert matcher.allowed_methods("/") == set()
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "in_static", "by_pattern"),
+    [
+        ("/about", "GET", "about", None),
+        ("/items/me", "GET", "item-me", None),
+        ("/items/42", "GET", None, ("item-int", {"item_id": 42})),
+        ("/items/tea", "GET", None, ("item-str", {"slug": "tea"})),
+    ],
+)
+def test_static_paths_are_a_dict_dispatch_reads_before_the_pattern_tree(
+    path: str, method: str, in_static: str | None, by_pattern: tuple[str, dict[str, Any]] | None
+) -> None:
+    # Dispatch looks a path up in `static` and calls `match_pattern` only on a miss there:
+    # between them they answer what `match` answers.
+    matcher = build(ROUTES)
+    assert matcher.static.get(path, {}).get(method) == in_static
+    if in_static is None:
+        assert matcher.match_pattern(path, method) == by_pattern
+        assert matcher.match(path, method) == by_pattern
+    else:
+        assert matcher.match(path, method) == (in_static, {})

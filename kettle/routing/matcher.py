@@ -35,16 +35,19 @@ def _priority(matcher: Param | Mixed) -> int:
 class Matcher(Generic[E]):
     """Maps ``(path, method)`` to an endpoint and its converted path parameters."""
 
-    __slots__ = ("_root", "_static")
+    __slots__ = ("_root", "static")
 
     def __init__(self) -> None:
-        self._static: dict[str, dict[str, E]] = {}
+        #: the static paths' endpoints, ``{path: {method: endpoint}}``: dispatch looks a
+        #: request up here first, then calls :meth:`match_pattern` (read it, do not
+        #: change it: :meth:`add` keeps it)
+        self.static: dict[str, dict[str, E]] = {}
         self._root: _Node[E] = _Node()
 
     def add(self, pattern: PathPattern, method: str, endpoint: E) -> bool:
         """Register ``endpoint`` for ``method`` on ``pattern``; False if already taken."""
         if pattern.is_static:
-            methods = self._static.setdefault(pattern.template, {})
+            methods = self.static.setdefault(pattern.template, {})
             return methods.setdefault(method, endpoint) is endpoint
         node = self._root
         segments = pattern.segments
@@ -82,11 +85,16 @@ class Matcher(Generic[E]):
 
     def match(self, path: str, method: str) -> tuple[E, dict[str, Any]] | None:
         """The endpoint for ``method`` on ``path`` and the converted path values, or None."""
-        methods = self._static.get(path)
+        methods = self.static.get(path)
         if methods is not None:
             endpoint = methods.get(method)
             if endpoint is not None:
                 return endpoint, {}
+        return self.match_pattern(path, method)
+
+    def match_pattern(self, path: str, method: str) -> tuple[E, dict[str, Any]] | None:
+        """:meth:`match` for the paths with parameters only (the static ones not looked
+        up): for a caller that has looked ``path`` up in :attr:`static` already."""
         params: dict[str, Any] = {}
         segments = path[1:].split("/")
         endpoint = _walk(self._root, segments, 0, len(segments), method, params)
@@ -96,7 +104,7 @@ class Matcher(Generic[E]):
 
     def allowed_methods(self, path: str) -> set[str]:
         """Every method some route accepts for ``path`` (the slow path, for 404/405)."""
-        allowed: set[str] = set(self._static.get(path, ()))
+        allowed: set[str] = set(self.static.get(path, ()))
         segments = path[1:].split("/")
         _collect(self._root, segments, 0, allowed)
         return allowed
