@@ -306,8 +306,9 @@ class BodyReader:
         """
         self.fastapi = True
 
-    async def arguments(self, request: Any) -> dict[str, Any]:
-        """The handler's keyword arguments when the body is its only input.
+    async def arguments(self, ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
+        """The handler's keyword arguments when the body is its only input: a plan's
+        binder (``plan.arguments(ctx, path_values)``), reading ``ctx.request``.
 
         PERF: the common case (one model, a JSON body) needs no ``CallState``: four fewer
         allocations per request. Anything else goes through :meth:`read`.
@@ -315,6 +316,7 @@ class BodyReader:
         Raises:
             RequestValidationError: the body is missing or does not validate.
         """
+        request = ctx.request
         if self.single:
             raw = await request.body()
             plain_json = (
@@ -327,11 +329,11 @@ class BodyReader:
                     return {self.name: self.adapter.validate_json(raw)}
                 except ValidationError as exc:
                     return {self.name: self._failed(raw, exc)}
-        ctx = CallState(request, {}, 1)
-        await self.read(ctx)
-        if ctx.errors:
-            raise RequestValidationError(ctx.errors, body=ctx.failed_body)
-        return ctx.body_values
+        state = CallState(request, {}, 1)
+        await self.read(state)
+        if state.errors:
+            raise RequestValidationError(state.errors, body=state.failed_body)
+        return state.body_values
 
     def _failed(self, raw: bytes, exc: Any) -> Any:
         """What a body that failed validation becomes: FastAPI's second look at it, or a

@@ -232,8 +232,6 @@ class RoutePlan:
         #: the binder leaves the dependency-injection state on ``ctx.call`` (dispatch
         #: closes its scopes), decided with the binder
         self.keeps_call_state = False
-        #: the body model's reader, when the body is the handler's only input
-        self.body_reader: Callable[[Any], Awaitable[dict[str, Any]]] | None = None
         self.arguments: Binder = self._binder()
         #: the status a plain return value is sent with (``respond_with`` sets it)
         self.status = 200
@@ -330,30 +328,17 @@ class RoutePlan:
         self, invoke: Callable[..., Awaitable[Any]]
     ) -> Callable[[Connection, dict[str, Any]], Awaitable[Any]]:
         """``await caller(ctx, path_values)``: ``invoke`` (the handler, awaitable) called
-        with the arguments :attr:`arguments` produces.
-
-        PERF: a binder that needs no await runs in the same frame as the call (no
-        coroutine of its own): ~0.3 us per request on the benchmark machine.
+        with the arguments :attr:`arguments` produces, as one step (for a route class
+        that wraps the handler; dispatch itself calls the binder and the handler in its
+        own frame).
         """
-        arguments = self.arguments
-        if arguments is _no_arguments:
-            return lambda ctx, params: invoke()
-        if arguments is _path_values:
-            return lambda ctx, params: invoke(**params)
-        if not self.binder_awaits:
-            return lambda ctx, params: invoke(**arguments(ctx, params))  # type: ignore[arg-type]
-        read_body = self.body_reader
-        if read_body is not None:
-            # PERF: the body-only binder's work done here, one call less (~0.1 us).
-            async def reading(ctx: Connection, params: dict[str, Any]) -> Any:
-                return await invoke(**await read_body(ctx.request))
+        arguments, awaits = self.arguments, self.binder_awaits
 
-            return reading
+        async def call(ctx: Connection, params: dict[str, Any]) -> Any:
+            kwargs = arguments(ctx, params)
+            return await invoke(**(await kwargs if awaits else kwargs))  # type: ignore[misc,arg-type]
 
-        async def awaiting(ctx: Connection, params: dict[str, Any]) -> Any:
-            return await invoke(**await arguments(ctx, params))  # type: ignore[misc]
-
-        return awaiting
+        return call
 
     def respond_with(self, status: int | None, model_encoder: Any, *, pages: bool = True) -> None:
         """Set how return values are encoded: the route's status and its response model.
@@ -430,13 +415,9 @@ class RoutePlan:
             and not handler.getters
             and not specials
         ):
-            read_body = self.body_reader = body.arguments
-
-            def body_only(ctx: Connection, params: dict[str, Any]) -> Awaitable[dict[str, Any]]:
-                return read_body(ctx.request)
-
+            # PERF: the reader is the binder itself (no function around it, ~40 ns).
             self.binder_awaits = True
-            return body_only
+            return body.arguments
         slots = len(self.steps)
         solve = self.solve
         self.keeps_call_state = True

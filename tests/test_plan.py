@@ -81,7 +81,7 @@ async def with_response(response: Response) -> None: ...
         (path_only, ("item_id",), "_path_values", False),
         (typed_query, (), "one_call", False),
         (with_request, (), "one_call", False),
-        (body_only, (), "body_only", True),
+        (body_only, (), "arguments", True),  # the body reader's own method
         (with_dependency, (), "solved", True),
         (with_response, (), "solved", True),
     ],
