@@ -19,7 +19,6 @@ from kettle.dispatch import (
     compile_automatic_options,
     compile_endpoint,
     compile_unrouted,
-    compile_websocket_endpoint,
     make_dispatch,
     methods_allowed,
 )
@@ -40,6 +39,7 @@ from kettle.routing.urls import URLMap
 from kettle.scaffold import url_only
 from kettle.serialization import ResponseEncoder, model_for
 from kettle.signature import CallSpec, analyze
+from kettle.socketendpoint import compile_websocket_endpoint
 from kettle.streams import item_type, stream_invoker
 from kettle.types import ASGIApp, Scope
 from kettle.urlprocessing import (

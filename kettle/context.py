@@ -208,11 +208,13 @@ class RequestContext(AppContext):
         token = current.set(ctx)                  # the one ContextVar.set
         try:
             response = ...                        # hooks, arguments, the handler
-            await ctx.before_send(response)       # session saved, then sealed
+            if ctx.loaded_session is not None or response.streams:
+                await ctx.before_send(response)   # session saved, then sealed
+            ctx.sealed = True                     # (before_send seals it too)
             await response(scope, receive, send)
         finally:
-            await ctx.close_uploads()
-            current.reset(token)
+            ...                                   # teardown hooks, then the uploads
+            current.reset(token)                  # closed (``ctx.uploads``)
     """
 
     __slots__ = (

@@ -87,11 +87,17 @@ class CallState:
 
     def apply_to(self, response: Any) -> None:
         """Merge headers, cookies and status set on the injected ``Response`` into
-        ``response``, and attach the injected background tasks."""
-        if self.response is not None:
-            response.merge_from(self.response)
-        if self.background is not None and response.background is None:
-            response.background = self.background
+        ``response``, and attach the injected background tasks.
+
+        They are taken: afterwards :attr:`shapes_response` is False, so a response is
+        shaped once even when a route class's wrapper has done it already.
+        """
+        injected, background = self.response, self.background
+        self.response = self.background = None
+        if injected is not None:
+            response.merge_from(injected)
+        if background is not None and response.background is None:
+            response.background = background
 
 
 async def call_dependency(

@@ -5,9 +5,10 @@ A plan is a list of *steps* in dependency order (each dependency once per reques
 the request and, when any value needs checking, one pydantic validator (built here) that
 validates all of them in a single call. A plan exposes the two things dispatch calls:
 
-- ``await plan.arguments(ctx, path_values)``: the handler's keyword arguments. Which binder
-  this is (no inputs, path values only, one validation call, a JSON body only, or the full
-  solver with dependencies) is chosen here, once;
+- ``plan.arguments(ctx, path_values)``: the handler's keyword arguments, awaited first when
+  ``plan.binder_awaits``. Which binder this is (no inputs, path values only, one
+  validation call, a JSON body only, or the full solver with dependencies) is chosen
+  here, once;
 - ``plan.encode(value)``: what the handler returned, as a ``Response``, or as the JSON bytes
   to send with ``plan.status`` when it is plain data.
 """
@@ -41,7 +42,8 @@ class Connection(Protocol):
 
 
 #: A binder returns the keyword arguments, or an awaitable of them when it must await
-#: (a body, dependencies): dispatch awaits only what is not already a dict.
+#: (a body, dependencies): the plan's ``binder_awaits`` says which, and dispatch awaits
+#: by that flag, decided once.
 Binder = Callable[[Connection, dict[str, Any]], "dict[str, Any] | Awaitable[dict[str, Any]]"]
 Encoder = Callable[[Any], Any]
 

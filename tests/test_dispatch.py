@@ -157,3 +157,50 @@ def test_a_disconnect_escaping_a_websocket_handler(fastapi: bool) -> None:
     else:
         talk()
     assert seen == ["tea"]
+
+
+def test_the_slash_redirect_still_works_once_an_app_is_mounted() -> None:
+    # Regression: the mount loop reused the host-prefix variable, so with any mount the
+    # redirect target was looked up under the last mount's path and missed (a 404).
+    async def mounted(scope: Any, receive: Any, send: Any) -> None:
+        await Response("mounted")(scope, receive, send)
+
+    app = Kettle(__name__)
+
+    @app.get("/items/")
+    async def items() -> dict[str, bool]:
+        return {"ok": True}
+
+    app.mount("/sub", mounted)
+    client = TestClient(app, follow_redirects=False)
+    answer = client.get("/items")
+    assert answer.status_code == 308
+    assert answer.headers["location"] == "/items/"
+    assert client.get("/sub").text == "mounted"
+
+
+@pytest.mark.parametrize("returns", ["dict", "text"])
+def test_the_session_is_sealed_for_teardown_whatever_the_handler_returned(returns: str) -> None:
+    # Regression: a returned dict was sent by the fast JSON path, which skipped the
+    # sealing, so a session write in teardown_request was silently lost instead of loud.
+    app = Kettle(__name__)
+    app.secret_key = "test-secret"
+    seen: list[str] = []
+
+    @app.get("/")
+    async def index() -> Any:
+        return {"ok": True} if returns == "dict" else "ok"
+
+    @app.teardown_request
+    def write_late(error: BaseException | None) -> None:
+        try:
+            session["late"] = "write"
+        except RuntimeError:
+            seen.append("refused")
+        else:
+            seen.append("accepted")
+
+    answer = TestClient(app).get("/")
+    assert answer.status_code == 200
+    assert "set-cookie" not in answer.headers
+    assert seen == ["refused"]

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import pytest
 
-from kettle import Body, HTTPException, Kettle, Request, RequestValidationError, Router
+from kettle import Body, Depends, HTTPException, Kettle, Request, RequestValidationError, Router
 from kettle.fastapi import FastAPI
 from kettle.responses import Response
 from kettle.routing import Route
@@ -195,3 +195,41 @@ def test_a_second_handler_on_a_routed_path(app_class: type[Kettle], shadowed: bo
     else:
         with pytest.raises(Exception, match="already routed"):
             client.get("/users")
+
+
+def mark_response(response: Response) -> None:
+    """A dependency that shapes the response through its ``Response`` parameter."""
+    response.headers["x-dep"] = "set"
+    response.status_code = 202
+
+
+def test_a_route_class_sees_what_a_dependency_set_on_the_response() -> None:
+    # As in FastAPI, the handler a route class wraps returns the response with the status,
+    # headers and cookies a dependency set through its `Response` parameter already on it.
+    seen: dict[str, Any] = {}
+
+    class Inspecting(Route):
+        def get_route_handler(self) -> Handler:
+            handle = super().get_route_handler()
+
+            async def inspect(request: Request) -> Response:
+                response: Response = await handle(request)
+                seen["header"] = response.headers.get("x-dep")
+                seen["status"] = response.status_code
+                return response
+
+            return inspect
+
+    app = Kettle(__name__)
+    router = Router(route_class=Inspecting)
+
+    @router.get("/marked")
+    async def marked(_: Annotated[None, Depends(mark_response)]) -> dict[str, bool]:
+        return {"ok": True}
+
+    app.include_router(router)
+    answer = TestClient(app).get("/marked")
+    assert seen == {"header": "set", "status": 202}
+    assert answer.status_code == 202
+    assert answer.headers.get_list("x-dep") == ["set"]
+    assert answer.json() == {"ok": True}
