@@ -96,17 +96,14 @@ def test_convert_rejects_with_value_error(converter: Converter, segment: str) ->
         converter.convert(segment)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="UUIDConverter promises the canonical hyphenated form but hands any 36-character "
-    "string to uuid.UUID(), which strips 'urn:', braces and hyphens wherever they are",
-)
 @pytest.mark.parametrize(
     "segment",
     [
         "urn:" + UUID_TEXT.replace("-", ""),
         "----" + UUID_TEXT.replace("-", ""),
         "123456781-234-5678-1234-567812345678",  # hyphens in the wrong places
+        "1234567_-1234-5678-1234-567812345678",  # int(..., 16) takes underscores
+        "{2345678-1234-5678-1234-56781234567}",  # uuid.UUID() strips braces
     ],
 )
 def test_uuid_rejects_non_canonical_forms_of_canonical_length(segment: str) -> None:
@@ -157,12 +154,18 @@ def test_to_url_round_trips_through_convert(converter: Converter, value: Any) ->
     assert converter.convert(converter.to_url(value)) == value
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FloatConverter.to_url writes repr(float): exponents ('1e+16'), signs and 'inf' "
-    "that its own convert() rejects, so url_path_for builds URLs the route never matches",
+def test_uuid_accepts_either_case_of_the_canonical_form() -> None:
+    assert UUIDConverter().convert(UUID_TEXT.upper()) == uuid.UUID(UUID_TEXT)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(1e16, "10000000000000000"), (1e-05, "0.00001"), (2.5, "2.5")]
 )
-@pytest.mark.parametrize("value", [1e16, 1e-05, -1.0, math.inf])
+def test_float_to_url_writes_digits_and_a_point_only(value: float, expected: str) -> None:
+    assert FloatConverter().to_url(value) == expected
+
+
+@pytest.mark.parametrize("value", [1e16, 1e-05, -1.0, -0.0, math.inf, math.nan, 1e300])
 def test_float_to_url_never_builds_a_segment_convert_rejects(value: float) -> None:
     converter = FloatConverter()
     try:

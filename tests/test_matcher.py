@@ -225,12 +225,6 @@ def test_adding_the_same_path_and_method_twice_is_refused(template: str, again: 
     assert found[0] is first
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a mixed segment's node is found by dataclass equality, which compares converter "
-    "instances by identity: the same mixed template twice gets a second, unreachable node "
-    "instead of being refused (the app then serves only the first handler, silently)",
-)
 def test_adding_the_same_mixed_path_and_method_twice_is_refused() -> None:
     matcher: Matcher[object] = Matcher()
     assert matcher.add(parse_pattern("/d/{stem}.{ext}", DEFAULT_CONVERTERS), "GET", object())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import math
 import re
 import uuid
@@ -140,7 +141,26 @@ class FloatConverter(Converter):
         return result
 
     def to_url(self, value: Any) -> str:
-        return repr(float(value))
+        """The value as :meth:`convert` reads it back: digits and one point, no exponent.
+
+        Raises:
+            ValueError: a negative, infinite or NaN value, or one whose digits would be
+                more than ``convert`` accepts (64 characters): no URL of the route has it.
+        """
+        number = float(value)
+        if not math.isfinite(number) or number < 0 or math.copysign(1.0, number) < 0:
+            raise ValueError(f"a float path value must be finite and not negative: {value!r}")
+        text = repr(number)
+        if "e" in text:  # 1e+16, 1e-05: written out in full, as exact as repr
+            text = format(decimal.Decimal(text), "f")
+        if len(text) > 64:
+            raise ValueError(f"a float path value must be at most 64 characters: {text!r}")
+        return text
+
+
+_CANONICAL_UUID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+).fullmatch
 
 
 class UUIDConverter(Converter):
@@ -150,7 +170,9 @@ class UUIDConverter(Converter):
     python_type = uuid.UUID
 
     def convert(self, value: str) -> uuid.UUID:
-        if len(value) != 36:
+        # uuid.UUID() alone also takes "urn:uuid:", braces, hyphens anywhere and
+        # underscores between digits: only the canonical form names the resource.
+        if _CANONICAL_UUID(value) is None:
             raise ValueError(value)
         return uuid.UUID(value)
 

@@ -69,11 +69,13 @@ class Matcher(Generic[E]):
     @staticmethod
     def _param_child(node: _Node[E], seg: Param | Mixed) -> _Node[E]:
         for existing, _, _, child in node.params:
-            if existing == seg or (
-                isinstance(existing, Param)
-                and isinstance(seg, Param)
-                and (existing.name, existing.converter_name) == (seg.name, seg.converter_name)
-            ):
+            if isinstance(existing, Param) and isinstance(seg, Param):
+                same = (existing.name, existing.converter_name) == (seg.name, seg.converter_name)
+            elif isinstance(existing, Mixed) and isinstance(seg, Mixed):
+                same = existing.key == seg.key
+            else:
+                same = False
+            if same:
                 return child
         child = _Node[E]()
         if isinstance(seg, Param):

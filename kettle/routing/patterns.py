@@ -49,6 +49,16 @@ class Mixed:
     def params(self) -> tuple[Param, ...]:
         return tuple(p for p in self.parts if isinstance(p, Param))
 
+    @property
+    def key(self) -> tuple[str | tuple[str, str], ...]:
+        """What makes two mixed segments the same: their literal text and their
+        parameters' names and converter names, in order (converter *instances* differ
+        from one parse to the next, so dataclass equality would never find a match)."""
+        return tuple(
+            part.text if isinstance(part, Literal) else (part.name, part.converter_name)
+            for part in self.parts
+        )
+
     def match(self, segment: str) -> dict[str, Any]:
         m = self.regex.fullmatch(segment)
         if m is None:
