@@ -252,7 +252,11 @@ def compile_endpoint(
                     failure = exc
                     response = await errors.response_for(ctx.request, exc)
             ctx.sealed = True
-            await response(scope, receive, send)
+            try:
+                await response(scope, receive, send)
+            except Exception as exc:  # a streamed body failing after its headers
+                failure = exc
+                raise
         finally:
             try:
                 if teardown_hooks:

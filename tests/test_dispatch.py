@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 import pytest
 
-from kettle import Kettle, Response, WebSocket, WebSocketDisconnect, g, session
+from kettle import (
+    Depends,
+    Kettle,
+    Response,
+    StreamingResponse,
+    WebSocket,
+    WebSocketDisconnect,
+    g,
+    session,
+)
 from kettle.fastapi import FastAPI
 from kettle.testing import AsyncTestClient, TestClient
 
@@ -204,3 +213,39 @@ def test_the_session_is_sealed_for_teardown_whatever_the_handler_returned(return
     assert answer.status_code == 200
     assert "set-cookie" not in answer.headers
     assert seen == ["refused"]
+
+
+RESOURCE_SAW: list[str] = []
+
+
+async def watched_resource() -> Any:
+    """A ``yield`` dependency that records the error its teardown is shown."""
+    try:
+        yield "resource"
+    except ValueError as exc:
+        RESOURCE_SAW.append(str(exc))
+        raise
+
+
+def test_teardown_sees_an_error_raised_while_the_body_is_sent() -> None:
+    # Regression: a streamed body that failed after the headers were sent reached the
+    # teardown_request functions and the `yield` dependencies as if nothing went wrong.
+    app = Kettle(__name__)
+    seen: dict[str, Any] = {}
+
+    async def chunks() -> Any:
+        yield b"first"
+        raise ValueError("the source broke")
+
+    @app.get("/stream")
+    async def stream(_: Annotated[str, Depends(watched_resource)]) -> StreamingResponse:
+        return StreamingResponse(chunks(), media_type="text/plain")
+
+    @app.teardown_request
+    def record(error: BaseException | None) -> None:
+        seen["teardown"] = type(error).__name__ if error else None
+
+    with pytest.raises(ValueError, match="the source broke"):
+        TestClient(app).get("/stream")
+    assert seen == {"teardown": "ValueError"}
+    assert RESOURCE_SAW == ["the source broke"]
