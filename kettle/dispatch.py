@@ -164,12 +164,9 @@ def compile_endpoint(
                     requestsignals.started(app)
                 if async_sessions:
                     await ctx.open_session_async()
-                for hook in before:
-                    value = await hook()
-                    if value is not None:
-                        # Sent as it is, as in Flask: the response model is the handler's.
-                        response = to_response(value)
-                        break
+                answer = await _before_request(before) if before else None
+                if answer is not None:
+                    response = answer
                 else:
                     # PERF: the handler is called here, not through the plan's caller
                     # (``plan.caller``, one coroutine frame less: ~0.1 us of a request
@@ -363,6 +360,16 @@ async def _answer_unrouted(answer: Any) -> Response:
     if isinstance(answer, Response):
         return answer
     raise answer
+
+
+async def _before_request(hooks: tuple[Any, ...]) -> Response | None:
+    """Run ``before_request`` hooks: the first value one returns is the answer, sent as it
+    is (as in Flask: the response model is the handler's), and the rest do not run."""
+    for hook in hooks:
+        value = await hook()
+        if value is not None:
+            return to_response(value)
+    return None
 
 
 async def _after_request(
