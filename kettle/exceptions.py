@@ -259,9 +259,10 @@ class RequestValidationError(HTTPException):
 
     ``errors`` is a list of dicts shaped like pydantic's: ``type``, ``loc``, ``msg``,
     ``input`` and optionally ``ctx``; ``loc`` starts with where the value came from
-    (``path``, ``query``, ``header``, ``cookie`` or ``body``). ``body`` is the input that
-    failed, when whoever raised the error passes it (FastAPI's keyword); kettle's own
-    validation leaves it ``None``, and the default 422 answer never includes it.
+    (``path``, ``query``, ``header``, ``cookie`` or ``body``). ``body`` is the request body
+    whose validation failed (FastAPI's keyword): kettle's body reader passes it, parsed
+    when it is JSON, so a custom handler can show it; it is ``None`` for errors elsewhere
+    in the request, and the default 422 answer never includes it.
 
     Example:
         >>> from kettle.exceptions import RequestValidationError
