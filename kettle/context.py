@@ -208,13 +208,11 @@ class RequestContext(AppContext):
         token = current.set(ctx)                  # the one ContextVar.set
         try:
             response = ...                        # hooks, arguments, the handler
-            if ctx.loaded_session is not None or response.streams:
-                await ctx.before_send(response)   # session saved, then sealed
-            ctx.sealed = True                     # (before_send seals it too)
-            await response(scope, receive, send)
-        finally:
-            ...                                   # teardown hooks, then the uploads
-            current.reset(token)                  # closed (``ctx.uploads``)
+            await ctx.before_send(response)       # session saved, then sealed (only
+            await response(scope, receive, send)  # when a session was opened, is to be
+        finally:                                  # renewed or the body streams)
+            ...                                   # teardown hooks, ``ctx.uploads`` closed
+            current.reset(token)
     """
 
     __slots__ = (

@@ -19,6 +19,7 @@ from kettle import (
     session,
 )
 from kettle.fastapi import FastAPI
+from kettle.signals import request_finished, request_started
 from kettle.testing import AsyncTestClient, TestClient
 
 
@@ -249,3 +250,110 @@ def test_teardown_sees_an_error_raised_while_the_body_is_sent() -> None:
         TestClient(app).get("/stream")
     assert seen == {"teardown": "ValueError"}
     assert RESOURCE_SAW == ["the source broke"]
+
+
+async def _call(app: Any, scope: dict[str, Any], send: Any) -> None:
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    await app(scope, receive, send)
+
+
+def _scope(path: str, method: str = "GET", **extra: Any) -> dict[str, Any]:
+    scope: dict[str, Any] = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"example.test:8000")],
+        "scheme": "http",
+        "server": ("example.test", 8000),
+        "client": ("127.0.0.1", 5000),
+    }
+    scope.update(extra)
+    return scope
+
+
+def test_a_failed_send_of_a_returned_dict_is_not_answered_again() -> None:
+    # Regression: the JSON fast path sent inside the error handling, so a send that
+    # failed after the headers went out got a 500 as a second response start.
+    app = Kettle(__name__)
+
+    @app.get("/data")
+    async def data() -> dict[str, int]:
+        return {"n": 1}
+
+    sent: list[str] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(f"{message['type']} {message.get('status', '')}".strip())
+        if message["type"] == "http.response.body":
+            raise OSError("the client went away")
+
+    with pytest.raises(OSError, match="went away"):
+        anyio.run(_call, app, _scope("/data"), send)
+    assert sent == ["http.response.start 200", "http.response.body"]
+
+
+def test_a_root_path_is_cut_only_at_a_segment_boundary() -> None:
+    # Regression: with root_path "/api" a request for "/apiary" was cut to "ary" (a 400).
+    app = Kettle(__name__)
+
+    @app.get("/apiary")
+    async def apiary() -> dict[str, str]:
+        return {"at": "apiary"}
+
+    @app.get("/bees")
+    async def bees() -> dict[str, str]:
+        return {"at": "bees"}
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    anyio.run(_call, app, _scope("/apiary", root_path="/api"), send)
+    anyio.run(_call, app, _scope("/api/bees", root_path="/api"), send)
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [200, 200]
+
+
+def test_a_mounted_app_answers_options_for_its_own_paths_under_host_routing() -> None:
+    # Regression: the parent's host-routing key was copied into the mounted app's scope,
+    # so the child's automatic OPTIONS listed the methods of the parent's path.
+    child = Kettle(__name__, static_folder=None)
+
+    @child.route("/things", methods=["GET", "POST"])
+    def things() -> str:
+        return "things"
+
+    parent = Kettle(__name__, subdomain_matching=True, static_folder=None)
+    parent.config["SERVER_NAME"] = "example.test:8000"
+    parent.mount("/child", child)
+    answer = TestClient(parent, base_url="http://example.test:8000").options("/child/things")
+    assert answer.status_code == 200
+    assert answer.headers["allow"] == "GET, HEAD, OPTIONS, POST"
+
+
+def test_a_404_is_seen_by_request_signal_receivers() -> None:
+    # Regression: the prebuilt 404 (for apps with no hook or handler that sees misses)
+    # skipped the request signals, which Flask sends for every request.
+    app = Kettle(__name__)
+
+    @app.get("/")
+    async def index() -> str:
+        return "hi"
+
+    seen: list[str] = []
+
+    def started(sender: Any, **extra: Any) -> None:
+        seen.append("started")
+
+    def finished(sender: Any, response: Any, **extra: Any) -> None:
+        seen.append(f"finished {response.status_code}")
+
+    with request_started.connected_to(started, app), request_finished.connected_to(finished, app):
+        response = TestClient(app).get("/missing")
+    assert response.status_code == 404
+    assert seen == ["started", "finished 404"]
