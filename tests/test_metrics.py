@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from kettle import Kettle, MetricsMiddleware, WebSocket
 from kettle.exceptions import ConfigurationError
-from kettle.middleware.metrics import UNMATCHED
+from kettle.middleware.metrics import UNMATCHED, RequestSeries
 from kettle.sse import EventSourceResponse
 from kettle.testing import TestClient
 
@@ -192,3 +193,44 @@ def test_namespace_prefixes_every_metric(registry: CollectorRegistry) -> None:
     names = {name for name, _ in samples(client.get("/metrics").text)}
     assert "shop_http_requests_total" in names
     assert not [name for name in names if name.startswith("kettle_")]
+
+
+def _exposition_without_created_times(registry: CollectorRegistry, openmetrics: bool) -> str:
+    from prometheus_client import generate_latest
+    from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
+
+    text = (openmetrics_latest if openmetrics else generate_latest)(registry).decode()
+    return re.sub(r"(_created\{[^}]*\}) \S+", r"\1 T", text)
+
+
+@pytest.mark.parametrize("openmetrics", [False, True])
+def test_the_one_process_series_expose_what_prometheus_clients_own_metrics_do(
+    openmetrics: bool,
+) -> None:
+    # kettle keeps a single process's request numbers itself (no locks); a scrape must not
+    # be able to tell: the same families, samples, bucket edges and values.
+    from prometheus_client import Counter, Histogram
+
+    ours = CollectorRegistry()
+    series = RequestSeries(
+        "app_http_requests", "app_http_request_duration_seconds", Histogram.DEFAULT_BUCKETS
+    )
+    ours.register(series)
+    helps = [family.documentation for family in series.describe()]
+    labels = ("method", "route", "status")
+    theirs = CollectorRegistry()
+    counter = Counter("app_http_requests", helps[0], labels, registry=theirs)
+    histogram = Histogram("app_http_request_duration_seconds", helps[1], labels, registry=theirs)
+    for seconds, status in [(0.003, 200), (0.2, 200), (7.0, 500), (100.0, 200), (0.005, 200)]:
+        counter.labels("GET", "/x", str(status)).inc()
+        histogram.labels("GET", "/x", str(status)).observe(seconds)
+        series.series(("GET", "/x", status)).count_and_time(seconds)
+    assert _exposition_without_created_times(ours, openmetrics) == (
+        _exposition_without_created_times(theirs, openmetrics)
+    )
+
+
+@pytest.mark.parametrize("buckets", [(1.0, 0.5), (0.1, 0.1, 1.0)])
+def test_histogram_buckets_must_increase(buckets: tuple[float, ...]) -> None:
+    with pytest.raises(ConfigurationError, match="increasing"):
+        RequestSeries("a", "b", buckets)

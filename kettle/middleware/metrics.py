@@ -19,16 +19,21 @@ files at lifespan shutdown, and a scrape removes those of workers that died with
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import math
 import os
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from prometheus_client.utils import floatToGoString
 
 from kettle.exceptions import ConfigurationError
 from kettle.types import ASGIApp, Message, Receive, Scope, Send
@@ -107,21 +112,24 @@ class MetricsMiddleware:
         # Decided once: prometheus_client itself picks its value storage at import.
         directory = os.environ.get(MULTIPROC_ENV)
         self.multiprocess_dir = Path(directory) if directory else None
-        labels = ("method", "route", "status")
         registry = self.registry
-        self.requests = Counter(
-            f"{namespace}_http_requests",
-            "HTTP requests answered, by method, route template and status.",
-            labels,
-            registry=registry,
-        )
-        self.duration = Histogram(
-            f"{namespace}_http_request_duration_seconds",
-            "Time from the request reaching the app to the end of its response.",
-            labels,
-            registry=registry,
-            buckets=tuple(buckets),
-        )
+        names = (f"{namespace}_http_requests", f"{namespace}_http_request_duration_seconds")
+        #: the request counter and latency histogram: ``prometheus_client``'s own under
+        #: several processes (they share values through its files), else kettle's
+        #: :class:`RequestSeries`, exposed by a collector of its own
+        self.requests: Counter | None = None
+        self.duration: Histogram | None = None
+        # PERF: in one process, a request adds to plain numbers (0.05 us) instead of a
+        # locked counter and a locked histogram (0.25 + 0.48 us on the benchmark machine).
+        self._collector: RequestSeries | None = None
+        if self.multiprocess_dir is None:
+            self._collector = RequestSeries(*names, buckets)
+            registry.register(self._collector)
+        else:
+            self.requests = Counter(names[0], _REQUESTS_HELP, _LABELS, registry=registry)
+            self.duration = Histogram(
+                names[1], _DURATION_HELP, _LABELS, registry=registry, buckets=tuple(buckets)
+            )
         # livesum: under several workers, the sum over the workers still running.
         self.in_flight = Gauge(
             f"{namespace}_http_requests_in_flight",
@@ -152,9 +160,9 @@ class MetricsMiddleware:
             self.in_flight.set_function(self._in_flight.get)
             self.websockets.set_function(self._websockets.get)
             self.sse.set_function(self._sse.get)
-        # PERF: one (counter, histogram) pair per label set, looked up in a dict, instead
-        # of .labels() (which takes a lock and validates) on every request.
-        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        # PERF: one series per label set, looked up in a dict, instead of .labels()
+        # (which takes a lock and validates) on every request.
+        self._series: dict[tuple[str, str, int], _Series] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -205,15 +213,21 @@ class MetricsMiddleware:
             series = self._series.get(key)
             if series is None:
                 series = self._add_series(key)
-            series[0].inc()
             if streams_events:
+                series.count()
                 self._sse.dec()
             else:
-                series[1].observe(elapsed)
+                series.count_and_time(elapsed)
 
-    def _add_series(self, key: tuple[str, str, int]) -> tuple[Counter, Histogram]:
-        labels = (key[0], key[1], str(key[2]))
-        series = (self.requests.labels(*labels), self.duration.labels(*labels))
+    def _add_series(self, key: tuple[str, str, int]) -> _Series:
+        series: _Series
+        if self._collector is not None:
+            series = self._collector.series(key)
+        else:
+            assert self.requests is not None
+            assert self.duration is not None
+            labels = (key[0], key[1], str(key[2]))
+            series = _SharedSeries(self.requests.labels(*labels), self.duration.labels(*labels))
         self._series[key] = series
         return series
 
@@ -269,6 +283,120 @@ class MetricsMiddleware:
         await send(
             {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
         )
+
+
+_LABELS: Final = ("method", "route", "status")
+_REQUESTS_HELP: Final = "HTTP requests answered, by method, route template and status."
+_DURATION_HELP: Final = "Time from the request reaching the app to the end of its response."
+
+
+class _Series(Protocol):
+    """One label set's request count and latency, as the middleware adds to them."""
+
+    def count(self) -> None: ...
+    def count_and_time(self, seconds: float) -> None: ...
+
+
+class _SharedSeries:
+    """A label set in ``prometheus_client``'s metrics (its multiprocess mode)."""
+
+    __slots__ = ("counter", "histogram")
+
+    def __init__(self, counter: Counter, histogram: Histogram) -> None:
+        self.counter, self.histogram = counter, histogram
+
+    def count(self) -> None:
+        self.counter.inc()
+
+    def count_and_time(self, seconds: float) -> None:
+        self.counter.inc()
+        self.histogram.observe(seconds)
+
+
+class _LocalSeries:
+    """A label set's numbers in one process: the event loop's thread is the only writer,
+    so they are plain numbers, read when a scrape collects them."""
+
+    __slots__ = ("bounds", "buckets", "created", "requests", "timed", "total")
+
+    def __init__(self, bounds: list[float]) -> None:
+        self.bounds = bounds
+        self.requests = self.timed = 0
+        self.total = 0.0
+        #: observations per bucket, not cumulative: [i] counts those <= bounds[i] only
+        self.buckets = [0] * len(bounds)
+        self.created = time.time()
+
+    def count(self) -> None:
+        self.requests += 1
+
+    def count_and_time(self, seconds: float) -> None:
+        self.requests += 1
+        self.timed += 1
+        self.total += seconds
+        self.buckets[bisect.bisect_left(self.bounds, seconds)] += 1
+
+
+class RequestSeries:
+    """A ``prometheus_client`` collector of the request counter and latency histogram of
+    one process: the same families, names, labels and samples as a ``Counter`` and a
+    ``Histogram`` would expose (``_total``, ``_created``, ``_bucket``, ``_count``,
+    ``_sum``), kept in plain numbers.
+
+    Example:
+        >>> from prometheus_client import CollectorRegistry, generate_latest
+        >>> registry = CollectorRegistry()
+        >>> series = RequestSeries("app_requests", "app_seconds", (0.1, 1.0))
+        >>> registry.register(series)
+        >>> series.series(("GET", "/", 200)).count_and_time(0.05)
+        >>> registry.get_sample_value(
+        ...     "app_seconds_bucket", {"method": "GET", "route": "/", "status": "200", "le": "0.1"}
+        ... )
+        1.0
+    """
+
+    def __init__(self, requests: str, duration: str, buckets: Sequence[float]) -> None:
+        bounds = [float(bound) for bound in buckets]
+        if any(a >= b for a, b in itertools.pairwise(bounds)):
+            raise ConfigurationError(f"histogram buckets must be increasing: {list(buckets)}")
+        if not bounds or bounds[-1] != math.inf:
+            bounds.append(math.inf)
+        self.names = (requests, duration)
+        self.bounds = bounds
+        self._all: dict[tuple[str, str, int], _LocalSeries] = {}
+
+    def series(self, key: tuple[str, str, int]) -> _LocalSeries:
+        """The numbers of one ``(method, route, status)``, made on first use."""
+        found = self._all.get(key)
+        if found is None:
+            found = self._all[key] = _LocalSeries(self.bounds)
+        return found
+
+    def describe(self) -> list[Metric]:
+        requests, duration = self.names
+        return [
+            CounterMetricFamily(requests, _REQUESTS_HELP, labels=_LABELS),
+            HistogramMetricFamily(duration, _DURATION_HELP, labels=_LABELS),
+        ]
+
+    def collect(self) -> Iterator[Metric]:
+        requests, duration = self.names
+        counter = CounterMetricFamily(requests, _REQUESTS_HELP, labels=_LABELS)
+        histogram = HistogramMetricFamily(duration, _DURATION_HELP, labels=_LABELS)
+        edges = [floatToGoString(bound) for bound in self.bounds]  # type: ignore[no-untyped-call]
+        for (method, route, status), numbers in list(self._all.items()):
+            labels = [method, route, str(status)]
+            counter.add_metric(labels, numbers.requests, created=numbers.created)
+            running, cumulative = 0, []
+            for edge, count in zip(edges, numbers.buckets, strict=True):
+                running += count
+                cumulative.append((edge, float(running)))
+            histogram.add_metric(labels, cumulative, numbers.total)
+            histogram.add_sample(
+                f"{duration}_created", dict(zip(_LABELS, labels, strict=True)), numbers.created
+            )
+        yield counter
+        yield histogram
 
 
 class _Tally:
