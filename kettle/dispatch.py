@@ -53,6 +53,7 @@ from kettle.plan import RoutePlan
 from kettle.requests import Request
 from kettle.responses import Response, dumps, json_default, to_response
 from kettle.routing.matcher import Matcher
+from kettle.routing.rootpath import route_path
 from kettle.routing.routes import WEBSOCKET, Route
 from kettle.signals import lifecycle
 from kettle.signature import analyze
@@ -116,13 +117,17 @@ def compile_endpoint(
         plan.status,
     )
     no_inputs = plan.takes_no_inputs
-    # the plan solves dependencies: the request's ``ctx.call`` holds their state
-    stateful = plan.keeps_call_state
+    # the plan solves dependencies: the request's ``ctx.call`` holds their state, whose
+    # yield dependencies teardown closes
+    solves = stateful = plan.keeps_call_state
     if route is not None and type(route).get_route_handler is not Route.get_route_handler:
         # The route class's wrapper binds, calls and encodes (plan.caller) inside the
         # handler it wraps: dispatch calls that without arguments.
         invoke = _wrapped_by_route_class(route, plan.caller(invoke), encode, status)
         no_inputs = True
+        # ...which also closes the function scope and shapes the response: dispatch does
+        # neither after it (the wrapper may answer without calling the handler at all)
+        stateful = False
     # the encoder sends a returned dict or list as JSON as it is
     plain_data = plan.encodes_plain_data
     before, after, teardown_hooks = hooks.before, hooks.after, hooks.teardown
@@ -274,7 +279,7 @@ def compile_endpoint(
                 request = ctx.created_request
                 if request is not None and request.parsed_form is not None:
                     await request.parsed_form.close()
-                if stateful:
+                if solves:
                     call = ctx.call
                     # PERF: no coroutine call for the requests with no `yield` dependency.
                     if call is not None and call.stack is not None:
@@ -453,8 +458,8 @@ def make_dispatch(
             return await lifespan(scope, receive, send)
         path: str = scope["path"]
         root_path = scope.get("root_path")
-        if root_path and path.startswith(root_path):
-            path = _under_root(path, root_path)
+        if root_path:
+            path = route_path(path, root_path)
         if path[:1] != "/":
             return await _refuse(scope, receive, send, HTTPException(400, "Invalid request target"))
         headers = scope["headers"]
@@ -497,7 +502,7 @@ def make_dispatch(
             if path == mount_path or path.startswith(mount_path + "/") or not mount_path:
                 child = dict(scope)
                 child.pop("kettle.route_key", None)  # this app's host part: not the child's
-                child["root_path"] = (root_path or "") + mount_path
+                child["root_path"] = (root_path or "").rstrip("/") + mount_path
                 child["app_root_path"] = scope.get("app_root_path", root_path or "")
                 await mounted(child, receive, send)
                 return
@@ -551,10 +556,7 @@ def methods_allowed(matcher: Matcher[Endpoint]) -> Callable[[Scope], set[str]]:
     def allowed(scope: Scope) -> set[str]:
         key = scope.get("kettle.route_key")
         if key is None:
-            key = scope["path"]
-            root_path = scope.get("root_path")
-            if root_path and key.startswith(root_path):
-                key = _under_root(key, root_path)
+            key = route_path(scope["path"], scope.get("root_path"))
         methods = allowed_methods(key)
         methods.discard(WEBSOCKET)
         return methods
@@ -562,19 +564,11 @@ def methods_allowed(matcher: Matcher[Endpoint]) -> Callable[[Scope], set[str]]:
     return allowed
 
 
-def _under_root(path: str, root_path: str) -> str:
-    """``path`` (which starts with ``root_path``) without it, when ``root_path`` ends at a
-    segment boundary there (``/api`` is not the root of ``/apiary``)."""
-    rest = path[len(root_path.rstrip("/")) :]
-    if not rest:
-        return "/"
-    return rest if rest[0] == "/" else path
-
-
 def _redirect(scope: Scope, target: str, status: int) -> Response:
     # A path-absolute Location keeps the client's scheme and host: behind a TLS-terminating
     # proxy an absolute URL built from the scope could downgrade https to http.
-    location = quote(scope.get("root_path", "") + target, safe="/:@!$&'()*+,;=-._~")
+    root = scope.get("root_path", "").rstrip("/")
+    location = quote(root + target, safe="/:@!$&'()*+,;=-._~")
     query = scope.get("query_string", b"")
     if query:
         location += "?" + query.decode("latin-1")

@@ -154,6 +154,21 @@ def test_to_url_round_trips_through_convert(converter: Converter, value: Any) ->
     assert converter.convert(converter.to_url(value)) == value
 
 
+@pytest.mark.parametrize(
+    "spelling",
+    [UUID_TEXT, "urn:uuid:" + UUID_TEXT, "{" + UUID_TEXT + "}", UUID_TEXT.replace("-", "")],
+)
+def test_uuid_to_url_writes_the_canonical_form_convert_reads(spelling: str) -> None:
+    converter = UUIDConverter()
+    assert converter.to_url(spelling) == UUID_TEXT
+    assert converter.convert(converter.to_url(spelling)) == uuid.UUID(UUID_TEXT)
+
+
+def test_float_to_url_refuses_an_int_too_large_for_a_float() -> None:
+    with pytest.raises(ValueError, match="finite"):
+        FloatConverter().to_url(10**400)
+
+
 def test_uuid_accepts_either_case_of_the_canonical_form() -> None:
     assert UUIDConverter().convert(UUID_TEXT.upper()) == uuid.UUID(UUID_TEXT)
 

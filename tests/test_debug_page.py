@@ -307,7 +307,9 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     path = sys.path[:]
     yield tmp_path
     sys.path[:] = path
-    for name, module in list(sys.modules.items()):
+    # A copy made in one step: iterating the live dict lets a finalizer that runs meanwhile
+    # (a leaked socket's ResourceWarning imports) change it under the loop.
+    for name, module in sys.modules.copy().items():
         file = getattr(module, "__file__", None)
         if file and Path(file).is_relative_to(tmp_path):
             del sys.modules[name]

@@ -357,3 +357,30 @@ def test_a_404_is_seen_by_request_signal_receivers() -> None:
         response = TestClient(app).get("/missing")
     assert response.status_code == 404
     assert seen == ["started", "finished 404"]
+
+
+@pytest.mark.parametrize(
+    ("root_path", "path"),
+    [("", "/sub/x"), ("/api", "/api/sub/x"), ("/api/", "/api/sub/x"), ("/", "/sub/x")],
+)
+def test_a_mounted_app_is_reached_under_any_spelling_of_the_root_path(
+    root_path: str, path: str
+) -> None:
+    # Regression: a root_path ending in "/" gave the mounted app "/api//sub" as its root,
+    # which its own paths never start with (a 404).
+    child = Kettle(__name__)
+
+    @child.get("/x")
+    async def x() -> str:
+        return "child x"
+
+    parent = Kettle(__name__)
+    parent.mount("/sub", child)
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    anyio.run(_call, parent, _scope(path, root_path=root_path), send)
+    assert sent[0]["status"] == 200
+    assert sent[1]["body"] == b"child x"

@@ -414,3 +414,14 @@ def test_static_paths_are_a_dict_dispatch_reads_before_the_pattern_tree(
         assert matcher.match(path, method) == by_pattern
     else:
         assert matcher.match(path, method) == (in_static, {})
+
+
+def test_mixed_segments_that_differ_only_in_converter_arguments_are_two_routes() -> None:
+    # Regression: `any(a,b)` and `any(c,d)` in the same mixed segment shared one node, so
+    # the second route's method was answered by the first's handler (and its values 404).
+    matcher = build(
+        [("/f/<any(a,b):kind>.json", "GET", "ab"), ("/f/<any(c,d):kind>.json", "POST", "cd")]
+    )
+    assert matcher.match("/f/a.json", "GET") == ("ab", {"kind": "a"})
+    assert matcher.match("/f/c.json", "POST") == ("cd", {"kind": "c"})
+    assert matcher.match("/f/a.json", "POST") is None

@@ -233,3 +233,30 @@ def test_a_route_class_sees_what_a_dependency_set_on_the_response() -> None:
     assert answer.status_code == 202
     assert answer.headers.get_list("x-dep") == ["set"]
     assert answer.json() == {"ok": True}
+
+
+def test_a_route_class_may_answer_without_calling_the_handler() -> None:
+    # Regression: on a route with dependencies, dispatch looked for their state after the
+    # wrapper returned, and found none when the wrapper had answered by itself (a 500).
+    class Cached(Route):
+        def get_route_handler(self) -> Handler:
+            handle = super().get_route_handler()
+
+            async def cached(request: Request) -> Response:
+                if request.query_params.get("cached"):
+                    return Response("from the cache")
+                return await handle(request)  # type: ignore[no-any-return]
+
+            return cached
+
+    app = Kettle(__name__)
+    router = Router(route_class=Cached)
+
+    @router.get("/marked")
+    async def marked(_: Annotated[None, Depends(mark_response)]) -> dict[str, bool]:
+        return {"ok": True}
+
+    app.include_router(router)
+    client = TestClient(app)
+    assert client.get("/marked?cached=1").text == "from the cache"
+    assert client.get("/marked").status_code == 202

@@ -36,6 +36,7 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 from prometheus_client.utils import floatToGoString
 
 from kettle.exceptions import ConfigurationError
+from kettle.routing.rootpath import route_path
 from kettle.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["MULTIPROC_ENV", "UNMATCHED", "MetricsMiddleware"]
@@ -168,7 +169,11 @@ class MetricsMiddleware:
         kind = scope["type"]
         if kind == "http":
             path = self.path
-            if path is not None and scope["method"] in _SCRAPE and _local_path(scope) == path:
+            if (
+                path is not None
+                and scope["method"] in _SCRAPE
+                and route_path(scope["path"], scope.get("root_path")) == path
+            ):
                 await self._serve(scope, send)
                 return
             await self._http(scope, receive, send)
@@ -453,11 +458,3 @@ def _running(pid: int) -> bool:
     except PermissionError:  # someone else's process: it runs
         return True
     return True
-
-
-def _local_path(scope: Scope) -> str:
-    path: str = scope["path"]
-    root_path = scope.get("root_path")
-    if root_path and path.startswith(root_path):
-        return path[len(root_path) :] or "/"
-    return path

@@ -147,7 +147,10 @@ class FloatConverter(Converter):
             ValueError: a negative, infinite or NaN value, or one whose digits would be
                 more than ``convert`` accepts (64 characters): no URL of the route has it.
         """
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int too large for a float
+            raise ValueError(f"a float path value must be finite: {value!r}") from None
         if not math.isfinite(number) or number < 0 or math.copysign(1.0, number) < 0:
             raise ValueError(f"a float path value must be finite and not negative: {value!r}")
         text = repr(number)
@@ -177,7 +180,9 @@ class UUIDConverter(Converter):
         return uuid.UUID(value)
 
     def to_url(self, value: Any) -> str:
-        return str(value)
+        """The canonical form :meth:`convert` reads (``urn:uuid:``, braces or bare hex
+        given as text are rewritten; text that is no UUID is a ``ValueError``)."""
+        return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
 
 
 DEFAULT_CONVERTERS: dict[str, type[Converter]] = {

@@ -50,14 +50,13 @@ class Mixed:
         return tuple(p for p in self.parts if isinstance(p, Param))
 
     @property
-    def key(self) -> tuple[str | tuple[str, str], ...]:
-        """What makes two mixed segments the same: their literal text and their
-        parameters' names and converter names, in order (converter *instances* differ
-        from one parse to the next, so dataclass equality would never find a match)."""
-        return tuple(
-            part.text if isinstance(part, Literal) else (part.name, part.converter_name)
-            for part in self.parts
-        )
+    def key(self) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """What makes two mixed segments the same: the regex they match with (their
+        literal text and their converters' patterns, arguments included, as in
+        ``any(a,b)``) and their parameters' names and converter names (converter
+        *instances* differ from one parse to the next, so dataclass equality would never
+        find a match)."""
+        return self.regex.pattern, tuple((p.name, p.converter_name) for p in self.params)
 
     def match(self, segment: str) -> dict[str, Any]:
         m = self.regex.fullmatch(segment)
