@@ -208,11 +208,14 @@ class RequestContext(AppContext):
         token = current.set(ctx)                  # the one ContextVar.set
         try:
             response = ...                        # hooks, arguments, the handler
-            await ctx.before_send(response)       # session saved, then sealed (only
-            await response(scope, receive, send)  # when a session was opened, is to be
-        finally:                                  # renewed or the body streams)
+            await ctx.before_send(response)       # session saved, then sealed (*)
+            await response(scope, receive, send)
+        finally:
             ...                                   # teardown hooks, ``ctx.uploads`` closed
             current.reset(token)
+
+    (*) only when a session was opened or is to be renewed, or the body streams; else
+    dispatch just sets ``ctx.sealed``.
     """
 
     __slots__ = (

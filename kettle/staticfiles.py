@@ -20,6 +20,7 @@ from kettle.fileresponse import FileResponse
 from kettle.helpers import existing_file
 from kettle.requests import Request
 from kettle.responses import JSONResponse, RedirectResponse, Response
+from kettle.routing.rootpath import route_path
 from kettle.types import Receive, Scope, Send
 
 __all__ = [
@@ -240,11 +241,7 @@ class StaticFiles:
     @staticmethod
     def get_path(scope: Scope) -> str:
         """The path inside the folder that ``scope`` asks for (without a leading ``/``)."""
-        path: str = scope["path"]
-        root_path: str = scope.get("root_path", "")
-        if root_path and (path == root_path or path.startswith(root_path.rstrip("/") + "/")):
-            path = path[len(root_path.rstrip("/")) :]
-        return path.lstrip("/")
+        return route_path(scope["path"], scope.get("root_path")).lstrip("/")
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         """The answer for ``path`` (as :meth:`get_path` gives it) to the request ``scope``.

@@ -151,7 +151,7 @@ class FloatConverter(Converter):
             number = float(value)
         except OverflowError:  # an int too large for a float
             raise ValueError(f"a float path value must be finite: {value!r}") from None
-        if not math.isfinite(number) or number < 0 or math.copysign(1.0, number) < 0:
+        if not math.isfinite(number) or math.copysign(1.0, number) < 0:  # -0.0 too
             raise ValueError(f"a float path value must be finite and not negative: {value!r}")
         text = repr(number)
         if "e" in text:  # 1e+16, 1e-05: written out in full, as exact as repr
