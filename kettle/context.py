@@ -203,7 +203,7 @@ class RequestContext(AppContext):
 
     What dispatch does with it, per request (see ``kettle/dispatch.py``)::
 
-        new_context = RequestContext.for_dispatch(app, limits, request_class)  # at startup
+        new_context = RequestContext.for_dispatch(app, limits, request_class, False)  # startup
         ctx = new_context(scope, receive)          # per request
         token = current.set(ctx)                  # the one ContextVar.set
         try:
@@ -233,11 +233,11 @@ class RequestContext(AppContext):
         "sealed",
     )
 
-    #: ``for_dispatch(app, limits, request_class)``: the constructor dispatch calls for
-    #: every request of ``app``, ``new_context(scope, receive)`` (no checks, nothing
-    #: built); :func:`_dispatched_by`, defined below.
+    #: ``for_dispatch(app, limits, request_class, with_request)``: the constructor
+    #: dispatch calls for every request of ``app``, ``new_context(scope, receive)`` (no
+    #: checks, nothing built but the request when asked); :func:`_dispatched_by`, below.
     for_dispatch: ClassVar[
-        Callable[[Any, Limits, type[Request]], Callable[[Scope, Receive], RequestContext]]
+        Callable[[Any, Limits, type[Request], bool], Callable[[Scope, Receive], RequestContext]]
     ]
 
     def __init__(
@@ -443,27 +443,36 @@ class _DispatchedContext(RequestContext):
 
 
 def _dispatched_by(
-    app: Any, limits: Limits, request_class: type[Request]
+    app: Any, limits: Limits, request_class: type[Request], with_request: bool = False
 ) -> Callable[[Scope, Receive], RequestContext]:
-    """``new_context(scope, receive)``: a context for one of ``app``'s requests.
+    """``new_context(scope, receive)``: a context for one of ``app``'s requests, made with
+    its request (``with_request``: the route's binder reads it) or without (built on first
+    use, if any).
 
     PERF: what is the same for every request of one app (the app, its limits, its request
     class) is a class attribute of a class made here, read through the slots' names,
     instead of three arguments and three attribute writes per request; and a context is
-    made by a plain function that sets the slots, not by calling the class (whose
-    ``__init__`` costs a second call): 147 -> 86 ns to make a context on the benchmark
-    machine. Nothing writes these three on a dispatched context.
+    made by a plain function that sets the slots, not by ``RequestContext.__init__`` (a
+    second call): 147 -> 86 ns to make a context, then ~70 ns with the class's own
+    ``__init__`` being ``object.__init__``, so that calling the class runs no Python code
+    (``object.__new__(cls)``, the other way to skip it, checks the class's bases on every
+    call). Nothing writes these three on a dispatched context.
     """
-    namespace = {"__slots__": (), "app": app, "limits": limits, "request_class": request_class}
-    cls = type("RequestContext", (_DispatchedContext,), namespace)
-    new = object.__new__
+    namespace = {
+        "__slots__": (),
+        "__init__": object.__init__,
+        "app": app,
+        "limits": limits,
+        "request_class": request_class,
+    }
+    cls: Callable[[], RequestContext] = type("RequestContext", (_DispatchedContext,), namespace)
 
     def new_context(scope: Scope, receive: Receive) -> RequestContext:
-        # What _DispatchedContext.__init__ sets, without the call of it.
-        ctx: RequestContext = new(cls)
+        # What RequestContext.__init__ would set, without the call of it.
+        ctx = cls()
         ctx.scope = scope
         ctx.receive = receive
-        ctx.created_request = None
+        ctx.created_request = request_class(scope, receive, limits) if with_request else None
         ctx.loaded_session = None
         ctx.call = None
         ctx.sealed = False

@@ -51,7 +51,14 @@ from kettle.hooks import Hooks
 from kettle.limits import Limits
 from kettle.plan import RoutePlan
 from kettle.requests import Request
-from kettle.responses import Response, dumps, json_default, to_response
+from kettle.responses import (
+    LENGTH_HEADERS,
+    SHORT_BODY,
+    Response,
+    dumps,
+    json_default,
+    to_response,
+)
 from kettle.routing.matcher import Matcher
 from kettle.routing.rootpath import route_path
 from kettle.routing.routes import WEBSOCKET, Route
@@ -120,7 +127,8 @@ def compile_endpoint(
     # the plan solves dependencies: the request's ``ctx.call`` holds their state, whose
     # yield dependencies teardown closes
     solves = stateful = plan.keeps_call_state
-    if route is not None and type(route).get_route_handler is not Route.get_route_handler:
+    wrapped = route is not None and type(route).get_route_handler is not Route.get_route_handler
+    if route is not None and wrapped:
         # The route class's wrapper binds, calls and encodes (plan.caller) inside the
         # handler it wraps: dispatch calls that without arguments.
         invoke = _wrapped_by_route_class(route, plan.caller(invoke), encode, status)
@@ -131,8 +139,11 @@ def compile_endpoint(
     # the encoder sends a returned dict or list as JSON as it is
     plain_data = plan.encodes_plain_data
     before, after, teardown_hooks = hooks.before, hooks.after, hooks.teardown
-    # The app's request class, decided here: a request object is built only on first use.
-    new_context = RequestContext.for_dispatch(app, limits, request_class(app))
+    # The app's request class, decided here. A request object is built with the context
+    # when the binder reads it, else only on first use (a handler taking no inputs, or a
+    # route class's wrapper, which hands its own to the binder).
+    with_request = plan.reads_request and not wrapped
+    new_context = RequestContext.for_dispatch(app, limits, request_class(app), with_request)
     set_context, reset_context = _current.set, _current.reset
     # A session store doing I/O is loaded up front: the lazy `session` proxy cannot await.
     interface = getattr(app, "session_interface", None)
@@ -171,8 +182,7 @@ def compile_endpoint(
                     requestsignals.started(app)
                 if async_sessions:
                     await ctx.open_session_async()
-                answer = await _before_request(before) if before else None
-                if answer is not None:
+                if before and (answer := await _before_request(before)) is not None:
                     response = answer
                 else:
                     # PERF: the handler is called here, not through the plan's caller
@@ -190,8 +200,7 @@ def compile_endpoint(
                         if state.function_stack is not None:
                             await state.close_function_scope()
                         shaped = state.shapes_response
-                    kind = type(value)
-                    if plain_data and (kind is dict or kind is list):
+                    if plain_data and ((kind := type(value)) is dict or kind is list):
                         # PERF: the encoder's first step, inlined, and orjson called
                         # without `dumps` around it (~40 ns); `dumps` writes what orjson
                         # refuses (integers over 64 bits, keys that are not strings).
@@ -230,12 +239,18 @@ def compile_endpoint(
                 # Sealed first, as below: teardown code that touches the session must not
                 # write to it unnoticed.
                 ctx.sealed = True
+                length = len(plain_json)
                 try:
                     await send(
                         {
                             "type": _START,
                             "status": status,
-                            "headers": [_JSON, (b"content-length", b"%d" % len(plain_json))],
+                            "headers": [
+                                _JSON,
+                                LENGTH_HEADERS[length]
+                                if length < SHORT_BODY
+                                else (b"content-length", b"%d" % length),
+                            ],
                         }
                     )
                     await send(
@@ -498,14 +513,15 @@ def make_dispatch(
             endpoint, params = found
             scope["path_params"] = params
             return await endpoint(scope, receive, send, params)
-        for mount_path, mounted in mounts:
-            if path == mount_path or path.startswith(mount_path + "/") or not mount_path:
-                child = dict(scope)
-                child.pop("kettle.route_key", None)  # this app's host part: not the child's
-                child["root_path"] = (root_path or "").rstrip("/") + mount_path
-                child["app_root_path"] = scope.get("app_root_path", root_path or "")
-                await mounted(child, receive, send)
-                return
+        if mounts:
+            for mount_path, mounted in mounts:
+                if path == mount_path or path.startswith(mount_path + "/") or not mount_path:
+                    child = dict(scope)
+                    child.pop("kettle.route_key", None)  # this app's host part, not the child's
+                    child["root_path"] = (root_path or "").rstrip("/") + mount_path
+                    child["app_root_path"] = scope.get("app_root_path", root_path or "")
+                    await mounted(child, receive, send)
+                    return
         if method == WEBSOCKET:
             return await _close_websocket(send)
         allowed = allowed_methods(key)

@@ -316,7 +316,9 @@ class BodyReader:
         Raises:
             RequestValidationError: the body is missing or does not validate.
         """
-        request = ctx.request
+        request = ctx.created_request  # PERF: set by dispatch (the plan reads_request)
+        if request is None:
+            request = ctx.request
         if self.single:
             raw = await request.body()
             plain_json = (

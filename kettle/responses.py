@@ -28,17 +28,32 @@ _NO_BODY = frozenset({204, 304})
 _POOL = ThreadPool()
 
 
-# (media type, charset) -> the ready content-type header, for Response.__init__'s fast path.
-_CONTENT_TYPES: dict[tuple[str | None, str], tuple[bytes, bytes]] = {}
-
-
-def _register_content_type(media_type: str | None, charset: str) -> None:
+def _content_type_header(media_type: str | None, charset: str) -> tuple[bytes, bytes] | None:
+    """The ``Content-Type`` header a class with this media type and charset sends."""
     if media_type is None:
-        return
+        return None
     value = media_type
     if media_type.startswith("text/") and "charset=" not in media_type:
         value = f"{media_type}; charset={charset}"
-    _CONTENT_TYPES[(media_type, charset)] = (b"content-type", value.encode("latin-1"))
+    return (b"content-type", value.encode("latin-1"))
+
+
+#: ``(b"content-length", b"<n>")`` for the bodies shorter than ``SHORT_BODY`` bytes, made once
+#: and shared (a tuple is immutable). PERF: indexing this instead of formatting the length
+#: (~45 ns) and building the pair costs ~10 ns; most API answers are this short.
+SHORT_BODY = 1024
+LENGTH_HEADERS = tuple((b"content-length", b"%d" % n) for n in range(SHORT_BODY))
+
+
+def content_length_header(length: int) -> tuple[bytes, bytes]:
+    """The ``Content-Length`` header for a body of ``length`` bytes (the hot paths inline
+    the same expression).
+
+    Example:
+        >>> content_length_header(13)
+        (b'content-length', b'13')
+    """
+    return LENGTH_HEADERS[length] if length < SHORT_BODY else (b"content-length", b"%d" % length)
 
 
 class Response(ResponseNames):
@@ -63,6 +78,10 @@ class Response(ResponseNames):
     _headers: MutableHeaders | None = None
     #: the class renders its content with :meth:`Response.render` (not an override)
     _renders_as_base: bool = True
+    #: the ``Content-Type`` header of the class's ``media_type`` and ``charset``, made
+    #: when the class is created (PERF: ~60 ns less than building it per response). Set
+    #: them in a subclass: assigning them on an existing class later is not seen.
+    _content_type: tuple[bytes, bytes] | None = None
 
     def __init__(
         self,
@@ -85,10 +104,13 @@ class Response(ResponseNames):
         if headers is None and media_type is None and 200 <= status_code != 204:
             # PERF: the common response (no extra headers) skips the general header merge;
             # this halves the cost of constructing a PlainTextResponse.
-            content_type = _CONTENT_TYPES.get((self.media_type, self.charset))
+            content_type = self._content_type
             if content_type is not None:
+                length = len(body)
                 self.raw_headers: RawHeaders = [
-                    (b"content-length", b"%d" % len(body)),
+                    LENGTH_HEADERS[length]
+                    if length < SHORT_BODY
+                    else (b"content-length", b"%d" % length),
                     content_type,
                 ]
                 return
@@ -118,7 +140,7 @@ class Response(ResponseNames):
                 has_type = has_type or name == "content-type"
                 raw.append((_header_bytes(name), _header_bytes(value)))
         if not has_length and self.status_code not in _NO_BODY and self.status_code >= 200:
-            raw.append((b"content-length", b"%d" % len(self.body)))
+            raw.append(content_length_header(len(self.body)))
         media_type = self.media_type
         if media_type is not None and not has_type:
             if media_type.startswith("text/") and "charset=" not in media_type:
@@ -154,7 +176,7 @@ class Response(ResponseNames):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        _register_content_type(cls.media_type, cls.charset)
+        cls._content_type = _content_type_header(cls.media_type, cls.charset)
         cls._renders_as_base = cls.render is Response.render
 
     @property

@@ -23,9 +23,15 @@ POOL = ThreadPool(2)
 
 
 class Ctx:
-    """Stands in for the per-request context: a request, and the DI state slot."""
+    """Stands in for the per-request context: a request, and the DI state slot.
 
-    def __init__(self, query: bytes = b"", headers: Any = (), body: bytes = b"") -> None:
+    ``made=True``: made as dispatch makes one for a plan that ``reads_request`` (the request
+    already built and set as ``created_request``); else the binder reads ``ctx.request``.
+    """
+
+    def __init__(
+        self, query: bytes = b"", headers: Any = (), body: bytes = b"", made: bool = False
+    ) -> None:
         scope = {
             "type": "http",
             "method": "POST",
@@ -38,6 +44,7 @@ class Ctx:
             return {"type": "http.request", "body": body, "more_body": False}
 
         self.request = Request(scope, receive)
+        self.created_request = self.request if made else None
         self.call: CallState | None = None
 
 
@@ -74,30 +81,39 @@ async def with_dependency(token: Annotated[str, Depends(get_token)]) -> None: ..
 async def with_response(response: Response) -> None: ...
 
 
+@pytest.mark.parametrize("made", [False, True], ids=["lazy-request", "made-with-request"])
 @pytest.mark.parametrize(
-    ("func", "params", "binder", "awaits"),
+    ("func", "params", "binder", "awaits", "reads_request"),
     [
-        (no_inputs, (), "_no_arguments", False),
-        (path_only, ("item_id",), "_path_values", False),
-        (typed_query, (), "one_call", False),
-        (with_request, (), "one_call", False),
-        (body_only, (), "arguments", True),  # the body reader's own method
-        (with_dependency, (), "solved", True),
-        (with_response, (), "solved", True),
+        (no_inputs, (), "_no_arguments", False, False),
+        (path_only, ("item_id",), "_path_values", False, False),
+        (typed_query, (), "one_call", False, True),
+        (with_request, (), "one_call", False, True),
+        (body_only, (), "arguments", True, True),  # the body reader's own method
+        (with_dependency, (), "solved", True, True),
+        (with_response, (), "solved", True, True),
     ],
 )
 def test_the_cheapest_binder_is_chosen_once(
-    func: Any, params: tuple[str, ...], binder: str, awaits: bool
+    func: Any,
+    params: tuple[str, ...],
+    binder: str,
+    awaits: bool,
+    reads_request: bool,
+    made: bool,
 ) -> None:
     plan = plan_for(func, params)
     assert plan.arguments.__name__ == binder
     assert plan.binder_awaits is awaits
+    assert plan.reads_request is reads_request
     values = {"item_id": 3} if params else {}
     body = b'{"name": "tea", "price": 2.5}'
-    ctx = Ctx(query=b"q=abc", headers=[(b"x-token", b"t")], body=body)
+    ctx = Ctx(query=b"q=abc", headers=[(b"x-token", b"t")], body=body, made=made)
     out = plan.arguments(ctx, values)  # type: ignore[arg-type]
     assert isinstance(out, Awaitable) is awaits
-    run(out)
+    kwargs = run(out) if awaits else out
+    if func is with_request:
+        assert kwargs["request"] is ctx.request
 
 
 def test_path_values_arrive_as_the_matcher_converted_them() -> None:

@@ -23,6 +23,7 @@ from kettle import (
     Response,
     StreamingResponse,
 )
+from kettle.responses import content_length_header
 from kettle.testing import TestClient
 
 
@@ -376,3 +377,38 @@ def test_an_app_without_pages_answers_json_for_every_return_value(value: Any, bo
     assert response.headers["content-type"] == "application/json"
     assert response.text == body
     assert (client.get("/none").status_code, client.get("/none").text) == (200, "null")
+
+
+class CSVResponse(Response):
+    media_type = "text/csv"
+    charset = "latin-1"
+
+
+class TeaResponse(Response):
+    media_type = "application/vnd.tea+json"
+
+
+@pytest.mark.parametrize(
+    ("response", "content_type"),
+    [
+        (PlainTextResponse("hi"), "text/plain; charset=utf-8"),
+        (CSVResponse("é,1"), "text/csv; charset=latin-1"),
+        (TeaResponse(b"{}"), "application/vnd.tea+json"),
+        (PlainTextResponse("hi", media_type="text/markdown"), "text/markdown; charset=utf-8"),
+        (Response(b"raw"), None),
+    ],
+)
+def test_a_response_class_sends_its_own_media_type_and_charset(
+    response: Response, content_type: str | None
+) -> None:
+    assert response.headers.get("content-type") == content_type
+    assert response.headers["content-length"] == str(len(response.body))
+
+
+@pytest.mark.parametrize("length", [0, 1, 1023, 1024, 1025, 70_000])
+def test_content_length_is_exact_on_both_sides_of_the_prebuilt_lengths(length: int) -> None:
+    assert content_length_header(length) == (b"content-length", str(length).encode())
+    response = PlainTextResponse("x" * length)
+    assert response.raw_headers[0] == (b"content-length", str(length).encode())
+    answer = serve({"k": "x" * length}).get("/")
+    assert int(answer.headers["content-length"]) == len(answer.content) == length + len(b'{"k":""}')
