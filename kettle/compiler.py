@@ -24,6 +24,7 @@ from kettle.dispatch import (
 )
 from kettle.errorhandlers import ExceptionHandlers
 from kettle.exceptions import ConfigurationError
+from kettle.flaskrequest import read_ahead
 from kettle.hooks import route_error_layers, route_hooks
 from kettle.introspection import describe, generator_kind
 from kettle.middleware.debug import debug_response
@@ -53,6 +54,9 @@ if TYPE_CHECKING:
     from kettle.di import AppScope
     from kettle.limits import Limits
     from kettle.openapi.models import PlanEntry
+
+#: the methods whose requests carry no body a view reads (RFC 9110 9.3)
+_BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 class CompilingApp(Protocol):
@@ -225,6 +229,8 @@ class Build:
             elif _renders_itself(response_class):
                 plan.encode = _class_encoder(response_class, route.status_code, encoder)
                 plan.encodes_plain_data = False
+            if self.reads_ahead(route, plan):
+                plan.read_first(read_ahead)
             hooks = route_hooks(self.app_hooks, owners, self.pool, preprocess)
             endpoint = compile_endpoint(
                 route, plan, limits, self.pool, hooks, self.error_table(route), self.app, invoke
@@ -250,6 +256,18 @@ class Build:
                 )
         if "GET" in route.methods and "HEAD" not in route.methods:
             self.matcher.add(routed, "HEAD", endpoint)  # implicit HEAD; an explicit one wins
+
+    def reads_ahead(self, route: Route, plan: RoutePlan) -> bool:
+        """Whether the route's body is read before its handler runs: an ``async def``
+        Flask view (no body, form or ``Request`` parameter, in an app answering pages)
+        for a method that carries a body, whose ``request.form`` and ``get_json()``
+        cannot wait for it on the event loop (``kettle.flaskrequest.read_ahead``)."""
+        return (
+            self.app.returns_pages
+            and plan.spec.is_async
+            and not plan.reads_body
+            and bool(route.methods - _BODILESS)
+        )
 
     def finish(
         self,

@@ -4,8 +4,11 @@
 ``request.data`` read the body synchronously, as Flask code expects, through the core
 request's one body reader. A plain ``def`` handler runs in a worker thread, so reading the
 body there hops to the event loop and waits (once: the result is cached). An ``async def``
-handler must not block the loop: it awaits instead (``await request.form()``, ``await
-request.json()``); the sync accessors then work only after that, and say so otherwise.
+handler must not block the loop: when it takes no body, form or ``Request`` parameter (a
+Flask view), kettle reads the body before calling it (:func:`read_ahead`, as a WSGI
+server hands Flask a body already there), so the sync accessors find it; a handler that
+takes the ``Request`` awaits instead (``await request.form()``, ``await request.json()``)
+and may stream the body, and the sync accessors work there only after that (and say so).
 
 ``request.form`` and ``request.json`` serve both styles: called (``await
 request.form()``) they are the async API; indexed or iterated they are Flask's.
@@ -64,6 +67,21 @@ def run_sync(request: Request, make: Callable[[], Awaitable[Any]]) -> Any:
         "synchronously: use `await request.form()`, `await request.json()` or "
         "`await request.body()` first (or make the handler a plain def)."
     )
+
+
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def read_ahead(request: Request) -> None:
+    """Read the body (parsed, if it is a form) before an ``async def`` Flask view runs, so
+    ``request.form``, ``request.get_json()`` and ``request.data`` find it there: the view
+    cannot wait for it synchronously on the event loop. The limits apply as to any body
+    (413 past the size limit, 408 when it stops arriving, 400 for a malformed form).
+    """
+    if request.content_type[0] in _FORMS:
+        await request.parse_form()
+    else:
+        await request.body()
 
 
 class _View:
@@ -148,7 +166,7 @@ class FormAccessor(_Lookup):
         request = self._request
         if request.parsed_form is None:
             media = request.content_type[0]
-            if media not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            if media not in _FORMS:
                 # Flask's request.form is simply empty when no form was sent (a GET, say);
                 # ``await request.form()`` stays strict and answers 415.
                 from kettle.forms import FormData
@@ -320,7 +338,7 @@ class FlaskRequest(Request):
         items = list(self.query_params.multi_items())
         if self.method in ("POST", "PUT", "PATCH", "DELETE"):
             media = self.content_type[0]
-            if media in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            if media in _FORMS:
                 items.extend(self.form.items())
         return MultiDict(items)
 

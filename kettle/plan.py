@@ -328,6 +328,34 @@ class RoutePlan:
             raise RequestValidationError(ctx.errors, body=ctx.failed_body)
         return kwargs
 
+    def read_first(self, read: Callable[[Any], Awaitable[None]]) -> None:
+        """Await ``read(request)`` before binding, on every request (the compile step's
+        choice: Flask's synchronous body accessors in an ``async def`` view need the body
+        read before the view runs, ``kettle.flaskrequest.read_ahead``)."""
+        bind, awaits = self.arguments, self.binder_awaits
+
+        async def read_then_bind(ctx: Connection, params: dict[str, Any]) -> dict[str, Any]:
+            request = ctx.created_request  # PERF: as in one_call
+            await read(ctx.request if request is None else request)
+            kwargs = bind(ctx, params)
+            if awaits:
+                return await kwargs  # type: ignore[misc,no-any-return]
+            return kwargs  # type: ignore[return-value]
+
+        self.arguments = read_then_bind
+        self.binder_awaits = self.reads_request = True
+
+    @property
+    def reads_body(self) -> bool:
+        """A parameter of the handler or a dependency is the request, its body or a form
+        field: the handler reads the body itself, or asks for the object that can."""
+        kinds = {kind for step in self.steps for _, kind in step.specials}
+        return (
+            self.body is not None
+            or self.form is not None
+            or bool(kinds & {"request", "connection"})
+        )
+
     @property
     def takes_no_inputs(self) -> bool:
         """The handler is called without arguments (dispatch may call it directly)."""

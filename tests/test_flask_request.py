@@ -4,9 +4,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
-from kettle import Kettle, request
+from kettle import Kettle, Request, request
+from kettle.fastapi import FastAPI
 from kettle.testing import TestClient
 
 
@@ -53,17 +57,49 @@ class TestRequestAPI:
         response = client.post("/missing", data={"a": "1"})
         assert response.status_code == 400  # a missing key is a 400, as in Flask
 
-    def test_async_handlers_await_then_index(self, caplog: pytest.LogCaptureFixture) -> None:
+    @pytest.mark.parametrize(
+        ("send", "read", "expected"),
+        [
+            ({"data": {"name": "ada"}}, lambda: request.form["name"], "ada"),
+            ({"data": {"name": "ada"}}, lambda: request.values["name"], "ada"),
+            ({"json": {"name": "ada"}}, lambda: request.get_json()["name"], "ada"),
+            ({"json": {"name": "ada"}}, lambda: request.json["name"], "ada"),
+            ({"content": b"raw bytes"}, lambda: request.get_data(as_text=True), "raw bytes"),
+            ({"files": {"up": ("a.txt", b"hi")}}, lambda: request.files["up"].filename, "a.txt"),
+            ({}, lambda: request.form.get("name", "none"), "none"),
+        ],
+        ids=["form", "values", "get_json", "json", "data", "files", "no-body"],
+    )
+    def test_an_async_flask_view_reads_the_body_synchronously(
+        self, send: dict[str, Any], read: Callable[[], Any], expected: str
+    ) -> None:
+        # As under Flask: the view never awaits the body; kettle reads it before the view
+        # runs (the view takes no body, form or Request parameter).
+        app = Kettle(__name__)
+
+        @app.route("/view", methods=["POST", "PUT"])
+        async def view() -> dict[str, Any]:
+            return {"read": read()}
+
+        client = TestClient(app)
+        assert client.post("/view", **send).json() == {"read": expected}
+        assert client.put("/view", **send).json() == {"read": expected}
+
+    def test_an_async_view_taking_the_request_awaits_it(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        # A handler that takes the Request reads the body itself (it may stream it): the
+        # sync accessors work once it was awaited, and say what to do otherwise.
         app = Kettle(__name__)
 
         @app.post("/awaited")
-        async def awaited():
-            form = await request.form()
+        async def awaited(req: Request) -> dict[str, Any]:
+            form = await req.form()
             return {"called": form["name"], "indexed": request.form["name"]}
 
         @app.post("/not-awaited")
-        async def not_awaited() -> str:
-            return str(request.form["name"])
+        async def not_awaited(req: Request) -> str:
+            return str(req.form["name"])
 
         client = TestClient(app)
         assert client.post("/awaited", data={"name": "ada"}).json() == {
@@ -72,6 +108,71 @@ class TestRequestAPI:
         }
         assert client.post("/not-awaited", data={"name": "ada"}).status_code == 500
         assert "await request.form()" in caplog.text
+
+    @pytest.mark.parametrize(
+        ("send", "status"),
+        [
+            ({"content": b"x" * 100}, 413),  # over MAX_CONTENT_LENGTH, never read by the view
+            (
+                {
+                    "content": b"--b\r\nContent-Disposition: form-data\r\n\r\nno name\r\n--b--",
+                    "headers": {"content-type": "multipart/form-data; boundary=b"},
+                },
+                400,
+            ),
+            ({"content": b"{}", "headers": {"content-encoding": "gzip"}}, 415),
+        ],
+        ids=["too-large", "malformed-multipart", "compressed"],
+    )
+    def test_a_body_read_ahead_has_the_limits_of_any_body(
+        self, send: dict[str, Any], status: int
+    ) -> None:
+        app = Kettle(__name__)
+        app.config["MAX_CONTENT_LENGTH"] = 80
+        called: list[bool] = []
+
+        @app.post("/view")
+        async def view() -> str:
+            called.append(True)
+            return "ok"
+
+        response = TestClient(app).post("/view", **send)
+        assert response.status_code == status
+        assert "Traceback" not in response.text
+        assert called == []
+
+    def test_no_read_ahead_where_the_view_reads_the_body_itself_or_has_none(self) -> None:
+        # Not for: a view taking the Request (it may stream the body), a body or form
+        # parameter, a GET, a plain def (run in a thread, it reads synchronously), or a
+        # FastAPI app (whose handlers have no global request to read).
+        app = Kettle(__name__)
+
+        @app.post("/streams")
+        async def streams(req: Request) -> str:
+            return "ok"
+
+        @app.post("/model")
+        async def model(item: dict[str, int]) -> str:
+            return "ok"
+
+        @app.get("/page")
+        async def page() -> str:
+            return "ok"
+
+        @app.post("/sync")
+        def sync_view() -> str:
+            return "ok"
+
+        api = FastAPI()
+
+        @api.post("/items")
+        async def create() -> dict[str, bool]:
+            return {"ok": True}
+
+        plans = {entry[0].path: entry[2] for entry in app.ensure_compiled().plans}
+        plans |= {entry[0].path: entry[2] for entry in api.ensure_compiled().plans}
+        assert not any(plan.arguments.__name__ == "read_then_bind" for plan in plans.values())
+        assert TestClient(api).post("/items", content=b"x" * 100).json() == {"ok": True}
 
     def test_max_content_length_limits_the_body(self) -> None:
         app = Kettle(__name__)
