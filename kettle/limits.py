@@ -67,3 +67,22 @@ class Limits:
         if isinstance(override, Limits):
             return override
         return self.replace(**override)
+
+
+def merge_limits(
+    outer: Limits | Mapping[str, Any] | None, inner: Limits | Mapping[str, Any] | None
+) -> Limits | Mapping[str, Any] | None:
+    """A router's limits under its parent's (or a route's under its router's): a full
+    ``Limits`` replaces, a mapping of changes adds to what is outside it.
+
+    Example:
+        >>> merge_limits({"max_headers": 10}, {"max_body_size": 1})
+        {'max_headers': 10, 'max_body_size': 1}
+    """
+    if inner is None:
+        return outer
+    if outer is None or isinstance(inner, Limits):
+        return inner
+    if isinstance(outer, Limits):
+        return outer.replace(**inner)
+    return {**outer, **inner}

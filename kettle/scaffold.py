@@ -376,13 +376,14 @@ class Blueprint(Scaffold):
     ) -> None:
         """Nest ``blueprint`` inside this one (names become ``"outer.inner.view"``);
         ``name`` replaces its name (to register one blueprint twice); ``subdomain``
-        replaces its subdomain."""
+        replaces its subdomain (for this registration)."""
         if blueprint is self:
             raise ValueError("a blueprint cannot be registered on itself")
-        if subdomain is not None:
-            blueprint.subdomain = subdomain
         self.include_router(
-            blueprint, own_prefix=_prefix(url_prefix), own_name=_blueprint_name(name)
+            blueprint,
+            own_prefix=_prefix(url_prefix),
+            own_name=_blueprint_name(name),
+            own_subdomain=subdomain,
         )
 
     def before_app_request(self, func: F) -> F:

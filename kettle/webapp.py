@@ -255,8 +255,6 @@ class WebApp:
         """
         if name is not None and ("." in name or not name):
             raise ValueError(f"a blueprint name must be non-empty and contain no dot: {name!r}")
-        if subdomain is not None:  # kettle.routing.hosts: replaces the blueprint's own
-            blueprint.subdomain = subdomain
         key = name or blueprint.name or ""
         if key in self.blueprints:
             raise ValueError(
@@ -277,6 +275,8 @@ class WebApp:
             blueprint,
             own_prefix=None if url_prefix is None else url_prefix.rstrip("/"),
             own_name=name,
+            # kettle.routing.hosts: replaces the blueprint's own for this registration
+            own_subdomain=subdomain,
         )
 
     def _add_template_functions(self, bp: Blueprint) -> None:

@@ -105,6 +105,46 @@ def test_blueprint_subdomains_join_innermost_first() -> None:
     assert TestClient(app, base_url="http://v1.example.test").get("/").status_code == 404
 
 
+def test_one_blueprint_registered_under_two_subdomains_serves_both() -> None:
+    # The subdomain given to register_blueprint is this registration's, not the
+    # blueprint's: registered twice (two names), it answers on both, each URL its own.
+    app = Kettle(__name__, subdomain_matching=True, static_folder=None)
+    app.config["SERVER_NAME"] = "example.test"
+    shop = Blueprint("shop", __name__, subdomain="shop")
+
+    @shop.route("/")
+    def index() -> str:
+        return "shop"
+
+    app.register_blueprint(shop, subdomain="eu", name="eu")
+    app.register_blueprint(shop, subdomain="us", name="us")
+    app.register_blueprint(shop)  # under its own subdomain
+    for sub in ("eu", "us", "shop"):
+        assert TestClient(app, base_url=f"http://{sub}.example.test").get("/").text == "shop"
+    assert TestClient(app, base_url="http://example.test").get("/").status_code == 404
+    assert shop.subdomain == "shop"
+    with app.app_context():
+        assert app.url_for("eu.index") == "http://eu.example.test/"
+        assert app.url_for("us.index") == "http://us.example.test/"
+        assert app.url_for("shop.index") == "http://shop.example.test/"
+
+
+def test_a_nested_registration_subdomain_is_that_registrations() -> None:
+    app = Kettle(__name__, subdomain_matching=True, static_folder=None)
+    app.config["SERVER_NAME"] = "example.test"
+    parent = Blueprint("parent", __name__, subdomain="v1")
+    child = Blueprint("child", __name__)
+
+    @child.route("/")
+    def index() -> str:
+        return "child"
+
+    parent.register_blueprint(child, subdomain="api")
+    app.register_blueprint(parent)
+    assert TestClient(app, base_url="http://api.v1.example.test").get("/").text == "child"
+    assert child.subdomain is None
+
+
 def test_without_subdomain_matching_subdomain_routes_only_build_urls() -> None:
     app = Kettle(__name__, static_folder=None)
     app.config["SERVER_NAME"] = "example.test"

@@ -76,8 +76,8 @@ def route_subdomain(route: Route) -> str | None:
     if own is not None:
         return str(own)
     found: str | None = None
-    for owner in route.owners[1:]:
-        part = getattr(owner, "subdomain", None)
+    # what each blueprint was registered with (the app's own entry, first, has none)
+    for part in route.subdomains[1:]:
         if part:
             found = f"{part}.{found}" if found else str(part)
     return found

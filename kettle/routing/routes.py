@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from kettle.exceptions import ConfigurationError
 from kettle.introspection import describe
-from kettle.limits import Limits
+from kettle.limits import Limits, merge_limits
 from kettle.routing import inherit
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -105,6 +105,9 @@ class Route:
     #: The routers from the app down to the one that declared the route (for their hooks
     #: and error handlers).
     owners: tuple[Any, ...] = ()
+    #: the subdomain each of ``owners`` serves under: its own, or the one it was
+    #: registered with (``register_blueprint(bp, subdomain=...)``; ``kettle.routing.hosts``)
+    subdomains: tuple[str | None, ...] = ()
     #: the compiled ``await handler(request) -> Response``, set by the compile step for a
     #: route class that overrides :meth:`get_route_handler`
     compiled_handler: Callable[[Any], Awaitable[Any]] | None = dataclasses.field(
@@ -159,7 +162,7 @@ class Route:
 _ROUTE_FIELDS = frozenset(f.name for f in dataclasses.fields(Route))
 #: Route fields set by the router itself, never passed as options.
 _INTERNAL_FIELDS = frozenset(
-    {"path", "endpoint", "methods", "name", "blueprint", "owners", "compiled_handler"}
+    {"path", "endpoint", "methods", "name", "blueprint", "owners", "subdomains", "compiled_handler"}
 )
 
 
@@ -178,6 +181,8 @@ class _Include:
     own_name: str | None = None
     #: route defaults given to ``include_router`` (see :mod:`kettle.routing.inherit`)
     defaults: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    #: replaces the router's own subdomain (Flask's ``register_blueprint(subdomain=...)``)
+    own_subdomain: str | None = None
 
 
 def join_paths(prefix: str, path: str) -> str:
@@ -470,12 +475,13 @@ class Router:
         default_response_class: type | None = None,
         callbacks: Sequence[Route] | None = None,
         generate_unique_id_function: Callable[[Route], str] | None = None,
+        own_subdomain: str | None = None,
     ) -> None:
         """Serve ``router``'s routes under ``prefix`` (added to the router's own prefix;
         ``own_prefix`` replaces the router's own prefix instead). ``tags``,
         ``dependencies``, ``responses`` and ``deprecated`` apply to every included route,
         outside the router's own; ``own_name`` replaces the router's name in its routes'
-        names (a blueprint registered twice)."""
+        names, ``own_subdomain`` its subdomain (a blueprint registered twice)."""
         if router is self or router._reaches(self):
             raise ValueError("including this router would make a cycle")
         for given in (prefix, own_prefix):
@@ -495,6 +501,7 @@ class Router:
                 inherit.route_defaults(
                     default_response_class, callbacks, generate_unique_id_function
                 ),
+                own_subdomain,
             )
         )
         router._listeners.append(self._changed)
@@ -531,6 +538,8 @@ class Router:
         deprecated: bool = False,
         own_name: str | None = None,
         defaults: Mapping[str, Any] | None = None,
+        subdomains: tuple[str | None, ...] = (),
+        own_subdomain: str | None = None,
     ) -> Iterator[Route]:
         """Every route under this router, with prefixes joined and options inherited.
 
@@ -539,13 +548,15 @@ class Router:
         mine = self.prefix if own_prefix is None else own_prefix
         base = join_paths(prefix, mine) if mine else prefix
         owners = (*owners, self)
+        mine_sub = getattr(self, "subdomain", None) if own_subdomain is None else own_subdomain
+        subdomains = (*subdomains, mine_sub)
         if bases is not None:
             bases[id(self)] = base
         qualifier = ".".join(p for p in (blueprint, own_name or self.name or "") if p)
         tags = tags + self.tags
         dependencies = dependencies + self.dependencies
         include_in_schema = include_in_schema and self.include_in_schema
-        limits = _merge_limits(limits, self.limits)
+        limits = merge_limits(limits, self.limits)
         responses = {**(responses or {}), **self.responses}
         deprecated = deprecated or self.deprecated
         defaults = inherit.merge(defaults or {}, self.route_defaults)
@@ -559,8 +570,9 @@ class Router:
                 tags=tuple(dict.fromkeys(tags + route.tags)),
                 dependencies=dependencies + route.dependencies,
                 include_in_schema=include_in_schema and route.include_in_schema,
-                limits=_merge_limits(limits, route.limits),
+                limits=merge_limits(limits, route.limits),
                 owners=owners,
+                subdomains=subdomains,
                 responses={**responses, **(route.responses or {})} or route.responses,
                 deprecated=deprecated or route.deprecated,
             )
@@ -579,16 +591,6 @@ class Router:
                 deprecated or inc.deprecated,
                 inc.own_name,
                 inherit.merge(defaults, inc.defaults),
+                subdomains,
+                inc.own_subdomain,
             )
-
-
-def _merge_limits(
-    outer: Limits | Mapping[str, Any] | None, inner: Limits | Mapping[str, Any] | None
-) -> Limits | Mapping[str, Any] | None:
-    if inner is None:
-        return outer
-    if outer is None or isinstance(inner, Limits):
-        return inner
-    if isinstance(outer, Limits):
-        return outer.replace(**inner)
-    return {**outer, **inner}
