@@ -14,8 +14,9 @@ dispatch hands it. A request goes:
    (awaited when ``plan.binder_awaits``), then ``plan.encode(value)``;
 4. an exception anywhere in 2-3 becomes a response through the error handlers;
 5. ``after_request`` hooks, the session saved into the response, the response sent;
-6. teardown, whatever happened: ``teardown_request`` hooks, uploaded files closed,
-   ``yield`` dependencies closed (newest first), the context reset.
+6. teardown, whatever happened (a cancellation too, shielded from it):
+   ``teardown_request`` hooks, uploaded files closed, ``yield`` dependencies closed
+   (newest first), the context reset (``kettle.hooks.tear_down``).
 
 Background tasks run inside step 5, after the body is sent (``Response.__call__``).
 
@@ -27,7 +28,6 @@ miss (no app-wide hook, no 404 handler, no request-signal receiver). The automat
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -40,14 +40,14 @@ from kettle import requestsignals
 from kettle.concurrency import ThreadPool
 from kettle.context import RequestContext, request_class
 from kettle.context import current as _current
-from kettle.di import CallState, teardown, unwind
+from kettle.di import CallState, unwind
 from kettle.errorhandlers import ExceptionHandlers
 from kettle.exceptions import (
     HTTPException,
     MethodNotAllowed,
     NotFound,
 )
-from kettle.hooks import Hooks
+from kettle.hooks import Hooks, run_after_request, run_before_request, tear_down
 from kettle.limits import Limits
 from kettle.plan import RoutePlan
 from kettle.requests import Request
@@ -57,7 +57,6 @@ from kettle.responses import (
     Response,
     dumps,
     json_default,
-    to_response,
 )
 from kettle.routing.matcher import Matcher
 from kettle.routing.rootpath import route_path
@@ -65,8 +64,6 @@ from kettle.routing.routes import WEBSOCKET, Route
 from kettle.signals import lifecycle
 from kettle.signature import analyze
 from kettle.types import Receive, Scope, Send
-
-logger = logging.getLogger("kettle.error")
 
 Endpoint = Callable[[Scope, Receive, Send, dict[str, Any]], Awaitable[None]]
 
@@ -126,7 +123,7 @@ def compile_endpoint(
     no_inputs = plan.takes_no_inputs
     # the plan solves dependencies: the request's ``ctx.call`` holds their state, whose
     # yield dependencies teardown closes
-    solves = stateful = plan.keeps_call_state
+    stateful = plan.keeps_call_state
     wrapped = route is not None and type(route).get_route_handler is not Route.get_route_handler
     if route is not None and wrapped:
         # The route class's wrapper binds, calls and encodes (plan.caller) inside the
@@ -182,7 +179,7 @@ def compile_endpoint(
                     requestsignals.started(app)
                 if async_sessions:
                     await ctx.open_session_async()
-                if before and (answer := await _before_request(before)) is not None:
+                if before and (answer := await run_before_request(before)) is not None:
                     response = answer
                 else:
                     # PERF: the handler is called here, not through the plan's caller
@@ -263,7 +260,7 @@ def compile_endpoint(
             deferred = ctx.after_this  # after_this_request functions run first
             if after or deferred is not None:
                 run = after if deferred is None else (*deferred, *after)
-                response = await _after_request(run, response, errors, ctx.request)
+                response = await run_after_request(run, response, errors, ctx.request)
             # PERF: before_send has work only for an opened session or a streamed body.
             if ctx.loaded_session is not None or response.streams or renew:
                 try:
@@ -283,25 +280,27 @@ def compile_endpoint(
             except Exception as exc:  # a streamed body failing after its headers
                 failure = exc
                 raise
+        except BaseException as exc:
+            # A cancellation (the client gone, a timeout) or an exit: a failure for
+            # teardown and `yield` dependencies, never a request that completed.
+            if failure is None:
+                failure = exc
+            raise
         finally:
             try:
-                if teardown_hooks:
-                    # Flask's teardown_request sees only errors nothing handled.
-                    unhandled = None if failure is None or errors.handles(failure) else failure
-                    for hook in teardown_hooks:
-                        await _teardown_hook(hook, unhandled)
-                # PERF: two attribute reads, not the ``ctx.uploads`` property call.
+                # PERF: teardown is a coroutine call only for a request with something to
+                # tear down (hooks, signal receivers, uploads, `yield` dependencies) or a
+                # failure; two attribute reads, not the ``ctx.uploads`` property call.
                 request = ctx.created_request
-                if request is not None and request.parsed_form is not None:
-                    await request.parsed_form.close()
-                if solves:
-                    call = ctx.call
-                    # PERF: no coroutine call for the requests with no `yield` dependency.
-                    if call is not None and call.stack is not None:
-                        await teardown(call, failure)
-                if signalling:
-                    handled = failure is None or errors.handles(failure)
-                    requestsignals.torn_down(app, None if handled else failure)
+                call = ctx.call
+                if (
+                    failure is not None
+                    or teardown_hooks
+                    or signalling
+                    or (request is not None and request.parsed_form is not None)
+                    or (call is not None and call.stack is not None)
+                ):
+                    await tear_down(ctx, failure, teardown_hooks, errors, signalling, app)
             finally:
                 if lease is not None:
                     release_lease(lease)
@@ -402,41 +401,6 @@ async def _answer_unrouted(answer: Any) -> Response:
     if isinstance(answer, Response):
         return answer
     raise answer
-
-
-async def _before_request(hooks: tuple[Any, ...]) -> Response | None:
-    """Run ``before_request`` hooks: the first value one returns is the answer, sent as it
-    is (as in Flask: the response model is the handler's), and the rest do not run."""
-    for hook in hooks:
-        value = await hook()
-        if value is not None:
-            return to_response(value)
-    return None
-
-
-async def _after_request(
-    hooks: tuple[Any, ...], response: Response, errors: ExceptionHandlers, request: Request
-) -> Response:
-    """Run ``after_request`` hooks; each must return the response (Flask's contract)."""
-    try:
-        for hook in hooks:
-            result = await hook(response)
-            if not isinstance(result, Response):
-                raise TypeError(
-                    f"after_request hook {getattr(hook, '__name__', hook)!r} must return the "
-                    f"response, not {type(result).__name__}"
-                )
-            response = result
-    except Exception as exc:
-        return await errors.response_for(request, exc)
-    return response
-
-
-async def _teardown_hook(hook: Any, failure: BaseException | None) -> None:
-    try:
-        await hook(failure)
-    except Exception:
-        logger.exception("Error in a teardown_request hook")
 
 
 def make_dispatch(

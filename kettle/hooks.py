@@ -4,16 +4,33 @@ Done once at compile time from the route's owner chain (app → blueprint → ne
 blueprint). The order follows Flask: ``before_request`` app first, then outer to inner
 blueprints, each in registration order; ``after_request`` and ``teardown_request`` the
 other way round (innermost blueprint first, each list newest first).
+
+Running them is here too, for dispatch (``kettle/dispatch.py``): :func:`run_before_request`,
+:func:`run_after_request`, and :func:`tear_down` (the teardown of every request, after a
+cancellation too).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import anyio
+
+from kettle import requestsignals
 from kettle.concurrency import ThreadPool
+from kettle.di import teardown
 from kettle.introspection import is_async_callable
+from kettle.responses import Response, to_response
+
+if TYPE_CHECKING:
+    from kettle.context import RequestContext
+    from kettle.errorhandlers import ExceptionHandlers
+    from kettle.requests import Request
+
+logger = logging.getLogger("kettle.error")
 
 AsyncHook = Callable[..., Awaitable[Any]]
 
@@ -82,3 +99,88 @@ def route_error_layers(owners: Sequence[Any]) -> list[dict[Any, Callable[..., An
         for owner in reversed(owners[1:])
         if getattr(owner, "error_handlers", None)
     ]
+
+
+async def run_before_request(hooks: tuple[Any, ...]) -> Response | None:
+    """Run ``before_request`` hooks: the first value one returns is the answer, sent as it
+    is (as in Flask: the response model is the handler's), and the rest do not run."""
+    for hook in hooks:
+        value = await hook()
+        if value is not None:
+            return to_response(value)
+    return None
+
+
+async def run_after_request(
+    hooks: tuple[Any, ...], response: Response, errors: ExceptionHandlers, request: Request
+) -> Response:
+    """Run ``after_request`` hooks; each must return the response (Flask's contract)."""
+    try:
+        for hook in hooks:
+            result = await hook(response)
+            if not isinstance(result, Response):
+                raise TypeError(
+                    f"after_request hook {getattr(hook, '__name__', hook)!r} must return the "
+                    f"response, not {type(result).__name__}"
+                )
+            response = result
+    except Exception as exc:
+        return await errors.response_for(request, exc)
+    return response
+
+
+async def _teardown_hook(hook: Any, failure: BaseException | None) -> None:
+    try:
+        await hook(failure)
+    except Exception:
+        logger.exception("Error in a teardown_request hook")
+
+
+#: how long teardown may take after a cancellation (it is shielded from it, so that a
+#: `yield` dependency rolls back and the hooks run; a hung one is cut off)
+TEARDOWN_AFTER_CANCEL = 10.0
+
+
+async def tear_down(
+    ctx: RequestContext,
+    failure: BaseException | None,
+    hooks: tuple[Any, ...],
+    errors: ExceptionHandlers,
+    signalling: bool,
+    app: Any,
+) -> None:
+    """Teardown, whatever happened: ``teardown_request`` hooks, uploaded files closed,
+    ``yield`` dependencies closed (newest first, shown the failure), the request signal.
+
+    After a cancellation it runs shielded from it (for ``TEARDOWN_AFTER_CANCEL`` seconds
+    at most): under a cancel scope every ``await`` would be cancelled again, and the
+    dependencies' code would never see the request fail."""
+    if failure is not None and not isinstance(failure, Exception):
+        with anyio.CancelScope(shield=True) as scope:
+            scope.deadline = anyio.current_time() + TEARDOWN_AFTER_CANCEL
+            await _teardown_steps(ctx, failure, hooks, errors, signalling, app)
+    else:
+        await _teardown_steps(ctx, failure, hooks, errors, signalling, app)
+
+
+async def _teardown_steps(
+    ctx: RequestContext,
+    failure: BaseException | None,
+    hooks: tuple[Any, ...],
+    errors: ExceptionHandlers,
+    signalling: bool,
+    app: Any,
+) -> None:
+    handled = failure is None or errors.handles(failure)
+    # Flask's teardown_request sees only errors nothing handled.
+    unhandled = None if handled else failure
+    for hook in hooks:
+        await _teardown_hook(hook, unhandled)
+    request = ctx.created_request
+    if request is not None and request.parsed_form is not None:
+        await request.parsed_form.close()
+    call = ctx.call
+    if call is not None and call.stack is not None:
+        await teardown(call, failure)
+    if signalling:
+        requestsignals.torn_down(app, unhandled)

@@ -384,3 +384,54 @@ def test_a_mounted_app_is_reached_under_any_spelling_of_the_root_path(
     anyio.run(_call, parent, _scope(path, root_path=root_path), send)
     assert sent[0]["status"] == 200
     assert sent[1]["body"] == b"child x"
+
+
+TX_OUTCOME: list[str] = []
+
+
+async def transaction() -> Any:
+    """A dependency committing after its yield, rolling back on any failure."""
+    try:
+        yield "tx"
+    except BaseException as exc:
+        TX_OUTCOME.append(f"rolled back: {type(exc).__name__}")
+        raise
+    TX_OUTCOME.append("committed")
+
+
+@pytest.mark.parametrize("where", ["handler", "send"])
+def test_a_cancelled_request_is_a_failure_for_teardown_and_yield_dependencies(where: str) -> None:
+    # Regression: a request cancelled in its handler or while its answer was sent (the
+    # client gone, a server timeout) reached the teardown functions with no error, and a
+    # `yield` dependency resumed as after a success: code after its yield committed the
+    # work of a request that never completed.
+    app = Kettle(__name__)
+    TX_OUTCOME.clear()
+    seen: dict[str, Any] = {}
+    started = anyio.Event()
+
+    @app.get("/work")
+    async def work(tx: Annotated[str, Depends(transaction)]) -> dict[str, str]:
+        if where == "handler":
+            started.set()
+            await anyio.sleep_forever()
+        return {"tx": tx}
+
+    @app.teardown_request
+    def record(error: BaseException | None) -> None:
+        seen["teardown"] = type(error).__name__ if error else None
+
+    async def send(message: dict[str, Any]) -> None:
+        if where == "send" and message["type"] == "http.response.start":
+            started.set()
+            await anyio.sleep_forever()
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(_call, app, _scope("/work"), send)
+            await started.wait()
+            tasks.cancel_scope.cancel()
+
+    anyio.run(main)
+    assert TX_OUTCOME == ["rolled back: CancelledError"]
+    assert seen == {"teardown": "CancelledError"}
