@@ -132,6 +132,7 @@ class CompiledApp:
         plans: every HTTP route with its pattern, plan and response encoder (the OpenAPI
             document is built from these).
         app_scoped: the app-scoped dependencies to create at startup.
+        url_defaults: what ``url_for`` runs for each route name, kept once looked up.
         match_request: the route a request scope would be served by, and its path values
             (for ``test_request_context``: Flask's ``request.endpoint`` there); never
             called by dispatch.
@@ -146,6 +147,11 @@ class CompiledApp:
     app_scoped: Mapping[Callable[..., Any], CallSpec]
     match_request: Callable[[Scope], tuple[Route, dict[str, Any]] | None] | None = None
     allowed_methods: Callable[[Scope], set[str]] | None = None
+    #: the URL default functions of each route name ``url_for`` built, filled on first use
+    #: (``kettle.urlprocessing.inject_url_defaults``)
+    url_defaults: dict[str, tuple[Callable[..., Any], ...]] = dataclasses.field(
+        default_factory=dict
+    )
 
 
 class _MountPattern(PathPattern):

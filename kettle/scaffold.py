@@ -164,6 +164,7 @@ class Scaffold(Router):
         """Run ``func(endpoint, values)`` in ``url_for`` for this scaffold's endpoints, to
         fill in values the caller left out (see kettle.urlprocessing)."""
         self.url_default_functions.append(func)
+        self._changed()  # url_for keeps each name's functions in the compiled app
         return func
 
     def errorhandler(self, key: ErrorKey) -> Callable[[F], F]:
@@ -328,6 +329,7 @@ class Blueprint(Scaffold):
     def app_url_defaults(self, func: F) -> F:
         """:meth:`url_defaults` for every endpoint of the app."""
         self.app_url_default_functions.append(func)
+        self._changed()
         return func
 
     @property

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -209,3 +210,41 @@ def test_root_static_folder(tmp_path: Path) -> None:
     assert client.get("/static/site.css").text == "body{}"
     with app.test_request_context():
         assert url_for("static", filename="site.css") == "/site.css"
+
+
+@pytest.mark.parametrize("on", ["app", "blueprint"])
+def test_url_defaults_registered_after_a_url_was_built_apply(on: str) -> None:
+    # url_for keeps each route name's default functions in the compiled app: adding one
+    # later must recompile, or the new function would never run.
+    app = Kettle(__name__)
+    bp = Blueprint("docs", __name__)
+
+    @bp.route("/<lang>/page")
+    def page(lang: str) -> str:
+        return lang
+
+    app.register_blueprint(bp)
+    with app.test_request_context("/"):
+        assert url_for("docs.page", lang="de") == "/de/page"
+        owner = app if on == "app" else bp
+
+        @owner.url_defaults
+        def default_lang(endpoint: str, values: dict[str, Any]) -> None:
+            values.setdefault("lang", "en")
+
+    with app.test_request_context("/"):
+        assert url_for("docs.page") == "/en/page"
+
+
+def test_url_for_keeps_default_functions_only_for_route_names() -> None:
+    app = Kettle(__name__)
+
+    @app.get("/")
+    def home() -> str:
+        return "home"
+
+    with app.test_request_context("/"):
+        for name in ("nope", "also.nope", "home"):
+            with pytest.raises(NoMatchFound) if name != "home" else nullcontext():
+                url_for(name)
+    assert set(app.ensure_compiled().url_defaults) == {"home"}

@@ -244,6 +244,12 @@ class HostedPattern(PathPattern):
         return HostPath(path, self.host.format(values)[1:], self.whole_host)
 
 
+def names_host(app: Any, path: str) -> bool:
+    """Whether a URL built for ``path`` may name a host (:func:`external_netloc` has
+    one): the route has a host part, or ``SERVER_NAME`` is set."""
+    return bool(getattr(path, "host_part", "") or app.config.get("SERVER_NAME"))
+
+
 def external_netloc(
     app: Any, path: str, request_host: str | None, scheme: str
 ) -> tuple[str, bool] | None:

@@ -70,6 +70,10 @@ class URLMap:
             )
         return self._patterns.get(name, [])
 
+    def __contains__(self, name: object) -> bool:
+        """Whether some route is named ``name``."""
+        return name in self._patterns
+
     def names(self) -> Iterable[str]:
         """Every route name, in the order they were added."""
         return self._patterns.keys()
