@@ -33,7 +33,14 @@ from kettle.middleware.proxy import ProxyHeadersMiddleware, parse_trusted
 from kettle.newproject import new as new_project
 from kettle.reloading import RELOAD_ENV, reload_settings
 from kettle.routing.routes import Route
-from kettle.server import DEFAULT_LIMIT_CONNECTIONS, PROXY_ENV, ServerSettings, proxy_settings
+from kettle.server import (
+    DEFAULT_LIMIT_CONNECTIONS,
+    PROXY_ENV,
+    ServerSettings,
+    largest_websocket_message_size,
+    proxy_settings,
+    server_access_log,
+)
 
 __all__ = [
     "AppLoadError",
@@ -194,6 +201,12 @@ def _is_loopback(host: str) -> bool:
     help="Number of worker processes.",
 )
 @click.option("--log-level", type=click.Choice(LOG_LEVELS), help="[default: info]")
+@click.option(
+    "--access-log/--no-access-log",
+    default=None,
+    help="uvicorn's own access lines. [default: off when the app has AccessLogMiddleware, "
+    "whose records say more (one line per request), else on]",
+)
 @click.option("--root-path", default="", help="ASGI root_path when mounted below a proxy prefix.")
 @click.option(
     "--proxy-headers/--no-proxy-headers",
@@ -303,6 +316,7 @@ def run(
     reload_dirs: tuple[str, ...],
     workers: int,
     log_level: str | None,
+    access_log: bool | None,
     root_path: str,
     proxy_headers: bool | None,
     forwarded_allow_ips: str,
@@ -412,6 +426,7 @@ def run(
         reload_dirs=list(reload_dirs) or None,
         workers=workers,
         log_level=log_level,
+        access_log=server_access_log(app) if access_log is None else access_log,
         root_path=root_path,
         # Forwarded headers are kettle's to read (above), never uvicorn's.
         proxy_headers=False,
@@ -448,17 +463,6 @@ def _trusted_proxies(enabled: bool | None, allow_ips: str) -> list[str]:
     except ConfigurationError as exc:
         raise click.BadParameter(str(exc), param_hint="--forwarded-allow-ips") from None
     return entries
-
-
-def largest_websocket_message_size(app: Kettle) -> int:
-    """The largest ``max_websocket_message_size`` any of ``app``'s WebSocket routes allows
-    (the app-wide limit when it has none), so the server refuses nothing a route accepts."""
-    sizes = [
-        app.limits.merged(route.limits).max_websocket_message_size
-        for route in app.compiled_routes
-        if route.is_websocket
-    ]
-    return max(sizes, default=app.limits.max_websocket_message_size)
 
 
 # -- kettle routes ------------------------------------------------------------------------

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
     from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
+    from kettle.app import Kettle
+
 KiB = 1024
 MAX_HEAD_SIZE = 64 * KiB
 #: The environment variable carrying :class:`ServerSettings` to every server process.
@@ -509,3 +511,25 @@ def __getattr__(name: str) -> Any:
         chain_signal_handlers(settings.drain_delay)
         return protocol_class(settings)
     raise AttributeError(name)
+
+
+def largest_websocket_message_size(app: Kettle) -> int:
+    """The largest ``max_websocket_message_size`` any of ``app``'s WebSocket routes allows
+    (the app-wide limit when it has none), so the server refuses nothing a route accepts."""
+    sizes = [
+        app.limits.merged(route.limits).max_websocket_message_size
+        for route in app.compiled_routes
+        if route.is_websocket
+    ]
+    return max(sizes, default=app.limits.max_websocket_message_size)
+
+
+def server_access_log(app: Kettle) -> bool:
+    """Whether uvicorn writes its own access lines: not when the app logs every request
+    itself (``AccessLogMiddleware``), which would make two lines of each."""
+    from kettle.middleware.accesslog import AccessLogMiddleware
+
+    return not any(
+        isinstance(layer.cls, type) and issubclass(layer.cls, AccessLogMiddleware)
+        for layer in app.user_middleware
+    )

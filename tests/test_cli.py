@@ -500,6 +500,7 @@ def test_run_defaults(served: ServeCalls, workdir: Path) -> None:
         "reload_dirs": None,
         "workers": 1,
         "log_level": None,
+        "access_log": True,
         "root_path": "",
         "proxy_headers": False,
         "factory": False,
@@ -584,6 +585,26 @@ def test_run_bounds_websocket_messages_by_the_largest_route_limit(served: ServeC
     )
     assert invoke("run", "web:app").exit_code == 0
     assert served.options["ws_max_size"] == 5000
+
+
+@pytest.mark.parametrize(
+    ("logs_requests", "flag", "expected"),
+    [
+        (False, None, True),  # uvicorn's lines are the only access log
+        (True, None, False),  # AccessLogMiddleware's say more: not two lines a request
+        (True, "--access-log", True),
+        (False, "--no-access-log", False),
+    ],
+)
+def test_uvicorns_access_log_is_off_when_the_app_logs_requests(
+    served: ServeCalls, workdir: Path, logs_requests: bool, flag: str | None, expected: bool
+) -> None:
+    extra = "from kettle import AccessLogMiddleware\napp.add_middleware(AccessLogMiddleware)\n"
+    write("web.py", APP + (extra if logs_requests else ""))
+    args = ["run", "web:app", *([flag] if flag else [])]
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert served.options["access_log"] is expected
 
 
 def test_reload_passes_an_import_string(served: ServeCalls, workdir: Path) -> None:
