@@ -12,7 +12,7 @@ import orjson
 import pytest
 from pydantic import BaseModel
 
-from kettle import Kettle, Request, WebSocket, WebSocketDisconnect
+from kettle import Kettle, Request, WebSocket, WebSocketDisconnect, g, session
 from kettle.exceptions import ConfigurationError
 from kettle.middleware.csrf import CSRFError, CSRFMiddleware, csrf_token
 from kettle.templating import render_template_string
@@ -350,6 +350,27 @@ def test_a_csrf_error_handler_renders_the_refusal(app: Kettle) -> None:
     client, _ = logged_in(app)
     response = client.post("/submit", data={"text": "x"})
     assert (response.status_code, response.text) == (403, "reload the form: CSRF token missing.")
+
+
+def test_a_csrf_error_handler_runs_in_the_request_context(app: Kettle) -> None:
+    # Regression: the refusal happens in the middleware, before dispatch makes the request
+    # context, so a handler rendering a page (request, session, g, the context
+    # processors) failed with "working outside of request context", a 500.
+    @app.errorhandler(CSRFError)
+    async def refused(error: CSRFError) -> tuple[str, int]:
+        g.reason = error.detail
+        page = render_template_string(
+            "{{ request.path }}: {{ g.reason }} (token in session: {{ has_secret }})",
+            has_secret="_csrf_secret" in session,
+        )
+        return page, 403
+
+    client, _ = logged_in(app)
+    response = client.post("/submit", data={"text": "x"})
+    assert (response.status_code, response.text) == (
+        403,
+        "/submit: CSRF token missing. (token in session: True)",
+    )
 
 
 def test_the_body_limit_still_applies_after_the_scan() -> None:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
-from kettle.context import request_class
+from kettle.context import RequestContext, current, request_class
 from kettle.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -47,6 +47,15 @@ class ServerErrorMiddleware:
             if started:
                 logger.exception("Error after the response started")
                 raise
-            make = request_class(scope.get("app"))
-            response = await self.errors.response_for(make(scope, receive), exc)
-            await response(scope, receive, send)
+            app = scope.get("app")
+            request = request_class(app)(scope, receive)
+            # The error came from middleware, before dispatch made the request context: the
+            # handler gets one (a page rendered for a CSRF refusal reads request, session,
+            # g and the context processors as any handler does).
+            token = current.set(RequestContext(app, request)) if app is not None else None
+            try:
+                response = await self.errors.response_for(request, exc)
+                await response(scope, receive, send)
+            finally:
+                if token is not None:
+                    current.reset(token)
