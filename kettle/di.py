@@ -16,6 +16,8 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import anyio
+
 from kettle.concurrency import ThreadPool
 from kettle.exceptions import ConfigurationError, FastAPIError
 from kettle.signature import CallSpec
@@ -150,6 +152,26 @@ async def unwind(state: CallState, failure: Exception) -> BaseException:
                 error.__cause__ = failure
                 failure = error
     return failure
+
+
+#: how long teardown may take after a cancellation (it is shielded from it, so that a
+#: `yield` dependency sees the failure and the hooks run; a hung one is cut off)
+TEARDOWN_AFTER_CANCEL = 10.0
+
+
+def is_cancellation(failure: BaseException | None) -> bool:
+    """Whether a request or connection ended by a ``BaseException`` that is no
+    ``Exception`` (a cancellation, an exit): its teardown runs in :func:`cancel_shield`."""
+    return failure is not None and not isinstance(failure, Exception)
+
+
+def cancel_shield() -> anyio.CancelScope:
+    """A cancel scope for teardown after a cancellation: under a cancelled scope every
+    ``await`` would be cancelled again, and a ``yield`` dependency would never see the
+    failure. Cut off after :data:`TEARDOWN_AFTER_CANCEL` seconds."""
+    scope = anyio.CancelScope(shield=True)
+    scope.deadline = anyio.current_time() + TEARDOWN_AFTER_CANCEL
+    return scope
 
 
 async def teardown(state: CallState, failure: BaseException | None) -> None:

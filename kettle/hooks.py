@@ -17,11 +17,9 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import anyio
-
 from kettle import requestsignals
 from kettle.concurrency import ThreadPool
-from kettle.di import teardown
+from kettle.di import cancel_shield, is_cancellation, teardown
 from kettle.introspection import is_async_callable
 from kettle.responses import Response, to_response
 
@@ -136,11 +134,6 @@ async def _teardown_hook(hook: Any, failure: BaseException | None) -> None:
         logger.exception("Error in a teardown_request hook")
 
 
-#: how long teardown may take after a cancellation (it is shielded from it, so that a
-#: `yield` dependency rolls back and the hooks run; a hung one is cut off)
-TEARDOWN_AFTER_CANCEL = 10.0
-
-
 async def tear_down(
     ctx: RequestContext,
     failure: BaseException | None,
@@ -152,12 +145,11 @@ async def tear_down(
     """Teardown, whatever happened: ``teardown_request`` hooks, uploaded files closed,
     ``yield`` dependencies closed (newest first, shown the failure), the request signal.
 
-    After a cancellation it runs shielded from it (for ``TEARDOWN_AFTER_CANCEL`` seconds
-    at most): under a cancel scope every ``await`` would be cancelled again, and the
-    dependencies' code would never see the request fail."""
-    if failure is not None and not isinstance(failure, Exception):
-        with anyio.CancelScope(shield=True) as scope:
-            scope.deadline = anyio.current_time() + TEARDOWN_AFTER_CANCEL
+    After a cancellation it runs shielded from it (``kettle.di.cancel_shield``, ten
+    seconds at most): under a cancel scope every ``await`` would be cancelled again, and
+    the dependencies' code would never see the request fail."""
+    if is_cancellation(failure):
+        with cancel_shield():
             await _teardown_steps(ctx, failure, hooks, errors, signalling, app)
     else:
         await _teardown_steps(ctx, failure, hooks, errors, signalling, app)

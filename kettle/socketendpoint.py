@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from kettle.di import CallState, teardown
+from kettle.di import CallState, cancel_shield, is_cancellation, teardown
 from kettle.dispatch import Endpoint
 from kettle.errorhandlers import hand_to_test_client
 from kettle.exceptions import ConfigurationError, HTTPException, WebSocketDisconnect
@@ -70,10 +70,19 @@ def compile_websocket_endpoint(route: Route, plan: RoutePlan, limits: Limits) ->
             logger.exception("Unhandled error in WebSocket handler %s", route.name)
             await ws.close(1011, "Internal error")
             hand_to_test_client(scope, exc)
+        except BaseException as exc:
+            # A cancellation (the server shutting down, a task group's): a failure for the
+            # `yield` dependencies, never a connection that ended well.
+            failure = exc
+            raise
         else:
             await ws.close(1000)
         finally:
-            await teardown(state, failure)
+            if is_cancellation(failure):
+                with cancel_shield():
+                    await teardown(state, failure)
+            else:
+                await teardown(state, failure)
 
     return endpoint
 

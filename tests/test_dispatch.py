@@ -435,3 +435,36 @@ def test_a_cancelled_request_is_a_failure_for_teardown_and_yield_dependencies(wh
     anyio.run(main)
     assert TX_OUTCOME == ["rolled back: CancelledError"]
     assert seen == {"teardown": "CancelledError"}
+
+
+def test_a_cancelled_websocket_handler_is_a_failure_for_its_yield_dependencies() -> None:
+    # Regression, as for HTTP above: a WebSocket handler cancelled mid-connection (the
+    # server shutting down) closed its `yield` dependencies as after a clean end, or not
+    # at all under a cancel scope.
+    app = Kettle(__name__)
+    TX_OUTCOME.clear()
+    started = anyio.Event()
+
+    @app.websocket("/live")
+    async def live(ws: WebSocket, tx: Annotated[str, Depends(transaction)]) -> None:
+        await ws.accept()
+        started.set()
+        await anyio.sleep_forever()
+
+    scope = {**_scope("/live"), "type": "websocket", "scheme": "ws", "subprotocols": []}
+    messages = iter([{"type": "websocket.connect"}])
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(app, scope, receive, send)
+            await started.wait()
+            tasks.cancel_scope.cancel()
+
+    anyio.run(main)
+    assert TX_OUTCOME == ["rolled back: CancelledError"]
