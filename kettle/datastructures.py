@@ -101,6 +101,27 @@ class MultiDict(Mapping[str, _T]):
         """All ``(key, value)`` pairs, repeated keys included, in order."""
         return list(self._list)
 
+    def to_dict(self, flat: bool = True) -> dict[str, Any]:
+        """A plain ``dict``: each key's first value, or (``flat=False``) all its values
+        in a list (Werkzeug's).
+
+        Example:
+            >>> d = MultiDict([("tag", "a"), ("tag", "b"), ("q", "x")])
+            >>> d.to_dict(), d.to_dict(flat=False)
+            ({'tag': 'a', 'q': 'x'}, {'tag': ['a', 'b'], 'q': ['x']})
+        """
+        if flat:
+            return dict(self._dict)
+        return {key: self.getlist(key) for key in self._dict}
+
+    def lists(self) -> list[tuple[str, list[_T]]]:
+        """``(key, [values])`` for each key, in first-seen order (Werkzeug's)."""
+        return [(key, self.getlist(key)) for key in self._dict]
+
+    def copy(self) -> MultiDict[_T]:
+        """A copy with the same pairs."""
+        return MultiDict(self._list)
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, MultiDict):
             return sorted(self._list) == sorted(other._list)
@@ -289,6 +310,20 @@ class MutableHeaders(Headers):
         """Add a header without replacing existing ones (``Set-Cookie``, ``Vary``...)."""
         self._raw.append((_encode_header(key.lower()), _encode_header(value)))
         self._dict = None
+
+    def add(self, key: str, value: str) -> None:
+        """Werkzeug's name for :meth:`append`: one more header line."""
+        self.append(key, value)
+
+    def set(self, key: str, value: str) -> None:
+        """Werkzeug's name for ``headers[key] = value``: replaces every line of ``key``."""
+        self[key] = value
+
+    def extend(self, other: Mapping[str, str] | Iterable[tuple[str, str]]) -> None:
+        """Add every ``(key, value)`` of ``other`` as more lines (Werkzeug's)."""
+        pairs = other.items() if isinstance(other, Mapping) else other
+        for key, value in pairs:
+            self.append(key, value)
 
     def setdefault(self, key: str, value: str) -> str:
         """Set ``key`` unless present; return its value."""

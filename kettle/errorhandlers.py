@@ -278,6 +278,9 @@ class ExceptionHandlers:
 
     async def response_for(self, request: Request, exc: BaseException) -> Response:
         """The response for ``exc``; unhandled errors are logged with their traceback."""
+        if isinstance(exc, HTTPException) and exc.answers_as_is:
+            # abort(response): that response, seen by no handler, as in Flask
+            return to_response(exc.response, exc.status_code)
         if self._layers:
             layered = self._layered(exc)
             if layered is not None:

@@ -199,6 +199,9 @@ class HTTPException(Exception):
     description: str | None = None
     #: a response sent as it is instead of the error's own (Werkzeug's ``abort(response)``)
     response: Any = None
+    #: raised by ``abort(response)`` (a response in place of a code): the response is the
+    #: answer, no error handler sees it (Werkzeug's code-less ``HTTPException``)
+    answers_as_is: bool = False
 
     def __init__(
         self,
@@ -525,8 +528,9 @@ def error_for(
     ``LookupError`` for a code in neither it nor 100-599)."""
     if detail is None:
         detail = description
+    as_is = False
     if not isinstance(code, int) and isinstance(getattr(code, "status_code", None), int):
-        response, code = code, code.status_code  # abort(response): sent as it is
+        response, code, as_is = code, code.status_code, True  # abort(response): sent as it is
     if not isinstance(code, int) or isinstance(code, bool):
         raise TypeError(f"abort() takes a status code or a response, not {code!r}")
     error = mapping.get(code)
@@ -540,6 +544,7 @@ def error_for(
         raise LookupError(f"no exception for {code!r}")
     if response is not None:
         exc.response = response
+        exc.answers_as_is = as_is
     return exc
 
 

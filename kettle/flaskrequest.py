@@ -17,8 +17,9 @@ request.form()``) they are the async API; indexed or iterated they are Flask's.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kettle.datastructures import MultiDict, QueryParams
 
@@ -38,6 +39,7 @@ __all__ = [
     "FlaskRequest",
     "FormAccessor",
     "JSONAccessor",
+    "UrlRule",
     "UserAgent",
 ]
 
@@ -82,6 +84,16 @@ async def read_ahead(request: Request) -> None:
         await request.parse_form()
     else:
         await request.body()
+
+
+class UrlRule(NamedTuple):
+    """What ``request.url_rule`` tells of the route serving a request (Werkzeug's
+    ``Rule`` attributes a view reads)."""
+
+    rule: str
+    endpoint: str
+    methods: frozenset[str]
+    arguments: frozenset[str]
 
 
 class _View:
@@ -355,6 +367,10 @@ class FlaskRequest(Request):
     def _sync_body(self) -> bytes:
         body = self._received_body
         if body is None:
+            if self._stream_consumed and self.parsed_form is not None:
+                # The form parser read the body as a stream, as Werkzeug's does: what is
+                # left of it is nothing (Flask's get_data() after request.form is b"").
+                return b""
             body = run_sync(self, self.body)
         return body
 
@@ -450,6 +466,46 @@ class FlaskRequest(Request):
     def full_path(self) -> str:
         query = self.scope.get("query_string", b"").decode("latin-1")
         return f"{self.path}?{query}"
+
+    @property
+    def query_string(self) -> bytes:
+        """The raw query string, undecoded (Werkzeug's)."""
+        return bytes(self.scope.get("query_string", b""))
+
+    @property
+    def referrer(self) -> str | None:
+        """The ``Referer`` header (Werkzeug's spelling of the attribute)."""
+        value: str | None = self.headers.get("referer")
+        return value
+
+    @property
+    def origin(self) -> str | None:
+        """The ``Origin`` header."""
+        value: str | None = self.headers.get("origin")
+        return value
+
+    @property
+    def script_root(self) -> str:
+        """Where the app is mounted (the root path), without a trailing slash."""
+        return self.root_path.rstrip("/")
+
+    @property
+    def access_route(self) -> list[str]:
+        """The client's address, as a list (Werkzeug's). kettle takes forwarded addresses
+        only from trusted proxies, which set the client itself (``ProxyHeadersMiddleware``,
+        ``ProxyFix``): an ``X-Forwarded-For`` the client wrote is never read here."""
+        address = self.remote_addr
+        return [address] if address else []
+
+    @property
+    def url_rule(self) -> UrlRule | None:
+        """The rule of the route serving this request (Flask's ``request.url_rule``):
+        ``.rule`` its path, ``.endpoint`` its name, ``.methods``, ``.arguments``."""
+        route = self.scope.get("route")
+        if route is None:
+            return None
+        arguments = frozenset(re.findall(r"[{<](?:[^:}>]*:)?([A-Za-z_]\w*)[}>]", route.path))
+        return UrlRule(route.path, route.name, frozenset(route.methods), arguments)
 
     @property
     def user_agent(self) -> UserAgent:

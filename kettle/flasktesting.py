@@ -151,6 +151,31 @@ class FlaskClient(TestClient):
         self.preserve_context = False
         self._preserved: list[Any] = []  # the context token of the last request, if kept
 
+    # -- cookies (Flask 2.3's test client API) -------------------------------------------
+
+    def set_cookie(
+        self, key: str, value: str = "", *, domain: str = "localhost", path: str = "/", **_: Any
+    ) -> None:
+        """Send cookie ``key`` with the following requests (``domain`` and ``path`` as
+        in Flask's test client; other cookie attributes are accepted and not needed)."""
+        # The jar files a dotless host ("localhost") as "localhost.local" (RFC 2965).
+        self.cookies.set(
+            key, value, domain=domain if "." in domain else f"{domain}.local", path=path
+        )
+
+    def get_cookie(self, key: str, domain: str = "localhost", path: str = "/") -> Any:
+        """The cookie ``key`` the client holds (``.value`` is its value), or None."""
+        for cookie in self.cookies.jar:
+            if cookie.name == key and cookie.path == path and _same_domain(cookie.domain, domain):
+                return cookie
+        return None
+
+    def delete_cookie(self, key: str, *, domain: str = "localhost", path: str = "/") -> None:
+        """Stop sending cookie ``key``."""
+        for cookie in list(self.cookies.jar):
+            if cookie.name == key and cookie.path == path and _same_domain(cookie.domain, domain):
+                self.cookies.jar.clear(cookie.domain, cookie.path, cookie.name)
+
     # -- sending ---------------------------------------------------------------------------
 
     def open(
@@ -348,3 +373,10 @@ class FlaskClient(TestClient):
         interface.save_session(app, session, response)
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers]
         self.cookies.extract_cookies(httpx.Response(200, headers=headers, request=outgoing))
+
+
+def _same_domain(stored: str, wanted: str) -> bool:
+    # The cookie jar keeps "localhost" as "localhost.local" (RFC 2965's rule for
+    # dotless hosts), and a domain cookie with a leading dot.
+    bare = stored.lstrip(".")
+    return bare == wanted or bare == f"{wanted}.local"

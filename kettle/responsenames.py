@@ -7,7 +7,9 @@
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Literal, overload
+from typing import Any, Literal, overload
+
+import orjson
 
 from kettle.datastructures import HeaderSet, MutableHeaders
 from kettle.http import CacheControl, parse_cache_control_header
@@ -69,6 +71,42 @@ class ResponseNames:
     @data.setter
     def data(self, value: str | bytes) -> None:
         self.set_data(value)
+
+    @property
+    def content_length(self) -> int | None:
+        """The ``Content-Length`` header as a number (``None`` when unset)."""
+        value = self.headers.get("content-length")
+        return int(value) if value and value.isdigit() else None
+
+    @property
+    def is_json(self) -> bool:
+        """The response declares a JSON body (``application/json``, ``+json``)."""
+        from kettle.mediatypes import is_json
+
+        return is_json((self.headers.get("content-type") or "").split(";")[0].strip())
+
+    def get_json(self, force: bool = False, silent: bool = False) -> Any:
+        """The body parsed as JSON, for tests (Werkzeug's): ``None`` when the response
+        is not JSON unless ``force``; malformed JSON raises unless ``silent``.
+
+        Example:
+            >>> from kettle import JSONResponse
+            >>> JSONResponse({"ok": True}).get_json()
+            {'ok': True}
+        """
+        if not (force or self.is_json):
+            return None
+        try:
+            return orjson.loads(self.get_data())
+        except orjson.JSONDecodeError:
+            if silent:
+                return None
+            raise
+
+    @property
+    def json(self) -> Any:
+        """:meth:`get_json`'s value (Werkzeug's ``response.json``)."""
+        return self.get_json()
 
     @property
     def cache_control(self) -> CacheControl:

@@ -472,7 +472,8 @@ def to_response(value: Any, status_code: int = 200) -> Response:
     * a ``Response`` passes through;
     * ``dict``/``list`` (and anything orjson encodes) → JSON;
     * ``str`` and ``bytes`` → HTML, as in Flask;
-    * ``(body, status)``, ``(body, headers)`` and ``(body, status, headers)`` tuples;
+    * ``(body, status)``, ``(body, headers)`` and ``(body, status, headers)`` tuples (a
+      status may be a line such as ``"418 I'm a teapot"``, headers a list of pairs);
     * an ``HTTPException`` returned rather than raised: its error answer (``{"detail"}``).
 
     Example:
@@ -484,23 +485,30 @@ def to_response(value: Any, status_code: int = 200) -> Response:
     headers: Any = None
     if type(value) is tuple:
         value_tuple = value
+        status_given = True
+        status: Any = status_code
         if len(value) == 3:
-            value, status_code, headers = value
+            value, status, headers = value
         elif len(value) == 2:
             value, extra = value
-            if isinstance(extra, int):
-                status_code = extra
+            if isinstance(extra, int | str):
+                status = extra
             else:
-                headers = extra
+                headers, status_given = extra, False
         else:
             raise TypeError(
                 "A returned tuple must be (body, status), (body, headers) "
                 "or (body, status, headers)"
             )
+        # Flask takes a status line as well as a number ("418 I'm a teapot").
+        status_code = _status_number(status) if isinstance(status, str) else status
         if headers is not None and not isinstance(headers, Mapping):
-            headers = dict(headers)
+            # A list of pairs may repeat a name (two Set-Cookie lines): each is kept.
+            response = to_response((value, status_code) if status_given else value)
+            _add_header_pairs(response, headers)
+            return response
         if isinstance(value, Response):
-            if len(value_tuple) == 3 or isinstance(value_tuple[1], int):
+            if len(value_tuple) == 3 or status_given:
                 value.status_code = status_code  # a status given next to the response
             if headers:
                 value.headers.update(headers)
@@ -517,6 +525,25 @@ def to_response(value: Any, status_code: int = 200) -> Response:
     if status_code in _NO_BODY:
         return Response(None, status_code, headers)
     return JSONResponse(value, status_code, headers)
+
+
+def _status_number(status: str) -> int:
+    """``"418 I'm a teapot"`` or ``"418"`` (a status Flask code returns) as 418."""
+    code = status.strip().split(" ", 1)[0]
+    if not (code.isdigit() and len(code) == 3):
+        raise ValueError(f"a returned status must start with a three-digit code: {status!r}")
+    return int(code)
+
+
+def _add_header_pairs(response: Response, pairs: Iterable[tuple[str, str]]) -> None:
+    """Werkzeug's ``headers.update(list)``: each name given replaces what the response
+    had, and every value given for it is kept."""
+    pairs = list(pairs)
+    for name in {name.lower() for name, _ in pairs}:
+        if name in response.headers:
+            del response.headers[name]
+    for name, value in pairs:
+        response.headers.append(name, value)
 
 
 def _error_response(error: HTTPException) -> Response:

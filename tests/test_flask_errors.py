@@ -4,6 +4,8 @@ by exception class.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from kettle import Blueprint, Conflict, HTTPException, Kettle, NotFound, abort, g, request
@@ -174,3 +176,38 @@ def test_the_generic_http_error_handler_of_flasks_docs() -> None:
     assert (answer.status_code, answer.content_type) == (409, "application/json")
     assert answer.json["name"] == "Conflict"
     assert client.get("/nowhere").json["code"] == 404
+
+
+def test_abort_with_a_response_sends_it_past_every_handler() -> None:
+    # Werkzeug: abort(response) raises a code-less HTTPException whose response is the
+    # answer; a generic HTTPException handler (on the app or a blueprint) replaced it.
+    from kettle import Response
+
+    app = Kettle(__name__)
+    bp = Blueprint("bp", __name__)
+
+    @app.errorhandler(HTTPException)
+    def generic(error: HTTPException) -> Any:
+        return {"code": error.code}, error.code
+
+    @bp.errorhandler(HTTPException)
+    def bp_generic(error: HTTPException) -> Any:
+        return {"bp": error.code}, error.code
+
+    @app.get("/")
+    def view() -> None:
+        abort(Response("custom body", 409))
+
+    @bp.get("/bp")
+    def in_blueprint() -> None:
+        abort(Response("from the blueprint", 410))
+
+    @app.get("/code")
+    def by_code() -> None:
+        abort(409)
+
+    app.register_blueprint(bp)
+    client = app.test_client()
+    assert (client.get("/").status_code, client.get("/").text) == (409, "custom body")
+    assert client.get("/bp").text == "from the blueprint"
+    assert client.get("/code").get_json() == {"code": 409}  # a code still has handlers

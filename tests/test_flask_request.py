@@ -303,3 +303,69 @@ def test_accept_mimetypes(accept: str, json: bool, html: bool, best: str | None)
 
     answer = app.test_client().get("/neg", headers={"Accept": accept, "X-Count": "x"}).json
     assert answer == {"json": json, "html": html, "best": best, "count": None}
+
+
+class TestWerkzeugNames:
+    """The Werkzeug request and header names Flask views reach for (a new user's list:
+    each was an AttributeError, a 500)."""
+
+    @pytest.mark.parametrize(
+        ("read", "expected"),
+        [
+            (lambda: request.args.to_dict(), {"a": "1", "b": "3"}),
+            (lambda: request.args.to_dict(flat=False), {"a": ["1", "2"], "b": ["3"]}),
+            (lambda: request.args.lists(), [["a", ["1", "2"]], ["b", ["3"]]]),
+            (lambda: request.args.copy().getlist("a"), ["1", "2"]),
+            (lambda: request.query_string.decode(), "a=1&a=2&b=3"),
+            (lambda: request.referrer, "https://example.test/from"),
+            (lambda: request.origin, "https://example.test"),
+            (lambda: request.script_root, ""),
+            (lambda: request.access_route, ["127.0.0.1"]),
+            (lambda: [request.url_rule.rule, request.url_rule.endpoint], ["/items/{n}", "item"]),
+            (lambda: sorted(request.url_rule.arguments), ["n"]),
+        ],
+    )
+    def test_request_names(self, read: Callable[[], Any], expected: Any) -> None:
+        app = Kettle(__name__)
+
+        @app.get("/items/{n}", name="item")
+        def item(n: str) -> dict[str, Any]:
+            return {"value": read()}
+
+        headers = {"Referer": "https://example.test/from", "Origin": "https://example.test"}
+        answer = app.test_client().get("/items/7?a=1&a=2&b=3", headers=headers)
+        assert answer.get_json() == {"value": expected}
+
+    def test_the_body_after_the_form_is_empty_as_in_flask(self) -> None:
+        # The form parser reads the body as a stream: what is left is b"" (it raised).
+        app = Kettle(__name__)
+
+        @app.post("/")
+        def view() -> dict[str, Any]:
+            return {"name": request.form["name"], "rest": request.get_data(as_text=True)}
+
+        answer = app.test_client().post("/", data={"name": "ada"})
+        assert answer.get_json() == {"name": "ada", "rest": ""}
+
+    def test_response_header_and_json_names(self) -> None:
+        from kettle import make_response
+
+        app = Kettle(__name__)
+
+        @app.get("/")
+        def view() -> Any:
+            response = make_response({"ok": True})
+            response.headers.add("Link", "</a>; rel=next")
+            response.headers.add("Link", "</b>; rel=prev")
+            response.headers.set("X-Mode", "one")
+            response.headers.set("X-Mode", "two")
+            response.headers.extend([("X-Extra", "1")])
+            assert response.get_json() == {"ok": True} == response.json
+            assert response.is_json
+            assert response.content_length == len(response.get_data())
+            assert make_response("<p>").get_json() is None
+            return response
+
+        answer = app.test_client().get("/")
+        assert answer.headers.get_all("link") == ["</a>; rel=next", "</b>; rel=prev"]
+        assert (answer.headers["x-mode"], answer.headers["x-extra"]) == ("two", "1")

@@ -62,3 +62,24 @@ class TestFlaskTestClient:
         with client.session_transaction() as sess:
             sess["user"] = "ada"
         assert client.get("/me").json() == {"user": "ada"}
+
+
+def test_the_client_sets_reads_and_deletes_cookies() -> None:
+    # Flask 2.3's test client API (set_cookie(key, value), get_cookie, delete_cookie).
+    app = Kettle(__name__)
+
+    @app.get("/")
+    def flavour() -> dict[str, Any]:
+        from kettle import request
+
+        return {"flavour": request.cookies.get("flavour")}
+
+    client = app.test_client()
+    client.set_cookie("flavour", "oat")
+    cookie = client.get_cookie("flavour")
+    assert cookie is not None
+    assert cookie.value == "oat"
+    assert client.get("/").get_json() == {"flavour": "oat"}
+    client.delete_cookie("flavour")
+    assert client.get_cookie("flavour") is None
+    assert client.get("/").get_json() == {"flavour": None}

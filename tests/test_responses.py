@@ -23,7 +23,7 @@ from kettle import (
     Response,
     StreamingResponse,
 )
-from kettle.responses import content_length_header
+from kettle.responses import content_length_header, to_response
 from kettle.testing import TestClient
 
 
@@ -412,3 +412,28 @@ def test_content_length_is_exact_on_both_sides_of_the_prebuilt_lengths(length: i
     assert response.raw_headers[0] == (b"content-length", str(length).encode())
     answer = serve({"k": "x" * length}).get("/")
     assert int(answer.headers["content-length"]) == len(answer.content) == length + len(b'{"k":""}')
+
+
+@pytest.mark.parametrize(
+    ("returned", "status", "cookies"),
+    [
+        (("x", [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]), 200, ["a=1", "b=2"]),
+        (("x", 201, [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]), 201, ["a=1", "b=2"]),
+        (("stout", "418 I'm a teapot"), 418, []),
+        (("stout", "418"), 418, []),
+        ((Response("r"), "202 Accepted", [("Set-Cookie", "c=3")]), 202, ["c=3"]),
+    ],
+)
+def test_returned_tuples_as_flask_takes_them(
+    returned: Any, status: int, cookies: list[str]
+) -> None:
+    # A list of header pairs keeps repeated names (it became a dict: the last won), and a
+    # status may be a status line (it was a 500).
+    answer = serve(returned).get("/")
+    assert answer.status_code == status
+    assert answer.headers.get_list("set-cookie") == cookies
+
+
+def test_a_returned_status_line_must_start_with_a_code() -> None:
+    with pytest.raises(ValueError, match="three-digit code"):
+        to_response(("x", "teapot"))
