@@ -404,6 +404,12 @@ async def _receive_within(receive: Receive, seconds: float) -> Any:
     return await _timed(_Resume(coro, pending), seconds)
 
 
+def _timed_out() -> HTTPException:
+    # Connection: close (RFC 9110 15.5.9): the rest of the body may still come, and a
+    # client reusing the connection would have its next request read as that body.
+    return HTTPException(408, "Request body timed out", {"Connection": "close"})
+
+
 async def _timed(awaitable: Any, seconds: float) -> Any:
     try:
         asyncio.get_running_loop()
@@ -414,12 +420,12 @@ async def _timed(awaitable: Any, seconds: float) -> Any:
             with anyio.fail_after(seconds):
                 return await awaitable
         except TimeoutError:
-            raise HTTPException(408, "Request body timed out") from None
+            raise _timed_out() from None
     try:
         async with asyncio.timeout(seconds):
             return await awaitable
     except TimeoutError:
-        raise HTTPException(408, "Request body timed out") from None
+        raise _timed_out() from None
 
 
 class _Resume:

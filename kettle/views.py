@@ -13,6 +13,7 @@ import inspect
 from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from kettle.context import current as _current
 from kettle.exceptions import HTTPException
 from kettle.requests import Request
 from kettle.routing.routes import HTTP_METHODS
@@ -182,7 +183,11 @@ class MethodView(View):
 
             return sync_view
 
-        async def view(request: Request, **kwargs: Any) -> Any:
+        async def view(**kwargs: Any) -> Any:
+            # The request from the context rather than a Request parameter: as for any
+            # async Flask view, the compile step then has the body read before an async
+            # method runs (its request.form, get_json() cannot wait on the event loop).
+            request = _current.get().request
             self: MethodView = make()  # type: ignore[assignment]
             handler = self._handler(request.method)
             if is_async_callable(handler):

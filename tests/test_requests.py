@@ -209,6 +209,8 @@ class TestBody:
         started = time.monotonic()
         anyio.run(app, _scope("POST", "/body"), receive, send)
         assert sent[0]["status"] == 408
+        # the rest of the body may still arrive: the connection is not to be reused
+        assert (b"connection", b"close") in sent[0]["headers"]
         assert time.monotonic() - started < 2
 
     def test_stream_yields_chunks_as_they_arrive(self) -> None:
