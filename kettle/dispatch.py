@@ -38,6 +38,7 @@ from orjson import dumps as orjson_dumps
 
 from kettle import requestsignals
 from kettle.concurrency import ThreadPool
+from kettle.connectionerrors import ClientDisconnect
 from kettle.context import RequestContext, request_class
 from kettle.context import current as _current
 from kettle.di import CallState, unwind
@@ -277,6 +278,10 @@ def compile_endpoint(
             ctx.sealed = True
             try:
                 await response(scope, receive, send)
+            except ClientDisconnect as exc:
+                # The client left mid-stream (the response stopped its source): nothing
+                # more to send, and teardown sees the request fail.
+                failure = exc
             except Exception as exc:  # a streamed body failing after its headers
                 failure = exc
                 raise

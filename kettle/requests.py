@@ -282,6 +282,7 @@ class Request(HTTPConnection):
                 if received > limit:
                     raise HTTPException(413, f"Request body exceeds {limit} bytes")
                 yield chunk
+        self.scope[BODY_READ] = True
 
     async def body(self) -> bytes:
         """The whole body as bytes (read once, then cached)."""
@@ -312,6 +313,7 @@ class Request(HTTPConnection):
                 chunks.append(chunk)
             chunk = b"".join(chunks)
         self._received_body = chunk
+        self.scope[BODY_READ] = True
         return chunk
 
     async def json(self, *, force: bool = False) -> Any:
@@ -378,6 +380,22 @@ def decode_json(body: bytes) -> Any:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise HTTPException(400, f"Malformed JSON body: {exc}") from None
+
+
+#: set in the scope once the app has read the whole request body: a response that then
+#: listens for the client leaving (``StreamingResponse``) takes no body message from it
+BODY_READ = "kettle.body_read"
+
+
+def body_unread(scope: Scope) -> bool:
+    """Whether the request has a body the app has not read to its end (a listener on
+    ``receive`` would take its messages)."""
+    if scope.get(BODY_READ):
+        return False
+    for name, value in scope.get("headers", ()):
+        if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
+            return True
+    return False
 
 
 async def _no_body() -> dict[str, Any]:

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-import dataclasses
-import decimal
-import enum
+import asyncio
+import contextlib
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
-from datetime import datetime, timedelta
-from pathlib import PurePath
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-import orjson
-
 import kettle.exceptions as _exceptions
 from kettle.concurrency import ThreadPool
+from kettle.connectionerrors import ClientDisconnect
 from kettle.cookies import SameSite, render_set_cookie
 from kettle.datastructures import MutableHeaders
 from kettle.exceptions import HTTPException
+
+# Defined with the JSON rules; still importable from here (the same functions).
+from kettle.jsonencode import dumps as dumps
+from kettle.jsonencode import dumps_as_fastapi as dumps_as_fastapi
+from kettle.jsonencode import fastapi_json_default as fastapi_json_default
+from kettle.jsonencode import json_default as json_default
+from kettle.requests import body_unread
 from kettle.responsenames import ResponseNames
 from kettle.types import RawHeaders, Receive, Scope, Send
 
@@ -282,64 +286,6 @@ class PlainTextResponse(Response):
     media_type = "text/plain"
 
 
-def json_default(value: Any) -> Any:
-    """Encode what orjson does not know natively: models, decimals, sets, paths."""
-    dump = getattr(value, "model_dump", None)
-    if dump is not None:  # pydantic models, by alias as a response model would
-        return dump(mode="json", by_alias=True)
-    if isinstance(value, decimal.Decimal):
-        return float(value) if value.is_finite() else None
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, PurePath):
-        return str(value)
-    if isinstance(value, enum.Enum):
-        return value.value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    try:  # timedelta, IP addresses... whatever pydantic knows how to write as JSON
-        from pydantic_core import to_jsonable_python
-
-        return to_jsonable_python(value)
-    except Exception:
-        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable") from None
-
-
-def dumps(value: Any, default: Callable[[Any], Any] = json_default) -> bytes:
-    """Serialize to JSON bytes with orjson (non-string dict keys allowed)."""
-    try:
-        return orjson.dumps(value, default=default)
-    except orjson.JSONEncodeError as exc:
-        if "64-bit" in str(exc):
-            # orjson stops at 64-bit integers; the standard library writes any size.
-            import json
-
-            return json.dumps(value, default=default, separators=(",", ":")).encode()
-        # PERF: OPT_NON_STR_KEYS slows every call; only dicts with int/enum keys need it.
-        if "str" not in str(exc):
-            raise
-        return orjson.dumps(value, default=default, option=orjson.OPT_NON_STR_KEYS)
-
-
-def fastapi_json_default(value: Any) -> Any:
-    """:func:`json_default` as FastAPI's encoder writes what a handler returns: a
-    ``timedelta`` as its seconds (kettle: ISO 8601 ``P2DT55M``), a whole ``Decimal`` as an
-    integer."""
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, decimal.Decimal) and value.is_finite() and value == value.to_integral():
-        return int(value)
-    return json_default(value)
-
-
-def dumps_as_fastapi(value: Any) -> bytes:
-    """JSON bytes of plain data as a FastAPI handler's return value becomes
-    (:func:`fastapi_json_default`); kettle's own types are written by :func:`dumps`."""
-    return dumps(value, fastapi_json_default)
-
-
 class JSONResponse(Response):
     """JSON encoded with orjson: datetimes, UUIDs, dataclasses, enums and models encode.
 
@@ -443,6 +389,19 @@ class StreamingResponse(Response):
                 yield chunk
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the body as it is produced; stop, closing the source, when the client
+        goes away (``ClientDisconnect`` then reaches teardown and ``yield`` dependencies
+        as the request's failure). A request body the app has not read is left to it:
+        listening for the client would take its messages."""
+        if body_unread(scope):
+            await self.send_body(scope, send)
+        else:
+            await until_disconnect(self.send_body(scope, send), receive)
+        if self.background is not None:
+            await self.background()
+
+    async def send_body(self, scope: Scope, send: Send) -> None:
+        """The response start and every chunk, then the end of the body."""
         await send(
             {
                 "type": "http.response.start",
@@ -452,12 +411,68 @@ class StreamingResponse(Response):
         )
         if scope.get("method") != "HEAD":
             charset = self.charset
-            async for chunk in self._chunks():
-                data = chunk if isinstance(chunk, bytes) else chunk.encode(charset)
-                await send({"type": "http.response.body", "body": data, "more_body": True})
+            chunks = self._chunks()
+            try:
+                async for chunk in chunks:
+                    data = chunk if isinstance(chunk, bytes) else chunk.encode(charset)
+                    await send({"type": "http.response.body", "body": data, "more_body": True})
+            finally:
+                # Cut short (the client left, an error): the source is closed now, not
+                # whenever it is collected (its own finally blocks run in this request).
+                await _close_source(chunks, self.content)
         await send({"type": "http.response.body", "body": b""})
-        if self.background is not None:
-            await self.background()
+
+
+async def until_disconnect(
+    sending: Awaitable[None], receive: Receive, *, quiet: bool = False
+) -> None:
+    """Await ``sending``, cancelled if the client disconnects first: then
+    ``ClientDisconnect``, or (``quiet``: a stream whose normal end that is) nothing."""
+    streaming = asyncio.ensure_future(sending)
+    watching = asyncio.ensure_future(wait_for_disconnect(receive))
+    try:
+        done, _ = await asyncio.wait({streaming, watching}, return_when=asyncio.FIRST_COMPLETED)
+        if streaming not in done and (watching.exception() is not None or not watching.result()):
+            await streaming  # the receive cannot tell a disconnect: just send
+    finally:
+        for task in (streaming, watching):
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(streaming, watching, return_exceptions=True)
+    if streaming.cancelled():
+        if quiet:
+            return
+        raise ClientDisconnect()
+    error = streaming.exception()
+    if error is not None:
+        raise error
+
+
+async def wait_for_disconnect(receive: Receive) -> bool:
+    """Wait for ``http.disconnect`` (True). False when ``receive`` repeats the end of the
+    body instead of waiting, as a hand-made one may: it has nothing more to tell, and
+    asking again would spin."""
+    ended = False
+    while True:
+        message = await receive()
+        kind = message["type"]
+        if kind == "http.disconnect":
+            return True
+        if kind == "http.request" and not message.get("more_body", False):
+            if ended:
+                return False
+            ended = True
+
+
+async def _close_source(chunks: Any, content: Any) -> None:
+    await chunks.aclose()
+    close = getattr(content, "aclose", None)
+    if close is not None:
+        await close()
+    elif callable(getattr(content, "close", None)):
+        # ValueError: a sync generator still running its next() in the pool
+        with contextlib.suppress(ValueError):
+            await _POOL.run(content.close)
 
 
 def _header_bytes(text: str) -> bytes:

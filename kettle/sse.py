@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from kettle.concurrency import ThreadPool
 from kettle.draining import DRAIN
-from kettle.responses import Background, StreamingResponse, dumps
+from kettle.responses import Background, StreamingResponse, dumps, until_disconnect
 from kettle.types import Receive, Scope, Send
 
 __all__ = [
@@ -227,30 +227,18 @@ class EventSourceResponse(StreamingResponse):
         # end the body (between two events) when the worker drains for shutdown.
         self._stop = stop = asyncio.get_running_loop().create_future()
         DRAIN.register(stop, functools.partial(_set_once, stop))
-        streaming = asyncio.ensure_future(super().__call__(scope, receive, send))
-        watching = asyncio.ensure_future(_disconnected(receive))
         try:
-            await asyncio.wait({streaming, watching}, return_when=asyncio.FIRST_COMPLETED)
+            # The client leaving is a stream's normal end: no ClientDisconnect.
+            await until_disconnect(self.send_body(scope, send), receive, quiet=True)
         finally:
             DRAIN.unregister(stop)
-            for task in (streaming, watching):
-                if not task.done():
-                    task.cancel()
-            await asyncio.gather(streaming, watching, return_exceptions=True)
-        if not streaming.cancelled() and streaming.exception() is not None:
-            raise streaming.exception()  # type: ignore[misc]
+        if self.background is not None:
+            await self.background()
 
 
 def _set_once(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
-
-
-async def _disconnected(receive: Receive) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return
 
 
 async def _aclose(items: AsyncIterator[Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Annotated, Any
 
 import anyio
@@ -468,3 +469,58 @@ def test_a_cancelled_websocket_handler_is_a_failure_for_its_yield_dependencies()
 
     anyio.run(main)
     assert TX_OUTCOME == ["rolled back: CancelledError"]
+
+
+@pytest.mark.parametrize("source", ["async-generator", "sync-generator"])
+def test_a_stream_stops_and_closes_its_source_when_the_client_leaves(source: str) -> None:
+    # Regression: StreamingResponse never listened for http.disconnect, and uvicorn drops
+    # sends after a disconnect silently: a source ran to its end (forever, for a feed),
+    # and its `yield` dependency was closed as after a success.
+    app = Kettle(__name__)
+    TX_OUTCOME.clear()
+    produced: list[int] = []
+    closed: list[bool] = []
+    first_sent = anyio.Event()
+
+    async def agen() -> Any:
+        try:
+            for n in range(1000):
+                produced.append(n)
+                yield f"{n}\n"
+                await anyio.sleep(0.01)
+        finally:
+            closed.append(True)
+
+    def gen() -> Any:
+        try:
+            for n in range(1000):
+                produced.append(n)
+                yield f"{n}\n"
+                time.sleep(0.01)
+        finally:
+            closed.append(True)
+
+    @app.get("/feed")
+    async def feed(tx: Annotated[str, Depends(transaction)]) -> StreamingResponse:
+        return StreamingResponse(agen() if source == "async-generator" else gen())
+
+    messages = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop()
+        await first_sent.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body" and message.get("body"):
+            first_sent.set()
+
+    async def main() -> None:
+        with anyio.fail_after(5):
+            await app(_scope("/feed"), receive, send)
+
+    anyio.run(main)
+    assert len(produced) < 50
+    assert closed == [True] or source == "sync-generator"  # a sync one: closed when free
+    assert TX_OUTCOME == ["rolled back: ClientDisconnect"]
