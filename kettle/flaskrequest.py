@@ -127,6 +127,10 @@ class _View:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __json__(self) -> Any:
+        """What the JSON encoders write for it: the data (``jsonify(data=request.json)``)."""
+        return self._data()
+
 
 class _Lookup(_View):
     """Mapping-style access that turns a missing key into a 400 (Flask's behaviour)."""
@@ -355,8 +359,14 @@ class FlaskRequest(Request):
         return MultiDict(items)
 
     @property
-    def json(self) -> JSONAccessor:  # type: ignore[override]
-        """``await request.json()`` or Flask's ``request.json["key"]``."""
+    def json(self) -> Any:
+        """``await request.json()`` or Flask's ``request.json["key"]``: on the event loop an
+        accessor serving both; in a plain ``def`` view (a worker thread) the parsed body
+        itself, as in Flask, so a view may return it or keep it past the request."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return self.get_json()
         return JSONAccessor(self)
 
     def get_data(self, as_text: bool = False) -> bytes | str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import decimal
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import PurePath
 from typing import Any
@@ -24,7 +24,14 @@ __all__ = ["dumps", "dumps_as_fastapi", "fastapi_json_default", "json_default"]
 
 
 def json_default(value: Any) -> Any:
-    """Encode what orjson does not know natively: models, decimals, sets, paths."""
+    """Encode what orjson does not know natively: models, decimals, sets, paths, other
+    mappings (a ``MultiDict``: each key's first value), and objects that say what they
+    stand for with a ``__json__()`` method (Flask's ``request.json``, ``request.form``)."""
+    to_json = getattr(value, "__json__", None)
+    if to_json is not None:
+        return to_json()
+    if isinstance(value, Mapping):
+        return dict(value)
     dump = getattr(value, "model_dump", None)
     if dump is not None:  # pydantic models, by alias as a response model would
         return dump(mode="json", by_alias=True)

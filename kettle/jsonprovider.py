@@ -22,6 +22,7 @@ import dataclasses
 import decimal
 import json as _json
 import uuid
+from collections.abc import Mapping
 from datetime import date
 from typing import IO, Any
 
@@ -77,6 +78,11 @@ class JSONProvider:
 
 
 def _default(o: Any) -> Any:
+    to_json = getattr(o, "__json__", None)  # request.json, request.form (kettle.jsonencode)
+    if to_json is not None:
+        return to_json()
+    if isinstance(o, Mapping):  # a MultiDict: each key's first value
+        return dict(o)
     if isinstance(o, date):
         return http_date(o)
     if isinstance(o, decimal.Decimal | uuid.UUID):

@@ -395,3 +395,45 @@ class TestWerkzeugNames:
         answer = app.test_client().get("/")
         assert answer.headers.get_all("link") == ["</a>; rel=next", "</b>; rel=prev"]
         assert (answer.headers["x-mode"], answer.headers["x-extra"]) == ("two", "1")
+
+
+class TestJSONValues:
+    """request.json is the parsed body where Flask code treats it as one (a new user's
+    jsonify(echo=request.json) was a 500: "JSONAccessor is not JSON serializable")."""
+
+    def test_in_a_plain_def_view_it_is_the_parsed_body(self) -> None:
+        from kettle import jsonify
+
+        app = Kettle(__name__)
+
+        @app.post("/jsonify")
+        def echo() -> Any:
+            return jsonify(echo=request.json, is_dict=isinstance(request.json, dict))
+
+        @app.post("/returned")
+        def returned() -> dict[str, Any]:
+            return {"got": request.json}
+
+        client = app.test_client()
+        assert client.post("/jsonify", json={"a": 1}).get_json() == {
+            "echo": {"a": 1},
+            "is_dict": True,
+        }
+        assert client.post("/returned", json=[1, 2]).get_json() == {"got": [1, 2]}
+
+    def test_in_an_async_view_the_accessor_encodes_as_its_data(self) -> None:
+        from kettle import jsonify
+
+        app = Kettle(__name__)
+
+        @app.post("/")
+        async def echo() -> dict[str, Any]:
+            return {"json": request.json, "key": request.json["k"]}
+
+        @app.post("/form")
+        async def form() -> Any:
+            return jsonify(form=request.form)  # a MultiDict: each key's first value
+
+        client = app.test_client()
+        assert client.post("/", json={"k": 3}).get_json() == {"json": {"k": 3}, "key": 3}
+        assert client.post("/form", data={"x": ["1", "2"]}).get_json() == {"form": {"x": "1"}}
