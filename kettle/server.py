@@ -342,6 +342,13 @@ def protocol_class(settings: ServerSettings) -> type[Any]:
         # -- parser callbacks ---------------------------------------------------------------
 
         def on_headers_complete(self) -> None:
+            if self.parser.get_http_version() == "1.1" and not any(
+                name == b"host" for name, _ in self.headers
+            ):
+                # RFC 9112 3.2: an HTTP/1.1 request without Host is a 400. Raised in the
+                # parser callback, it is uvicorn's answer to a malformed request (a 400,
+                # then the connection closed); no app task starts.
+                raise ValueError("HTTP/1.1 request without a Host header")
             self._in_head = False
             self._phase = _BODY
             self._body_start = 0.0  # started by data_received, if a body follows

@@ -789,3 +789,26 @@ def test_the_connection_cap_answers_503_at_once() -> None:
         assert not state.connections
 
     asyncio.run(main())
+
+
+# -- RFC 9112 3.2: Host ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [
+        (b"GET /hello HTTP/1.1\r\n\r\n", b"400"),  # HTTP/1.1 must send Host
+        (b"GET /hello HTTP/1.1\r\nX-Host: x\r\n\r\n", b"400"),
+        (b"GET /hello HTTP/1.0\r\n\r\n", b"200"),  # HTTP/1.0 need not
+        (b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", b"200"),
+    ],
+)
+def test_an_http11_request_without_host_is_a_400(
+    server: Server, head: bytes, status: bytes
+) -> None:
+    # Found by a hostile-input run: httptools served it (200).
+    with server.connect() as sock:
+        sock.sendall(head)
+        response = _read_all(sock)
+    assert response.startswith(b"HTTP/1.1 " + status + b" "), response[:60]
+    assert server.hello() == 200
