@@ -159,16 +159,13 @@ async def unwind(state: CallState, failure: Exception) -> BaseException:
 TEARDOWN_AFTER_CANCEL = 10.0
 
 
-def is_cancellation(failure: BaseException | None) -> bool:
-    """Whether a request or connection ended by a ``BaseException`` that is no
-    ``Exception`` (a cancellation, an exit): its teardown runs in :func:`cancel_shield`."""
-    return failure is not None and not isinstance(failure, Exception)
-
-
-def cancel_shield() -> anyio.CancelScope:
-    """A cancel scope for teardown after a cancellation: under a cancelled scope every
-    ``await`` would be cancelled again, and a ``yield`` dependency would never see the
-    failure. Cut off after :data:`TEARDOWN_AFTER_CANCEL` seconds."""
+def teardown_scope(failure: BaseException | None) -> contextlib.AbstractContextManager[Any]:
+    """Where teardown runs: after a cancellation (a ``BaseException`` that is no
+    ``Exception``), a cancel scope shielded from it, since under a cancelled scope every
+    ``await`` would be cancelled again and a ``yield`` dependency would never see the
+    failure (cut off after :data:`TEARDOWN_AFTER_CANCEL` seconds); otherwise nothing."""
+    if failure is None or isinstance(failure, Exception):
+        return contextlib.nullcontext()
     scope = anyio.CancelScope(shield=True)
     scope.deadline = anyio.current_time() + TEARDOWN_AFTER_CANCEL
     return scope

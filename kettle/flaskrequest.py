@@ -17,7 +17,6 @@ request.form()``) they are the async API; indexed or iterated they are Flask's.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -514,8 +513,12 @@ class FlaskRequest(Request):
         route = self.scope.get("route")
         if route is None:
             return None
-        arguments = frozenset(re.findall(r"[{<](?:[^:}>]*:)?([A-Za-z_]\w*)[}>]", route.path))
-        return UrlRule(route.path, route.name, frozenset(route.methods), arguments)
+        from kettle.routing.converters import DEFAULT_CONVERTERS
+        from kettle.routing.patterns import parse_pattern
+
+        # the names the route's path declares, as the router parsed them at compile
+        pattern = parse_pattern(route.path, getattr(self.app, "converters", DEFAULT_CONVERTERS))
+        return UrlRule(route.path, route.name, frozenset(route.methods), frozenset(pattern.params))
 
     @property
     def user_agent(self) -> UserAgent:

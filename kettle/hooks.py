@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from kettle import requestsignals
 from kettle.concurrency import ThreadPool
-from kettle.di import cancel_shield, is_cancellation, teardown
+from kettle.di import teardown, teardown_scope
 from kettle.introspection import is_async_callable
 from kettle.responses import Response, to_response
 
@@ -143,36 +143,19 @@ async def tear_down(
     app: Any,
 ) -> None:
     """Teardown, whatever happened: ``teardown_request`` hooks, uploaded files closed,
-    ``yield`` dependencies closed (newest first, shown the failure), the request signal.
-
-    After a cancellation it runs shielded from it (``kettle.di.cancel_shield``, ten
-    seconds at most): under a cancel scope every ``await`` would be cancelled again, and
-    the dependencies' code would never see the request fail."""
-    if is_cancellation(failure):
-        with cancel_shield():
-            await _teardown_steps(ctx, failure, hooks, errors, signalling, app)
-    else:
-        await _teardown_steps(ctx, failure, hooks, errors, signalling, app)
-
-
-async def _teardown_steps(
-    ctx: RequestContext,
-    failure: BaseException | None,
-    hooks: tuple[Any, ...],
-    errors: ExceptionHandlers,
-    signalling: bool,
-    app: Any,
-) -> None:
+    ``yield`` dependencies closed (newest first, shown the failure), the request signal;
+    after a cancellation shielded from it (``kettle.di.teardown_scope``)."""
     handled = failure is None or errors.handles(failure)
     # Flask's teardown_request sees only errors nothing handled.
     unhandled = None if handled else failure
-    for hook in hooks:
-        await _teardown_hook(hook, unhandled)
-    request = ctx.created_request
-    if request is not None and request.parsed_form is not None:
-        await request.parsed_form.close()
-    call = ctx.call
-    if call is not None and call.stack is not None:
-        await teardown(call, failure)
-    if signalling:
-        requestsignals.torn_down(app, unhandled)
+    with teardown_scope(failure):
+        for hook in hooks:
+            await _teardown_hook(hook, unhandled)
+        request = ctx.created_request
+        if request is not None and request.parsed_form is not None:
+            await request.parsed_form.close()
+        call = ctx.call
+        if call is not None and call.stack is not None:
+            await teardown(call, failure)
+        if signalling:
+            requestsignals.torn_down(app, unhandled)

@@ -416,10 +416,12 @@ class StreamingResponse(Response):
                 async for chunk in chunks:
                     data = chunk if isinstance(chunk, bytes) else chunk.encode(charset)
                     await send({"type": "http.response.body", "body": data, "more_body": True})
-            finally:
+            except BaseException:
                 # Cut short (the client left, an error): the source is closed now, not
                 # whenever it is collected (its own finally blocks run in this request).
+                # A source that ran to its end has nothing left to close.
                 await _close_source(chunks, self.content)
+                raise
         await send({"type": "http.response.body", "body": b""})
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from kettle.di import CallState, cancel_shield, is_cancellation, teardown
+from kettle.di import CallState, teardown, teardown_scope
 from kettle.dispatch import Endpoint
 from kettle.errorhandlers import hand_to_test_client
 from kettle.exceptions import ConfigurationError, HTTPException, WebSocketDisconnect
@@ -78,10 +78,7 @@ def compile_websocket_endpoint(route: Route, plan: RoutePlan, limits: Limits) ->
         else:
             await ws.close(1000)
         finally:
-            if is_cancellation(failure):
-                with cancel_shield():
-                    await teardown(state, failure)
-            else:
+            with teardown_scope(failure):
                 await teardown(state, failure)
 
     return endpoint
